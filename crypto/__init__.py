@@ -1,0 +1,10 @@
+"""Meldpunt's crypto core: keys, the envelope format, reporter passphrases, export bundles.
+
+Imports PyNaCl, argon2-cffi and the word list package only, never Flask, so the security team can
+run it on an offline machine. The formats are specified in docs/format.md.
+"""
+
+from .envelope import Opener, Sealer, open_, open_bytes, seal, seal_bytes, sealed_length
+from .errors import *  # noqa: F403  (the exception classes are part of the public API)
+from .keys import PrivateKey, PublicKey
+from .meta import Meta

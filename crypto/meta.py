@@ -1,0 +1,72 @@
+"""The encrypted metadata at the start of every payload (docs/format.md, "Metadata")."""
+
+import datetime
+import json
+from dataclasses import dataclass
+
+from . import spec
+from .errors import MalformedEnvelope
+
+_FIELDS = ("kind", "name", "type", "day")
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the payload is: kind, original file name, content type, and the day (never a time)."""
+
+    kind: str
+    name: str | None = None
+    type: str | None = None
+    day: datetime.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in spec.KINDS:
+            raise ValueError(f"kind must be one of {', '.join(spec.KINDS)}")
+        if isinstance(self.day, datetime.datetime):
+            # Reporter-related times are kept to the day, so a datetime is refused, not truncated.
+            raise TypeError("day is a date, not a datetime")
+
+    def encode(self) -> bytes:
+        fields = {"kind": self.kind, "name": self.name, "type": self.type}
+        if self.day is not None:
+            fields["day"] = self.day.isoformat()
+        data = json.dumps(
+            {k: v for k, v in fields.items() if v is not None},
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode("utf-8")
+        if len(data) > spec.MAX_META_BYTES:
+            raise ValueError("metadata is too long (file name or type)")
+        return len(data).to_bytes(spec.META_LENGTH_BYTES, "big") + data
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Meta":
+        try:
+            fields = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedEnvelope("The envelope's metadata is not valid JSON.") from None
+        if not isinstance(fields, dict):
+            raise MalformedEnvelope("The envelope's metadata is not a JSON object.")
+        values = {key: fields.get(key) for key in _FIELDS}  # unknown keys are for later versions
+        if not isinstance(values["kind"], str):
+            raise MalformedEnvelope("The envelope's metadata has no kind.")
+        for key in ("name", "type", "day"):
+            if values[key] is not None and not isinstance(values[key], str):
+                raise MalformedEnvelope(f"The envelope's metadata field '{key}' is not text.")
+        if values["day"] is not None:
+            values["day"] = _parse_day(values["day"])
+        try:
+            return cls(**values)
+        except ValueError:
+            raise MalformedEnvelope("The envelope's metadata has an unknown kind.") from None
+
+
+def _parse_day(text: str) -> datetime.date:
+    # Only YYYY-MM-DD: Python also takes other ISO forms a browser encoder would never write.
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise MalformedEnvelope("The envelope's metadata has an invalid day.") from None

@@ -1,0 +1,101 @@
+"""The only module that touches PyNaCl's bindings.
+
+Everything here is also in the standard libsodium.js build, so the browser can write the same
+envelopes: sealed boxes, secretstream, keyed BLAKE2b and random bytes. (The key file's AEAD and
+argon2id are used only by the offline tool and the server.)
+"""
+
+import hmac
+
+import nacl.bindings as sodium
+import nacl.exceptions
+import nacl.utils
+
+from . import spec
+
+TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+
+assert sodium.crypto_secretstream_xchacha20poly1305_ABYTES == spec.CHUNK_OVERHEAD
+assert sodium.crypto_box_SEALBYTES + spec.FILE_KEY_BYTES == spec.SEALED_KEY_BYTES
+
+
+class AuthenticationFailed(Exception):
+    """Internal: a box, chunk or AEAD did not open. Callers turn it into a `crypto.errors` class."""
+
+
+def random_bytes(size: int) -> bytes:
+    return nacl.utils.random(size)
+
+
+def keyed_hash(key: bytes, message: bytes, size: int = 32) -> bytes:
+    """BLAKE2b with a key: libsodium's crypto_generichash(size, message, key)."""
+    return sodium.crypto_generichash_blake2b_salt_personal(message, digest_size=size, key=key)
+
+
+def plain_hash(message: bytes, size: int) -> bytes:
+    return sodium.crypto_generichash_blake2b_salt_personal(message, digest_size=size)
+
+
+def equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def x25519_keypair() -> tuple[bytes, bytes]:
+    public, secret = sodium.crypto_box_keypair()
+    return public, secret
+
+
+def x25519_public(secret: bytes) -> bytes:
+    return sodium.crypto_scalarmult_base(secret)
+
+
+def seal_box(message: bytes, public: bytes) -> bytes:
+    return sodium.crypto_box_seal(message, public)
+
+
+def open_box(sealed: bytes, public: bytes, secret: bytes) -> bytes:
+    try:
+        return sodium.crypto_box_seal_open(sealed, public, secret)
+    except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
+        raise AuthenticationFailed from exc
+
+
+def aead_encrypt(message: bytes, aad: bytes, nonce: bytes, key: bytes) -> bytes:
+    return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, nonce, key)
+
+
+def aead_decrypt(ciphertext: bytes, aad: bytes, nonce: bytes, key: bytes) -> bytes:
+    try:
+        return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
+    except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
+        raise AuthenticationFailed from exc
+
+
+class StreamPusher:
+    """secretstream_xchacha20poly1305, encrypting side."""
+
+    def __init__(self, key: bytes):
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        self.header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
+
+    def push(self, chunk: bytes, final: bool = False) -> bytes:
+        tag = TAG_FINAL if final else TAG_MESSAGE
+        return sodium.crypto_secretstream_xchacha20poly1305_push(self._state, chunk, None, tag)
+
+
+class StreamPuller:
+    """secretstream_xchacha20poly1305, decrypting side."""
+
+    def __init__(self, key: bytes, header: bytes):
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        try:
+            sodium.crypto_secretstream_xchacha20poly1305_init_pull(self._state, header, key)
+        except (nacl.exceptions.CryptoError, ValueError) as exc:
+            raise AuthenticationFailed from exc
+
+    def pull(self, sealed_chunk: bytes) -> tuple[bytes, int]:
+        try:
+            return sodium.crypto_secretstream_xchacha20poly1305_pull(self._state, sealed_chunk, None)
+        except (nacl.exceptions.CryptoError, ValueError) as exc:
+            raise AuthenticationFailed from exc
