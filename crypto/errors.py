@@ -59,3 +59,7 @@ class UnsafeFileName(CryptoError):
 
 class MalformedBundle(CryptoError):
     """An export bundle whose zip structure or manifest breaks the bundle rules."""
+
+
+class WeakPassphrase(CryptoError):
+    """A passphrase too short to protect a team key."""

@@ -55,18 +55,20 @@ class Meta:
             if values[key] is not None and not isinstance(values[key], str):
                 raise MalformedEnvelope(f"The envelope's metadata field '{key}' is not text.")
         if values["day"] is not None:
-            values["day"] = _parse_day(values["day"])
+            values["day"] = iso_day(values["day"])
+            if values["day"] is None:
+                raise MalformedEnvelope("The envelope's metadata has an invalid day.")
         try:
             return cls(**values)
         except ValueError:
             raise MalformedEnvelope("The envelope's metadata has an unknown kind.") from None
 
 
-def _parse_day(text: str) -> datetime.date:
-    # Only YYYY-MM-DD: Python also takes other ISO forms a browser encoder would never write.
+def iso_day(text: object) -> datetime.date | None:
+    """A YYYY-MM-DD day, or None. Python's fromisoformat alone also takes forms like 20261128."""
+    if not isinstance(text, str) or len(text) != 10:
+        return None
     try:
-        if len(text) != 10:
-            raise ValueError
         return datetime.date.fromisoformat(text)
     except ValueError:
-        raise MalformedEnvelope("The envelope's metadata has an invalid day.") from None
+        return None

@@ -1,0 +1,278 @@
+"""Export bundles: how the portal hands a report to the offline tool (docs/format.md, "Export bundle").
+
+A zip, stored uncompressed (envelopes do not compress, and it rules out zip bombs), holding
+`manifest.json` and one envelope per item under `items/`. The manifest carries no plaintext
+beyond what the portal already shows the team: reference, state, days, kinds and hashes.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from . import spec
+from .errors import MalformedBundle, Tampered, UnsafeFileName, UnsupportedVersion
+from .keys import PublicKey
+from .meta import iso_day
+
+_ITEM_NAME = re.compile(r"items/[0-9]{4,6}\.mpe")
+_COPY_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Item:
+    file: str
+    kind: str
+    sha256: str
+    day: datetime.date | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    reference: str
+    state: str
+    received: datetime.date
+    items: tuple[Item, ...]
+    reporter_key: PublicKey | None = None
+
+    def to_json(self) -> bytes:
+        document = {
+            "format": spec.BUNDLE_FORMAT,
+            "version": spec.BUNDLE_VERSION,
+            "reference": self.reference,
+            "state": self.state,
+            "received": self.received.isoformat(),
+            "reporter_key": str(self.reporter_key) if self.reporter_key else None,
+            "items": [
+                {
+                    "file": item.file,
+                    "kind": item.kind,
+                    "sha256": item.sha256,
+                    "day": item.day.isoformat() if item.day else None,
+                    "parent": item.parent,
+                }
+                for item in self.items
+            ],
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+class BundleWriter:
+    """Add envelopes in thread order, then `close()` to write the manifest."""
+
+    def __init__(
+        self,
+        target: str | os.PathLike | BinaryIO,
+        reference: str,
+        state: str,
+        received: datetime.date,
+        reporter_key: PublicKey | None = None,
+    ):
+        self._zip = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED)
+        self._header = (reference, state, received, reporter_key)
+        self._items: list[Item] = []
+
+    def add(self, kind: str, envelope: BinaryIO, day: datetime.date | None = None, parent: str | None = None) -> str:
+        if kind not in spec.KINDS:
+            raise ValueError(f"unknown item kind {kind!r}")
+        if parent is not None and parent not in {item.file for item in self._items}:
+            raise ValueError("an item's parent must be added before it")
+        name = f"items/{len(self._items) + 1:04d}.mpe"
+        digest = hashlib.sha256()
+        with self._zip.open(_zip_info(name), "w", force_zip64=True) as member:
+            while block := envelope.read(_COPY_BLOCK):
+                digest.update(block)
+                member.write(block)
+        self._items.append(Item(name, kind, digest.hexdigest(), day, parent))
+        return name
+
+    def close(self) -> Manifest:
+        reference, state, received, reporter_key = self._header
+        manifest = Manifest(reference, state, received, tuple(self._items), reporter_key)
+        self._zip.writestr(_zip_info(spec.BUNDLE_MANIFEST), manifest.to_json())
+        self._zip.close()
+        return manifest
+
+    def __enter__(self) -> "BundleWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._zip.close()
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    # A fixed timestamp: the zip must not record when the export was made, only the manifest's days.
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o600 << 16
+    return info
+
+
+# zipfile and json raise a zoo of exceptions on hostile input; all of them mean "malformed bundle".
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError, EOFError,
+               KeyError, IndexError, struct.error, RuntimeError, OverflowError, UnicodeDecodeError)
+
+
+class Bundle:
+    """Read a bundle: the manifest is checked on opening, each item's hash as it is read."""
+
+    def __init__(self, source: str | os.PathLike | BinaryIO):
+        try:
+            self._zip = zipfile.ZipFile(source, "r")
+            self.manifest = self._read_manifest()
+        except _ZIP_ERRORS as exc:
+            raise MalformedBundle("This is not a readable Meldpunt export bundle.") from exc
+
+    def _read_manifest(self) -> Manifest:
+        members = self._zip.infolist()
+        names = [info.filename for info in members]
+        for name in names:
+            if name != spec.BUNDLE_MANIFEST and not _ITEM_NAME.fullmatch(name):
+                raise UnsafeFileName(f"The bundle holds an unexpected file name {name!r}.")
+        if len(set(names)) != len(names):
+            raise MalformedBundle("The bundle holds the same file twice.")
+        for info in members:
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                raise MalformedBundle("The bundle's files must be stored, not compressed or encrypted.")
+        if spec.BUNDLE_MANIFEST not in names:
+            raise MalformedBundle("The bundle has no manifest.json.")
+        if self._zip.getinfo(spec.BUNDLE_MANIFEST).file_size > spec.MAX_MANIFEST_BYTES:
+            raise MalformedBundle("The bundle's manifest is too large.")
+        manifest = _parse_manifest(self._zip.read(spec.BUNDLE_MANIFEST))
+        listed = {item.file for item in manifest.items}
+        if listed != set(names) - {spec.BUNDLE_MANIFEST}:
+            raise MalformedBundle("The bundle's files do not match its manifest.")
+        return manifest
+
+    def read_item(self, item: Item) -> bytes:
+        with self.open_item(item) as stream:
+            return stream.read()
+
+    def open_item(self, item: Item) -> "HashCheckingReader":
+        try:
+            member = self._zip.open(item.file, "r")
+        except _ZIP_ERRORS as exc:
+            raise MalformedBundle(f"Item {item.file} of the bundle cannot be read.") from exc
+        return HashCheckingReader(member, item)
+
+    def verify(self) -> None:
+        """Read every item once; `Tampered` if one does not match its manifest hash."""
+        for item in self.manifest.items:
+            with self.open_item(item) as stream:
+                while stream.read(_COPY_BLOCK):
+                    pass
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class HashCheckingReader:
+    """A file-like reader that raises `Tampered` at the end if the bytes do not match the hash."""
+
+    def __init__(self, member: BinaryIO, item: Item):
+        self._member = member
+        self._item = item
+        self._digest = hashlib.sha256()
+        self._checked = False
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._member.read(size)
+        except _ZIP_ERRORS as exc:
+            raise MalformedBundle(f"Item {self._item.file} of the bundle cannot be read.") from exc
+        self._digest.update(data)
+        if size is None or size < 0 or (size > 0 and not data):
+            self._check()
+        return data
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        if self._digest.hexdigest() != self._item.sha256:
+            raise Tampered(f"Item {self._item.file} does not match its hash in the manifest.")
+
+    def close(self) -> None:
+        self._member.close()
+
+    def __enter__(self) -> "HashCheckingReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _parse_manifest(data: bytes) -> Manifest:
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedBundle("The bundle's manifest is not valid JSON.") from None
+    if not isinstance(document, dict) or document.get("format") != spec.BUNDLE_FORMAT:
+        raise MalformedBundle("The bundle's manifest is not a Meldpunt manifest.")
+    if document.get("version") != spec.BUNDLE_VERSION:
+        raise UnsupportedVersion(
+            f"This bundle has version {document.get('version')!r}; this tool reads version {spec.BUNDLE_VERSION}."
+        )
+    items = document.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= spec.MAX_BUNDLE_ITEMS:
+        raise MalformedBundle("The bundle's manifest has no valid item list.")
+    key = document.get("reporter_key")
+    parsed: list[Item] = []
+    for entry in items:
+        parsed.append(_parse_item(entry, {item.file for item in parsed}))
+    return Manifest(
+        reference=_text(document, "reference", 100),
+        state=_text(document, "state", 40),
+        received=_day(document.get("received"), required=True),
+        items=tuple(parsed),
+        reporter_key=PublicKey.parse(_text(document, "reporter_key", 200)) if key is not None else None,
+    )
+
+
+def _parse_item(entry: object, earlier: set[str]) -> Item:
+    if not isinstance(entry, dict):
+        raise MalformedBundle("A bundle manifest item is not an object.")
+    file = _text(entry, "file", 40)
+    if not _ITEM_NAME.fullmatch(file) or file in earlier:
+        raise MalformedBundle(f"The manifest names an invalid or repeated item file {file!r}.")
+    kind = _text(entry, "kind", 20)
+    if kind not in spec.KINDS:
+        raise MalformedBundle(f"The manifest has an unknown item kind {kind!r}.")
+    digest = _text(entry, "sha256", 64)
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise MalformedBundle("The manifest has an invalid sha256.")
+    parent = entry.get("parent")
+    if parent is not None and parent not in earlier:
+        raise MalformedBundle("A manifest item names a parent that does not come before it.")
+    return Item(file, kind, digest, _day(entry.get("day")), parent)
+
+
+def _text(document: dict, key: str, limit: int) -> str:
+    value = document.get(key)
+    if not isinstance(value, str) or not value or len(value) > limit or not value.isprintable():
+        raise MalformedBundle(f"The bundle's manifest has no valid '{key}'.")
+    return value
+
+
+def _day(value: object, required: bool = False) -> datetime.date | None:
+    if value is None and not required:
+        return None
+    day = iso_day(value)
+    if day is None:
+        raise MalformedBundle("The bundle's manifest has an invalid day.")
+    return day

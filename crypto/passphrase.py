@@ -1,0 +1,114 @@
+"""Reporter passphrases and the identity derived from them (docs/format.md, "Reporter identity").
+
+A reporter has no account: seven words from the EFF large word list (90.4 bits) are the only thing
+that links them to their report. From the words and the installation salt, one argon2id call
+derives a lookup token (stored, to find the mailbox) and an X25519 key (its public half stored, to
+seal replies to). The words themselves are never stored.
+"""
+
+import functools
+import math
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+
+from . import primitives, spec
+from .errors import InvalidPassphrase
+from .kdf import argon2id
+from .keys import PrivateKey
+
+# Separators people type between words: spaces, hyphens and dashes of every kind, dots, commas.
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212_.,;:/]+")
+
+
+@functools.cache
+def wordlist() -> tuple[str, ...]:
+    """The EFF large list as shipped by xkcdpass, less its four hyphenated words.
+
+    Dropping them keeps hyphens free to act as separators without ambiguity; 7,772 words remain.
+    """
+    text = resources.files("xkcdpass").joinpath("static/eff-long").read_text(encoding="utf-8")
+    words = tuple(word for word in text.split() if word.isalpha())
+    if len(words) != 7772 or len(set(words)) != len(words):
+        raise RuntimeError("the installed xkcdpass does not carry the expected EFF large word list")
+    return words
+
+
+@functools.cache
+def _wordset() -> frozenset[str]:
+    return frozenset(wordlist())
+
+
+def entropy_bits(words: int = spec.PASSPHRASE_WORDS) -> float:
+    return words * math.log2(len(wordlist()))
+
+
+class Passphrase:
+    """A normalised reporter passphrase. Prints as `<redacted>`; `reveal()` gives the words."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str):
+        self._text = text
+
+    def reveal(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return "<Passphrase redacted>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Passphrase) and primitives.equal(self._text.encode(), other._text.encode())
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def generate(words: int = spec.PASSPHRASE_WORDS) -> Passphrase:
+    chosen = [secrets.choice(wordlist()) for _ in range(words)]
+    return Passphrase(" ".join(chosen))
+
+
+def normalise(text: str) -> str:
+    """Lower case, one space between words, whatever separators or case were typed."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(part for part in _SEPARATORS.split(folded) if part)
+
+
+def parse(text: str) -> Passphrase:
+    """Normalise typed input and check it against the word list."""
+    words = normalise(text).split(" ") if text.strip() else []
+    if len(words) != spec.PASSPHRASE_WORDS:
+        raise InvalidPassphrase(f"A passphrase has {spec.PASSPHRASE_WORDS} words; this one has {len(words)}.")
+    unknown = [i + 1 for i, word in enumerate(words) if word not in _wordset()]
+    if unknown:
+        positions = ", ".join(str(i) for i in unknown)
+        raise InvalidPassphrase(f"Word {positions} is not one of the passphrase words; check the spelling.")
+    return Passphrase(" ".join(words))
+
+
+@dataclass(frozen=True)
+class ReporterIdentity:
+    """What the server derives from a passphrase for one request, then forgets."""
+
+    lookup_token: bytes = field(repr=False)
+    key: PrivateKey
+
+
+def new_installation_salt() -> bytes:
+    return primitives.random_bytes(spec.INSTALLATION_SALT_BYTES)
+
+
+def derive(
+    passphrase: Passphrase, installation_salt: bytes, params: spec.Argon2Params = spec.REPORTER_KDF
+) -> ReporterIdentity:
+    if len(installation_salt) < spec.INSTALLATION_SALT_BYTES:
+        raise ValueError("the installation salt is too short")
+    master = argon2id(passphrase.reveal().encode("utf-8"), installation_salt, params)
+    return ReporterIdentity(
+        lookup_token=primitives.keyed_hash(master, spec.LABEL_LOOKUP_TOKEN),
+        key=PrivateKey(primitives.keyed_hash(master, spec.LABEL_REPORTER_KEY)),
+    )
