@@ -4,6 +4,8 @@ Imports PyNaCl, argon2-cffi and the word list package only, never Flask, so the 
 run it on an offline machine. The formats are specified in docs/format.md.
 """
 
+__version__ = "0.1.0"
+
 from .envelope import Opener, Sealer, open_, open_bytes, seal, seal_bytes, sealed_length
 from .errors import *  # noqa: F403  (the exception classes are part of the public API)
 from .keys import PrivateKey, PublicKey

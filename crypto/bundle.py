@@ -164,6 +164,9 @@ class Bundle:
             raise MalformedBundle(f"Item {item.file} of the bundle cannot be read.") from exc
         return HashCheckingReader(member, item)
 
+    def item_size(self, item: Item) -> int:
+        return self._zip.getinfo(item.file).file_size
+
     def verify(self) -> None:
         """Read every item once; `Tampered` if one does not match its manifest hash."""
         for item in self.manifest.items:

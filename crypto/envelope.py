@@ -86,23 +86,8 @@ class Sealer:
     """
 
     def __init__(self, sink: BinaryIO, recipients: Iterable[PublicKey], meta: Meta):
-        recipients = list(recipients)
-        if not 1 <= len(recipients) <= spec.MAX_RECIPIENTS:
-            raise ValueError(f"an envelope has 1 to {spec.MAX_RECIPIENTS} recipients")
-        if len(set(recipients)) != len(recipients):
-            raise ValueError("the same recipient is given twice")
-        file_key = primitives.random_bytes(spec.FILE_KEY_BYTES)
-        salt = primitives.random_bytes(spec.SALT_BYTES)
-        mac_key, payload_key = _subkeys(file_key)
-        self._pusher = primitives.StreamPusher(payload_key)
-        header = Header(
-            salt,
-            self._pusher.header,
-            tuple((key.key_id(salt), primitives.seal_box(file_key, key.raw)) for key in recipients),
-        )
         self._sink = sink
-        self._sink.write(header.authenticated_part())
-        self._sink.write(primitives.keyed_hash(mac_key, header.authenticated_part()))
+        self._pusher = start_envelope(sink, recipients)
         self._buffer = bytearray(meta.encode())
         self._length = len(self._buffer)
         self._closed = False
@@ -153,6 +138,23 @@ class Sealer:
             self.close()
         else:
             self._closed = True
+
+
+def start_envelope(sink: BinaryIO, recipients: Iterable[PublicKey]) -> primitives.StreamPusher:
+    """Write a fresh header to `sink`; returns the stream that encrypts the payload chunks."""
+    recipients = list(recipients)
+    if not 1 <= len(recipients) <= spec.MAX_RECIPIENTS:
+        raise ValueError(f"an envelope has 1 to {spec.MAX_RECIPIENTS} recipients")
+    if len(set(recipients)) != len(recipients):
+        raise ValueError("the same recipient is given twice")
+    file_key = primitives.random_bytes(spec.FILE_KEY_BYTES)
+    salt = primitives.random_bytes(spec.SALT_BYTES)
+    mac_key, payload_key = _subkeys(file_key)
+    pusher = primitives.StreamPusher(payload_key)
+    stanzas = tuple((key.key_id(salt), primitives.seal_box(file_key, key.raw)) for key in recipients)
+    authenticated = Header(salt, pusher.header, stanzas).authenticated_part()
+    sink.write(authenticated + primitives.keyed_hash(mac_key, authenticated))
+    return pusher
 
 
 def read_header(reader: BinaryIO) -> Header:

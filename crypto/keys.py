@@ -12,6 +12,9 @@ from . import primitives, spec
 from .errors import InvalidPublicKey
 
 
+_ENCODED_LENGTH = -(-(32 + spec.PUBLIC_KEY_CHECKSUM_BYTES) * 8 // 5)
+
+
 def _b32encode(data: bytes) -> str:
     return base64.b32encode(data).decode("ascii").rstrip("=").lower()
 
@@ -38,12 +41,14 @@ class PublicKey:
         if not text.startswith(spec.PUBLIC_KEY_PREFIX):
             raise InvalidPublicKey(f"A Meldpunt public key starts with '{spec.PUBLIC_KEY_PREFIX}'.")
         body = text[len(spec.PUBLIC_KEY_PREFIX) :]
+        if len(body) != _ENCODED_LENGTH:
+            raise InvalidPublicKey("The public key has the wrong length; was it copied whole?")
         try:
             data = _b32decode(body)
         except (binascii.Error, ValueError):
             raise InvalidPublicKey("The public key has characters that do not belong in it.") from None
-        if len(data) != cls.SIZE + spec.PUBLIC_KEY_CHECKSUM_BYTES or _b32encode(data) != body:
-            raise InvalidPublicKey("The public key has the wrong length; was it copied whole?")
+        if _b32encode(data) != body:  # stray bits in the last character
+            raise InvalidPublicKey("The public key has characters that do not belong in it.")
         raw, checksum = data[: cls.SIZE], data[cls.SIZE :]
         if not primitives.equal(checksum, _checksum(raw)):
             raise InvalidPublicKey("The public key's checksum does not match; check it for typos.")

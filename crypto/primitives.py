@@ -94,8 +94,9 @@ class StreamPuller:
         except (nacl.exceptions.CryptoError, ValueError) as exc:
             raise AuthenticationFailed from exc
 
-    def pull(self, sealed_chunk: bytes) -> tuple[bytes, int]:
+    def pull(self, sealed_chunk: bytes, ad: bytes | None = None) -> tuple[bytes, int]:
+        # Envelopes use no associated data; `ad` is here so the reference vectors can run.
         try:
-            return sodium.crypto_secretstream_xchacha20poly1305_pull(self._state, sealed_chunk, None)
+            return sodium.crypto_secretstream_xchacha20poly1305_pull(self._state, sealed_chunk, ad)
         except (nacl.exceptions.CryptoError, ValueError) as exc:
             raise AuthenticationFailed from exc

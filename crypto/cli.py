@@ -1,0 +1,249 @@
+"""`meldpunt-team`: the security team's offline tool.
+
+Every failure ends in one sentence on stderr and a non-zero exit, never a traceback: the person
+running this is handling a vulnerability report, not debugging Python.
+"""
+
+import argparse
+import datetime
+import getpass
+import mimetypes
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import __version__, envelope
+from .errors import CryptoError, WeakPassphrase
+from .keyfile import TeamKey, check_passphrase_strength
+from .keys import PublicKey, parse_recipients
+from .meta import Meta
+from .progress import CountingReader, Progress
+from .unpack import unpack
+
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+class Failure(Exception):
+    """A problem with the command line or the files, said in one sentence."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CryptoError, Failure) as exc:
+        return _fail(str(exc))
+    except FileNotFoundError as exc:
+        return _fail(f"{exc.filename}: no such file.")
+    except FileExistsError as exc:
+        return _fail(f"{exc.filename or exc.args[0]} already exists; it is not overwritten.")
+    except IsADirectoryError as exc:
+        return _fail(f"{exc.filename} is a folder, not a file.")
+    except PermissionError as exc:
+        return _fail(f"{exc.filename}: permission denied.")
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except OSError as exc:
+        return _fail(f"{exc.filename or 'input/output'}: {exc.strerror or exc}.")
+    except KeyboardInterrupt:
+        return _fail("Interrupted.", EXIT_INTERRUPTED)
+    return 0
+
+
+def _fail(sentence: str, code: int = EXIT_FAILURE) -> int:
+    print(f"meldpunt-team: {sentence}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meldpunt-team",
+        description="Offline tool of the security team: make the team key, decrypt reports, seal replies.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    def passphrase_file(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--passphrase-file", metavar="F", type=Path,
+            help="read the key passphrase from the first line of F instead of asking",
+        )
+
+    sub = command("keygen", cmd_keygen, "Create the team key: private key to a file, public key line on stdout.")
+    sub.add_argument("-o", "--output", required=True, type=Path, metavar="team.key", help="new private key file")
+    passphrase_file(sub)
+
+    sub = command("pubkey", cmd_pubkey, "Print the public key line of a team key file.")
+    sub.add_argument("key", type=Path, metavar="team.key")
+    passphrase_file(sub)
+
+    sub = command("encrypt", cmd_encrypt, "Seal a file (or stdin) to one or more public keys.")
+    sub.add_argument("--to", action="append", required=True, metavar="PUBKEY",
+                     help="recipient public key line (mpk1…) or a file holding one; repeatable")
+    sub.add_argument("-o", "--output", type=Path, metavar="OUT", help="envelope to write (default: stdout)")
+    sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="file to seal (default: stdin)")
+
+    sub = command("decrypt", cmd_decrypt, "Open an envelope with the team key.")
+    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
+    sub.add_argument("-o", "--output", type=Path, metavar="OUT", help="file to write (default: stdout)")
+    sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="envelope (default: stdin)")
+    passphrase_file(sub)
+
+    sub = command("open", cmd_open, "Check and decrypt an export bundle into a readable folder.")
+    sub.add_argument("bundle", type=Path, metavar="BUNDLE")
+    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
+    sub.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="new or empty folder")
+    passphrase_file(sub)
+
+    sub = command("reply", cmd_reply, "Seal a reply to the reporter and the team, ready to upload.")
+    sub.add_argument("--to", action="append", required=True, metavar="REPORTER_PUBKEY",
+                     help="the reporter's public key line, from report.md")
+    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
+    sub.add_argument("message", type=Path, metavar="MESSAGE.txt", help="the reply, as UTF-8 text")
+    sub.add_argument("-o", "--output", required=True, type=Path, metavar="reply.mpe")
+    passphrase_file(sub)
+    return parser
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_keygen(args: argparse.Namespace) -> None:
+    if args.output.exists():
+        raise FileExistsError(args.output)
+    passphrase = _passphrase(args, "Passphrase for the new team key: ", confirm=True)
+    key = TeamKey.generate()
+    key.save(args.output, passphrase)
+    print(key.public)
+    print(f"Fingerprint: {key.public.fingerprint}", file=sys.stderr)
+
+
+def cmd_pubkey(args: argparse.Namespace) -> None:
+    key = _team_key(args)
+    print(key.public)
+    print(f"Fingerprint: {key.public.fingerprint}", file=sys.stderr)
+
+
+def cmd_encrypt(args: argparse.Namespace) -> None:
+    recipients = parse_recipients([_key_line(value) for value in args.to])
+    name = args.input.name if args.input else None
+    meta = Meta("attachment", name=name, type=_content_type(name), day=datetime.date.today())
+    with _input(args.input, "Encrypting") as reader, _output(args.output) as writer:
+        envelope.seal(reader, writer, recipients, meta)
+
+
+def cmd_decrypt(args: argparse.Namespace) -> None:
+    key = _team_key(args)
+    with _input(args.input, "Decrypting") as reader:
+        opener = envelope.Opener(reader, key)
+        with _output(args.output) as writer:
+            opener.copy_to(writer)
+    meta = opener.meta
+    details = [meta.kind] + [str(v) for v in (meta.name, meta.type, meta.day) if v]
+    print(f"Decrypted: {', '.join(details)}", file=sys.stderr)
+
+
+def cmd_open(args: argparse.Namespace) -> None:
+    if not args.bundle.is_file():
+        raise FileNotFoundError(2, "No such file", str(args.bundle))
+    key = _team_key(args)
+    path = unpack(args.bundle, key, args.output)
+    print(path)
+
+
+def cmd_reply(args: argparse.Namespace) -> None:
+    recipients = parse_recipients([_key_line(value) for value in args.to])
+    try:
+        text = args.message.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{args.message} is not UTF-8 text.") from None
+    if not text.strip():
+        raise Failure(f"{args.message} is empty.")
+    key = _team_key(args)
+    if key.public in recipients:
+        raise Failure("The reply is sealed to the team key anyway; give the reporter's key with --to.")
+    meta = Meta("reply", type="text/plain; charset=utf-8", day=datetime.date.today())
+    with _output(args.output) as writer:
+        with envelope.Sealer(writer, [*recipients, key.public], meta) as sealer:
+            sealer.write(text.encode("utf-8"))
+    print(f"Sealed to the reporter and the team: {args.output}", file=sys.stderr)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _team_key(args: argparse.Namespace) -> TeamKey:
+    if not args.key.is_file():
+        raise FileNotFoundError(2, "No such file", str(args.key))
+    return TeamKey.load(args.key, _passphrase(args, f"Passphrase for {args.key}: "))
+
+
+def _passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) -> str:
+    if args.passphrase_file is not None:
+        lines = args.passphrase_file.read_text(encoding="utf-8").splitlines()
+        passphrase = lines[0] if lines else ""
+        if confirm:
+            check_passphrase_strength(passphrase)
+        return passphrase
+    try:
+        tty = open("/dev/tty", "r+")  # noqa: SIM115  (only probing that there is a terminal)
+    except OSError:
+        raise Failure("There is no terminal to ask for the passphrase; use --passphrase-file.") from None
+    tty.close()
+    passphrase = getpass.getpass(prompt)
+    if confirm:
+        check_passphrase_strength(passphrase)
+        if getpass.getpass("Same passphrase again: ") != passphrase:
+            raise WeakPassphrase("The two passphrases differ.")
+    return passphrase
+
+
+def _key_line(value: str) -> str:
+    if value.strip().lower().startswith("mpk1"):
+        return value
+    path = Path(value)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value  # let PublicKey.parse say what is wrong with it
+
+
+def _content_type(name: str | None) -> str | None:
+    return mimetypes.guess_type(name)[0] if name else None
+
+
+@contextmanager
+def _input(path: Path | None, label: str):
+    if path is None:
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as handle:
+        progress = Progress(os.fstat(handle.fileno()).st_size, label)
+        yield CountingReader(handle, progress)
+        progress.finish()
+
+
+@contextmanager
+def _output(path: Path | None):
+    """stdout, or a new file that is removed again if anything fails before it is complete."""
+    if path is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
