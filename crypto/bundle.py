@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import spec
-from .errors import MalformedBundle, Tampered, UnsafeFileName, UnsupportedVersion
+from .errors import InvalidPublicKey, MalformedBundle, Tampered, UnsafeFileName, UnsupportedVersion
 from .keys import PublicKey
 from .meta import iso_day
 
@@ -137,7 +137,7 @@ class Bundle:
         names = [info.filename for info in members]
         for name in names:
             if name != spec.BUNDLE_MANIFEST and not _ITEM_NAME.fullmatch(name):
-                raise UnsafeFileName(f"The bundle holds an unexpected file name {name!r}.")
+                raise UnsafeFileName(f"The bundle holds a file with an unsafe file name, {name!r}; it is not opened.")
         if len(set(names)) != len(names):
             raise MalformedBundle("The bundle holds the same file twice.")
         for info in members:
@@ -243,8 +243,15 @@ def _parse_manifest(data: bytes) -> Manifest:
         state=_text(document, "state", 40),
         received=_day(document.get("received"), required=True),
         items=tuple(parsed),
-        reporter_key=PublicKey.parse(_text(document, "reporter_key", 200)) if key is not None else None,
+        reporter_key=_reporter_key(document) if key is not None else None,
     )
+
+
+def _reporter_key(document: dict) -> PublicKey:
+    try:
+        return PublicKey.parse(_text(document, "reporter_key", 200))
+    except InvalidPublicKey:
+        raise MalformedBundle("The bundle's manifest has an invalid reporter key.") from None
 
 
 def _parse_item(entry: object, earlier: set[str]) -> Item:

@@ -193,10 +193,9 @@ def _passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) ->
             check_passphrase_strength(passphrase)
         return passphrase
     try:
-        tty = open("/dev/tty", "r+")  # noqa: SIM115  (only probing that there is a terminal)
+        os.close(os.open("/dev/tty", os.O_RDWR))  # getpass would fall back to an echoing stdin
     except OSError:
         raise Failure("There is no terminal to ask for the passphrase; use --passphrase-file.") from None
-    tty.close()
     passphrase = getpass.getpass(prompt)
     if confirm:
         check_passphrase_strength(passphrase)

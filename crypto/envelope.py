@@ -234,6 +234,8 @@ class Opener:
             try:
                 data, tag = self._puller.pull(current)
             except primitives.AuthenticationFailed:
+                if not full:  # a short last chunk: most likely a cut-off copy or upload
+                    raise Tampered(f"The envelope is cut off or changed in its last chunk ({number}).") from None
                 raise Tampered(f"Chunk {number} of the envelope has been changed.") from None
             if tag == primitives.TAG_FINAL:
                 if following:

@@ -49,7 +49,7 @@ def _shorten(text: str) -> str:
 
 def check_plain(name: str) -> str:
     """Accept `name` only if it is already a safe single file name."""
-    if safe_name(name, fallback="") != name or name in (".", ".."):
+    if not name or safe_name(name, fallback="") != name:
         raise UnsafeFileName(f"Refusing the unsafe file name {name!r}.")
     return name
 
@@ -63,9 +63,8 @@ def create_in(folder: Path, name: str) -> tuple[Path, BinaryIO]:
     for attempt in range(1, 10_000):
         candidate = name if attempt == 1 else f"{stem} ({attempt}){dot}{ext}"
         path = folder / candidate
-        if path.resolve().parent != folder.resolve():
-            raise UnsafeFileName(f"Refusing the unsafe file name {name!r}.")
         try:
+            # O_EXCL also fails on a dangling symlink, so nothing outside `folder` is ever written.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except FileExistsError:
             continue

@@ -1,0 +1,252 @@
+"""`meldpunt-team` as the team runs it: a child process, real files, real exit codes."""
+
+import os
+import pty
+import re
+import select
+import stat
+import sys
+import zipfile
+
+import pytest
+
+from crypto import Meta, open_bytes, seal_bytes
+
+from .bundles import make_bundle
+from .conftest import TEAM_PASSPHRASE, run_cli
+
+COMMANDS = ["keygen", "pubkey", "encrypt", "decrypt", "open", "reply"]
+
+
+def assert_one_line_error(result, fragment: str) -> None:
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith("meldpunt-team: ") and fragment.lower() in stderr.lower(), stderr
+
+
+@pytest.fixture
+def key_args(key_dir):
+    return ["--key", key_dir / "team.key", "--passphrase-file", key_dir / "passphrase"]
+
+
+@pytest.fixture
+def public(key_dir):
+    return (key_dir / "public").read_text().strip()
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command):
+    result = run_cli(*([command] if command else []), "--help", check=True)
+    assert b"usage: meldpunt-team" in result.stdout
+
+
+def test_keygen_prints_only_the_public_key_on_stdout(tmp_path, key_dir):
+    result = run_cli("keygen", "-o", tmp_path / "team.key", "--passphrase-file", key_dir / "passphrase", check=True)
+    line = result.stdout.decode()
+    assert re.fullmatch(r"mpk1[a-z2-7]{58}\n", line)
+    assert re.fullmatch(r"Fingerprint: ([0-9A-F]{4} ){4}[0-9A-F]{4}\n", result.stderr.decode())
+    assert stat.S_IMODE((tmp_path / "team.key").stat().st_mode) == 0o600
+    again = run_cli("keygen", "-o", tmp_path / "team.key", "--passphrase-file", key_dir / "passphrase")
+    assert_one_line_error(again, "already exists")
+
+
+def test_keygen_refuses_a_weak_passphrase(tmp_path):
+    (tmp_path / "pw").write_text("short\n")
+    result = run_cli("keygen", "-o", tmp_path / "team.key", "--passphrase-file", tmp_path / "pw")
+    assert_one_line_error(result, "at least 12 characters")
+    assert not (tmp_path / "team.key").exists()
+
+
+def test_pubkey(key_dir, public):
+    result = run_cli("pubkey", key_dir / "team.key", "--passphrase-file", key_dir / "passphrase", check=True)
+    assert result.stdout.decode().strip() == public
+
+
+def test_encrypt_and_decrypt_through_pipes(key_args, public):
+    data = os.urandom(300_000)
+    sealed = run_cli("encrypt", "--to", public, input=data, check=True).stdout
+    opened = run_cli("decrypt", *key_args, input=sealed, check=True)
+    assert opened.stdout == data
+    assert opened.stderr.decode().startswith("Decrypted: attachment")
+
+
+def test_encrypt_and_decrypt_files_with_several_recipients(tmp_path, key_args, public, other_key):
+    (tmp_path / "poc.py").write_bytes(b"print('hello')\n")
+    (tmp_path / "other.pub").write_text(str(other_key.public))
+    run_cli("encrypt", "--to", public, "--to", tmp_path / "other.pub", "-o", tmp_path / "poc.mpe", tmp_path / "poc.py", check=True)
+    meta, body = open_bytes((tmp_path / "poc.mpe").read_bytes(), other_key)
+    assert (meta.name, meta.type, body) == ("poc.py", "text/x-python", b"print('hello')\n")
+    result = run_cli("decrypt", *key_args, "-o", tmp_path / "out.py", tmp_path / "poc.mpe", check=True)
+    assert (tmp_path / "out.py").read_bytes() == b"print('hello')\n"
+    assert "poc.py" in result.stderr.decode()
+
+
+@pytest.fixture
+def sealed_file(tmp_path, public):
+    from crypto import PublicKey
+
+    data = seal_bytes(os.urandom(200_000), [PublicKey.parse(public)], Meta("attachment"))
+    path = tmp_path / "in.mpe"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage, sentence",
+    [
+        (lambda d: d[: 172 + 65553], "ends before its last chunk"),
+        (lambda d: d[:100_000], "cut off or changed"),
+        (lambda d: d[:3000] + bytes([d[3000] ^ 1]) + d[3001:], "has been changed"),
+        (lambda d: d[:8] + b"\x07" + d[9:], "version 7"),
+        (lambda d: b"GIF89a" + d, "not a Meldpunt envelope"),
+    ],
+    ids=["truncated", "cut-mid-chunk", "tampered", "version", "not-an-envelope"],
+)
+def test_decrypt_failures_are_one_sentence_and_leave_no_output(tmp_path, key_args, sealed_file, damage, sentence):
+    sealed_file.write_bytes(damage(sealed_file.read_bytes()))
+    result = run_cli("decrypt", *key_args, "-o", tmp_path / "out.bin", sealed_file)
+    assert_one_line_error(result, sentence)
+    assert not (tmp_path / "out.bin").exists()
+
+
+def test_decrypt_with_the_wrong_passphrase(tmp_path, key_dir, sealed_file):
+    (tmp_path / "wrong").write_text(TEAM_PASSPHRASE + "?\n")
+    result = run_cli("decrypt", "--key", key_dir / "team.key", "--passphrase-file", tmp_path / "wrong", sealed_file)
+    assert_one_line_error(result, "passphrase does not open")
+
+
+def test_decrypt_for_another_key(tmp_path, key_args, other_key):
+    (tmp_path / "x.mpe").write_bytes(seal_bytes(b"x", [other_key.public], Meta("message")))
+    assert_one_line_error(run_cli("decrypt", *key_args, tmp_path / "x.mpe"), "not encrypted to this key")
+
+
+@pytest.mark.parametrize(
+    "args, sentence",
+    [
+        (["encrypt", "--to", "mpk1tooshort"], "wrong length"),
+        (["decrypt", "--key", "/nonexistent/team.key", "--passphrase-file", "/dev/null"], "no such file"),
+        (["decrypt", "--key", "/etc/hostname", "--passphrase-file", "/etc/hostname"], "not a meldpunt team key"),
+        (["encrypt", "--to", "x"], "starts with 'mpk1'"),
+    ],
+)
+def test_argument_problems_are_one_sentence(args, sentence):
+    assert_one_line_error(run_cli(*args), sentence)
+
+
+def test_missing_input_file(public):
+    assert_one_line_error(run_cli("encrypt", "--to", public, "/nonexistent/input"), "no such file")
+
+
+def test_no_terminal_and_no_passphrase_file(key_dir, sealed_file):
+    result = run_cli("decrypt", "--key", key_dir / "team.key", sealed_file)
+    assert_one_line_error(result, "use --passphrase-file")
+
+
+def test_open_turns_a_bundle_into_a_readable_folder(tmp_path, key_args, team_file_key, other_key):
+    bundle = make_bundle(tmp_path / "MP-2026-0042.zip", team_file_key, other_key)
+    result = run_cli("open", bundle, *key_args, "-o", tmp_path / "out", check=True)
+    folder = tmp_path / "out"
+    assert result.stdout.decode().strip() == str(folder / "report.md")
+    text = (folder / "report.md").read_text()
+    assert text.startswith("# Report MP-2026-0042")
+    for expected in ["SQL injection in the login form", "## Steps to reproduce", "Don't know", "Ada L.",
+                     str(other_key.public), "meldpunt-team reply --to"]:
+        assert expected in text
+    assert text.index("Any news?") < text.index("Confirmed, fix planned")
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert files == ["attachments/bashrc", "attachments/screenshot (2).png", "attachments/screenshot.png", "report.md"]
+    assert (folder / "attachments/bashrc").read_bytes() == b"#!/bin/sh\necho pwned\n"
+    assert all(not p.stat().st_mode & 0o111 for p in folder.rglob("*") if p.is_file())
+    assert not (tmp_path / ".bashrc").exists()
+    # The second screenshot belongs to the follow-up message, and is listed there.
+    assert text.index("screenshot%20(2).png") > text.index("Any news?")
+
+
+def test_open_never_writes_into_a_folder_with_files(tmp_path, key_args, team_file_key, other_key):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, other_key)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    assert_one_line_error(run_cli("open", bundle, *key_args, "-o", tmp_path / "out"), "already exists")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+
+
+def test_open_refuses_a_bundle_with_a_traversal_name(tmp_path, key_args, team_file_key, other_key):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, other_key)
+    with zipfile.ZipFile(bundle, "a") as archive:
+        archive.writestr("../../evil.sh", b"rm -rf ~")
+    assert_one_line_error(run_cli("open", bundle, *key_args, "-o", tmp_path / "out"), "unsafe file name")
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "evil.sh").exists()
+
+
+def test_open_leaves_nothing_when_an_item_was_changed(tmp_path, key_args, team_file_key, other_key):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, other_key)
+    data = bytearray(bundle.read_bytes())
+    data[5000] ^= 1  # inside the first envelope
+    bundle.write_bytes(bytes(data))
+    result = run_cli("open", bundle, *key_args, "-o", tmp_path / "out")
+    assert result.returncode == 1 and "Traceback" not in result.stderr.decode()
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):
+    (tmp_path / "reply.txt").write_text("Thanks, we reproduced it. Fix expected 2026-12-15.\n")
+    run_cli("reply", "--to", str(other_key.public), *key_args, tmp_path / "reply.txt", "-o", tmp_path / "reply.mpe", check=True)
+    meta, body = open_bytes((tmp_path / "reply.mpe").read_bytes(), other_key)
+    assert meta.kind == "reply" and body.decode().startswith("Thanks, we reproduced it.")
+    team_view = run_cli("decrypt", *key_args, tmp_path / "reply.mpe", check=True)
+    assert team_view.stdout == body
+
+
+def test_reply_refuses_binary_input(tmp_path, key_args, other_key):
+    (tmp_path / "reply.txt").write_bytes(b"\xff\xfe\x00binary")
+    result = run_cli("reply", "--to", str(other_key.public), *key_args, tmp_path / "reply.txt", "-o", tmp_path / "r.mpe")
+    assert_one_line_error(result, "not UTF-8 text")
+    assert not (tmp_path / "r.mpe").exists()
+
+
+def _on_a_terminal(args, answers: list[str], timeout: float = 60.0) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as its controlling terminal, typing `answers` at prompts."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-m", "crypto.cli", *map(str, args)])
+    output, pending = b"", list(answers)
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            os.kill(pid, 9)
+            raise AssertionError(f"no output: {output!r}")
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        output += data
+        if pending and output.endswith(b": "):  # a prompt waiting for input
+            os.write(fd, pending.pop(0).encode() + b"\n")
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_passphrase_prompt_is_hidden(key_dir, public):
+    code, screen = _on_a_terminal(["pubkey", key_dir / "team.key"], [TEAM_PASSPHRASE])
+    assert code == 0, screen
+    assert "Passphrase for" in screen and public in screen
+    assert TEAM_PASSPHRASE not in screen
+
+
+def test_keygen_asks_twice_on_a_terminal(tmp_path):
+    code, screen = _on_a_terminal(["keygen", "-o", tmp_path / "k"], [TEAM_PASSPHRASE, TEAM_PASSPHRASE + "x"])
+    assert code == 1 and "The two passphrases differ." in screen
+    assert not (tmp_path / "k").exists()
+
+
+def test_large_files_show_progress_on_a_terminal(tmp_path, public):
+    (tmp_path / "big").write_bytes(os.urandom(24 * 1024 * 1024))
+    code, screen = _on_a_terminal(["encrypt", "--to", public, "-o", tmp_path / "big.mpe", tmp_path / "big"], [])
+    assert code == 0, screen
+    assert "100%" in screen and "MiB/s" in screen
+    quiet = run_cli("encrypt", "--to", public, "-o", tmp_path / "big2.mpe", tmp_path / "big", check=True)
+    assert quiet.stderr == b""
