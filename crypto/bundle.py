@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from . import spec
 from .errors import InvalidPublicKey, MalformedBundle, Tampered, UnsafeFileName, UnsupportedVersion
+from .jsondoc import parse_object
 from .keys import PublicKey
 from .meta import iso_day
 
@@ -118,8 +119,19 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
 
 
 # zipfile and json raise a zoo of exceptions on hostile input; all of them mean "malformed bundle".
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, NotImplementedError, EOFError,
-               KeyError, IndexError, struct.error, RuntimeError, OverflowError, UnicodeDecodeError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    NotImplementedError,
+    EOFError,
+    KeyError,
+    IndexError,
+    struct.error,
+    RuntimeError,
+    OverflowError,
+    UnicodeDecodeError,
+)
 
 
 class Bundle:
@@ -221,11 +233,8 @@ class HashCheckingReader:
 
 
 def _parse_manifest(data: bytes) -> Manifest:
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedBundle("The bundle's manifest is not valid JSON.") from None
-    if not isinstance(document, dict) or document.get("format") != spec.BUNDLE_FORMAT:
+    document = parse_object(data, MalformedBundle, "The bundle's manifest")
+    if document.get("format") != spec.BUNDLE_FORMAT:
         raise MalformedBundle("The bundle's manifest is not a Meldpunt manifest.")
     if document.get("version") != spec.BUNDLE_VERSION:
         raise UnsupportedVersion(

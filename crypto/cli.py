@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__, envelope
 from .errors import CryptoError, WeakPassphrase
 from .keyfile import TeamKey, check_passphrase_strength
-from .keys import PublicKey, parse_recipients
+from .keys import parse_recipients
 from .meta import Meta
 from .progress import CountingReader, Progress
 from .unpack import unpack
@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def passphrase_file(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "--passphrase-file", metavar="F", type=Path,
+            "--passphrase-file",
+            metavar="F",
+            type=Path,
             help="read the key passphrase from the first line of F instead of asking",
         )
 
@@ -85,8 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     passphrase_file(sub)
 
     sub = command("encrypt", cmd_encrypt, "Seal a file (or stdin) to one or more public keys.")
-    sub.add_argument("--to", action="append", required=True, metavar="PUBKEY",
-                     help="recipient public key line (mpk1…) or a file holding one; repeatable")
+    sub.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        metavar="PUBKEY",
+        help="recipient public key line (mpk1…) or a file holding one; repeatable",
+    )
     sub.add_argument("-o", "--output", type=Path, metavar="OUT", help="envelope to write (default: stdout)")
     sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="file to seal (default: stdin)")
 
@@ -103,8 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     passphrase_file(sub)
 
     sub = command("reply", cmd_reply, "Seal a reply to the reporter and the team, ready to upload.")
-    sub.add_argument("--to", action="append", required=True, metavar="REPORTER_PUBKEY",
-                     help="the reporter's public key line, from report.md")
+    sub.add_argument(
+        "--to",
+        action="append",
+        required=True,
+        metavar="REPORTER_PUBKEY",
+        help="the reporter's public key line, from report.md",
+    )
     sub.add_argument("--key", required=True, type=Path, metavar="team.key")
     sub.add_argument("message", type=Path, metavar="MESSAGE.txt", help="the reply, as UTF-8 text")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="reply.mpe")
@@ -153,6 +165,8 @@ def cmd_decrypt(args: argparse.Namespace) -> None:
 def cmd_open(args: argparse.Namespace) -> None:
     if not args.bundle.is_file():
         raise FileNotFoundError(2, "No such file", str(args.bundle))
+    if args.output.exists() and (not args.output.is_dir() or any(args.output.iterdir())):
+        raise FileExistsError(args.output)  # said before the passphrase is asked, not after
     key = _team_key(args)
     path = unpack(args.bundle, key, args.output)
     print(path)
@@ -170,9 +184,8 @@ def cmd_reply(args: argparse.Namespace) -> None:
     if key.public in recipients:
         raise Failure("The reply is sealed to the team key anyway; give the reporter's key with --to.")
     meta = Meta("reply", type="text/plain; charset=utf-8", day=datetime.date.today())
-    with _output(args.output) as writer:
-        with envelope.Sealer(writer, [*recipients, key.public], meta) as sealer:
-            sealer.write(text.encode("utf-8"))
+    with _output(args.output) as writer, envelope.Sealer(writer, [*recipients, key.public], meta) as sealer:
+        sealer.write(text.encode("utf-8"))
     print(f"Sealed to the reporter and the team: {args.output}", file=sys.stderr)
 
 

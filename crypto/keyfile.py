@@ -83,7 +83,9 @@ def decode_key_file(text: str, passphrase: str) -> TeamKey:
     params, rest = blob[: _PARAMS.size], blob[_PARAMS.size :]
     version, kdf_id, memory_kib, time, lanes = _PARAMS.unpack(params)
     if version != spec.KEY_FILE_VERSION:
-        raise UnsupportedVersion(f"This key file has version {version}; this tool reads version {spec.KEY_FILE_VERSION}.")
+        raise UnsupportedVersion(
+            f"This key file has version {version}; this tool reads version {spec.KEY_FILE_VERSION}."
+        )
     if len(blob) != _BLOB_BYTES:
         raise InvalidKeyFile("The key file has the wrong length; it is damaged.")
     body, checksum = blob[: -spec.KEY_FILE_CHECKSUM_BYTES], blob[-spec.KEY_FILE_CHECKSUM_BYTES :]

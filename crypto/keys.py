@@ -11,7 +11,6 @@ import binascii
 from . import primitives, spec
 from .errors import InvalidPublicKey
 
-
 _ENCODED_LENGTH = -(-(32 + spec.PUBLIC_KEY_CHECKSUM_BYTES) * 8 // 5)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from . import spec
 from .errors import MalformedEnvelope
+from .jsondoc import parse_object
 
 _FIELDS = ("kind", "name", "type", "day")
 
@@ -42,12 +43,7 @@ class Meta:
 
     @classmethod
     def decode(cls, data: bytes) -> "Meta":
-        try:
-            fields = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise MalformedEnvelope("The envelope's metadata is not valid JSON.") from None
-        if not isinstance(fields, dict):
-            raise MalformedEnvelope("The envelope's metadata is not a JSON object.")
+        fields = parse_object(data, MalformedEnvelope, "The envelope's metadata")
         values = {key: fields.get(key) for key in _FIELDS}  # unknown keys are for later versions
         if not isinstance(values["kind"], str):
             raise MalformedEnvelope("The envelope's metadata has no kind.")

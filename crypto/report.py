@@ -6,6 +6,7 @@ The portal writes the form's fields as one UTF-8 JSON object; attachments are en
 import json
 
 from .errors import MalformedEnvelope
+from .jsondoc import parse_object
 
 # (key, heading) in the order a reader wants them.
 FIELDS = (
@@ -30,12 +31,7 @@ def encode(fields: dict[str, str | None]) -> bytes:
 
 
 def decode(body: bytes) -> dict[str, str | None]:
-    try:
-        fields = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise MalformedEnvelope("The report body is not valid JSON.") from None
-    if not isinstance(fields, dict):
-        raise MalformedEnvelope("The report body is not a JSON object.")
+    fields = parse_object(body, MalformedEnvelope, "The report body")
     return {
         str(key): value if value is None or isinstance(value, str) else json.dumps(value)
         for key, value in fields.items()

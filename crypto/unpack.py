@@ -16,7 +16,7 @@ from .envelope import Opener
 from .errors import MalformedBundle
 from .keys import PrivateKey
 from .names import create_in, safe_name
-from .progress import CountingReader, Progress
+from .progress import Progress
 
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 AUTHORS = {"report": "Reporter", "message": "Reporter", "reply": "Security team"}

@@ -23,14 +23,26 @@ REPORT_FIELDS = {
 def make_bundle(path: Path, team: PrivateKey, reporter: PrivateKey, hostile_name: str = "../../.bashrc") -> Path:
     both = [team.public, reporter.public]
     with path.open("wb") as target, BundleWriter(target, "MP-2026-0042", "triage", DAY, reporter.public) as bundle:
+
         def add(kind, body, meta, day, parent=None):
             return bundle.add(kind, io.BytesIO(seal_bytes(body, both, meta)), day=day, parent=parent)
 
         first = add("report", report.encode(REPORT_FIELDS), Meta("report", type="application/json", day=DAY), DAY)
-        add("attachment", b"#!/bin/sh\necho pwned\n", Meta("attachment", name=hostile_name, type="text/x-shellscript"), DAY, first)
+        add(
+            "attachment",
+            b"#!/bin/sh\necho pwned\n",
+            Meta("attachment", name=hostile_name, type="text/x-shellscript"),
+            DAY,
+            first,
+        )
         add("attachment", b"PNG...", Meta("attachment", name="screenshot.png", type="image/png"), DAY, first)
         later = DAY + datetime.timedelta(days=2)
         question = add("message", b"Any news?", Meta("message", type="text/plain"), later)
         add("attachment", b"more", Meta("attachment", name="screenshot.png"), later, question)
-        add("reply", b"Confirmed, fix planned for December.", Meta("reply", type="text/plain"), later + datetime.timedelta(days=1))
+        add(
+            "reply",
+            b"Confirmed, fix planned for December.",
+            Meta("reply", type="text/plain"),
+            later + datetime.timedelta(days=1),
+        )
     return path

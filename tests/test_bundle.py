@@ -20,7 +20,14 @@ def test_manifest_round_trip(bundle_path, team_key, other_key):
         manifest = bundle.manifest
         assert (manifest.reference, manifest.state, manifest.received) == ("MP-2026-0042", "triage", DAY)
         assert manifest.reporter_key == other_key.public
-        assert [item.kind for item in manifest.items] == ["report", "attachment", "attachment", "message", "attachment", "reply"]
+        assert [item.kind for item in manifest.items] == [
+            "report",
+            "attachment",
+            "attachment",
+            "message",
+            "attachment",
+            "reply",
+        ]
         assert manifest.items[1].parent == manifest.items[0].file
         bundle.verify()
         meta, body = open_bytes(bundle.read_item(manifest.items[3]), team_key)
@@ -65,9 +72,8 @@ def test_changed_item_fails_its_hash(bundle_path):
     def change(members):
         return [(n, d[:-1] + bytes([d[-1] ^ 1]) if n == "items/0002.mpe" else d) for n, d in members]
 
-    with Bundle(_rewrite(bundle_path, change)) as bundle:
-        with pytest.raises(Tampered):
-            bundle.verify()
+    with Bundle(_rewrite(bundle_path, change)) as bundle, pytest.raises(Tampered):
+        bundle.verify()
 
 
 def test_path_traversal_member_is_refused(bundle_path):
@@ -90,7 +96,18 @@ def test_path_traversal_member_is_refused(bundle_path):
         lambda m: m["items"].pop(),
         lambda m: m.update(reporter_key="mpk1notakey"),
     ],
-    ids=["format", "no-items", "day", "reference", "kind", "sha256", "parent", "repeated-file", "unlisted-member", "reporter-key"],
+    ids=[
+        "format",
+        "no-items",
+        "day",
+        "reference",
+        "kind",
+        "sha256",
+        "parent",
+        "repeated-file",
+        "unlisted-member",
+        "reporter-key",
+    ],
 )
 def test_malformed_manifest(bundle_path, edit):
     with pytest.raises(MalformedBundle):

@@ -75,7 +75,17 @@ def test_encrypt_and_decrypt_through_pipes(key_args, public):
 def test_encrypt_and_decrypt_files_with_several_recipients(tmp_path, key_args, public, other_key):
     (tmp_path / "poc.py").write_bytes(b"print('hello')\n")
     (tmp_path / "other.pub").write_text(str(other_key.public))
-    run_cli("encrypt", "--to", public, "--to", tmp_path / "other.pub", "-o", tmp_path / "poc.mpe", tmp_path / "poc.py", check=True)
+    run_cli(
+        "encrypt",
+        "--to",
+        public,
+        "--to",
+        tmp_path / "other.pub",
+        "-o",
+        tmp_path / "poc.mpe",
+        tmp_path / "poc.py",
+        check=True,
+    )
     meta, body = open_bytes((tmp_path / "poc.mpe").read_bytes(), other_key)
     assert (meta.name, meta.type, body) == ("poc.py", "text/x-python", b"print('hello')\n")
     result = run_cli("decrypt", *key_args, "-o", tmp_path / "out.py", tmp_path / "poc.mpe", check=True)
@@ -151,8 +161,14 @@ def test_open_turns_a_bundle_into_a_readable_folder(tmp_path, key_args, team_fil
     assert result.stdout.decode().strip() == str(folder / "report.md")
     text = (folder / "report.md").read_text()
     assert text.startswith("# Report MP-2026-0042")
-    for expected in ["SQL injection in the login form", "## Steps to reproduce", "Don't know", "Ada L.",
-                     str(other_key.public), "meldpunt-team reply --to"]:
+    for expected in [
+        "SQL injection in the login form",
+        "## Steps to reproduce",
+        "Don't know",
+        "Ada L.",
+        str(other_key.public),
+        "meldpunt-team reply --to",
+    ]:
         assert expected in text
     assert text.index("Any news?") < text.index("Confirmed, fix planned")
     files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
@@ -180,6 +196,12 @@ def test_open_refuses_a_bundle_with_a_traversal_name(tmp_path, key_args, team_fi
     assert not (tmp_path / "out").exists() and not (tmp_path.parent / "evil.sh").exists()
 
 
+def test_open_refuses_something_that_is_not_a_bundle(tmp_path, key_args):
+    (tmp_path / "b.zip").write_bytes(b"<html>session expired</html>")
+    assert_one_line_error(run_cli("open", tmp_path / "b.zip", *key_args, "-o", tmp_path / "out"), "not a readable")
+    assert not (tmp_path / "out").exists()
+
+
 def test_open_leaves_nothing_when_an_item_was_changed(tmp_path, key_args, team_file_key, other_key):
     bundle = make_bundle(tmp_path / "b.zip", team_file_key, other_key)
     data = bytearray(bundle.read_bytes())
@@ -192,7 +214,16 @@ def test_open_leaves_nothing_when_an_item_was_changed(tmp_path, key_args, team_f
 
 def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):
     (tmp_path / "reply.txt").write_text("Thanks, we reproduced it. Fix expected 2026-12-15.\n")
-    run_cli("reply", "--to", str(other_key.public), *key_args, tmp_path / "reply.txt", "-o", tmp_path / "reply.mpe", check=True)
+    run_cli(
+        "reply",
+        "--to",
+        str(other_key.public),
+        *key_args,
+        tmp_path / "reply.txt",
+        "-o",
+        tmp_path / "reply.mpe",
+        check=True,
+    )
     meta, body = open_bytes((tmp_path / "reply.mpe").read_bytes(), other_key)
     assert meta.kind == "reply" and body.decode().startswith("Thanks, we reproduced it.")
     team_view = run_cli("decrypt", *key_args, tmp_path / "reply.mpe", check=True)
@@ -201,7 +232,9 @@ def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):
 
 def test_reply_refuses_binary_input(tmp_path, key_args, other_key):
     (tmp_path / "reply.txt").write_bytes(b"\xff\xfe\x00binary")
-    result = run_cli("reply", "--to", str(other_key.public), *key_args, tmp_path / "reply.txt", "-o", tmp_path / "r.mpe")
+    result = run_cli(
+        "reply", "--to", str(other_key.public), *key_args, tmp_path / "reply.txt", "-o", tmp_path / "r.mpe"
+    )
     assert_one_line_error(result, "not UTF-8 text")
     assert not (tmp_path / "r.mpe").exists()
 

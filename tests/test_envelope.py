@@ -5,8 +5,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crypto import Meta, NotForThisKey, Opener, PrivateKey, Sealer, Truncated, open_, open_bytes, seal, seal_bytes
-from crypto import sealed_length, spec
+from crypto import (
+    Meta,
+    NotForThisKey,
+    Opener,
+    PrivateKey,
+    Sealer,
+    Truncated,
+    open_,
+    open_bytes,
+    seal,
+    seal_bytes,
+    sealed_length,
+    spec,
+)
 from crypto.envelope import read_header
 from crypto.padding import padded_length
 
@@ -93,10 +105,9 @@ def test_header_names_its_recipients_by_salted_key_id(team_key, other_key, meta)
 
 def test_an_interrupted_sealer_leaves_a_truncated_envelope(team_key, meta):
     out = io.BytesIO()
-    with pytest.raises(RuntimeError):
-        with Sealer(out, [team_key.public], meta) as sealer:
-            sealer.write(b"a" * (CHUNK * 2))
-            raise RuntimeError("upload dropped")
+    with pytest.raises(RuntimeError), Sealer(out, [team_key.public], meta) as sealer:
+        sealer.write(b"a" * (CHUNK * 2))
+        raise RuntimeError("upload dropped")
     with pytest.raises(Truncated):
         open_bytes(out.getvalue(), team_key)
 
@@ -141,5 +152,11 @@ def test_padding_hides_small_differences(team_key, meta):
 
 def test_data_that_looks_like_padding_survives(team_key, meta):
     # The padding is 0x80 then zeros; the body may end the same way, even across chunks.
-    for data in [b"\x80", b"\x80\x00", b"a\x80" + bytes(CHUNK * 2), bytes(CHUNK) + b"\x80" + bytes(CHUNK - 1), b"\x00" * 5]:
+    for data in [
+        b"\x80",
+        b"\x80\x00",
+        b"a\x80" + bytes(CHUNK * 2),
+        bytes(CHUNK) + b"\x80" + bytes(CHUNK - 1),
+        b"\x00" * 5,
+    ]:
         assert open_bytes(seal_bytes(data, [team_key.public], meta), team_key)[1] == data

@@ -22,8 +22,14 @@ def test_key_file_is_private_armored_text(key_dir):
 
 
 def test_key_file_records_costly_argon2id(key_dir):
-    blob = base64.b64decode("".join(( key_dir / "team.key").read_text().splitlines()[1:-1]))
-    version, kdf, memory_kib, time, lanes = blob[0], blob[1], int.from_bytes(blob[2:6], "big"), int.from_bytes(blob[6:10], "big"), blob[10]
+    blob = base64.b64decode("".join((key_dir / "team.key").read_text().splitlines()[1:-1]))
+    version, kdf, memory_kib, time, lanes = (
+        blob[0],
+        blob[1],
+        int.from_bytes(blob[2:6], "big"),
+        int.from_bytes(blob[6:10], "big"),
+        blob[10],
+    )
     assert (version, kdf) == (1, 1)
     assert memory_kib >= 256 * 1024 and time >= 3 and lanes == 1
     assert (memory_kib, time) == (spec.KEY_FILE_KDF.memory_kib, spec.KEY_FILE_KDF.time)
@@ -52,7 +58,11 @@ def _blob(key_dir) -> bytearray:
 
 
 def _armor(blob: bytes) -> str:
-    return "-----BEGIN MELDPUNT TEAM KEY-----\n" + base64.b64encode(bytes(blob)).decode() + "\n-----END MELDPUNT TEAM KEY-----\n"
+    return (
+        "-----BEGIN MELDPUNT TEAM KEY-----\n"
+        + base64.b64encode(bytes(blob)).decode()
+        + "\n-----END MELDPUNT TEAM KEY-----\n"
+    )
 
 
 @pytest.mark.parametrize("offset", [2, 12, 30, 60, 100])
@@ -72,9 +82,13 @@ def test_future_key_file_version(key_dir):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "hello", "-----BEGIN MELDPUNT TEAM KEY-----\n!!!\n-----END MELDPUNT TEAM KEY-----\n",
-     "-----BEGIN MELDPUNT TEAM KEY-----\nAAAA\n-----END MELDPUNT TEAM KEY-----\n",
-     "-----BEGIN PGP PRIVATE KEY BLOCK-----\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n"],
+    [
+        "",
+        "hello",
+        "-----BEGIN MELDPUNT TEAM KEY-----\n!!!\n-----END MELDPUNT TEAM KEY-----\n",
+        "-----BEGIN MELDPUNT TEAM KEY-----\nAAAA\n-----END MELDPUNT TEAM KEY-----\n",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nAAAA\n-----END PGP PRIVATE KEY BLOCK-----\n",
+    ],
 )
 def test_not_a_key_file(text):
     with pytest.raises(InvalidKeyFile):

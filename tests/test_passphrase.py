@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crypto import InvalidPassphrase, passphrase as pp
+from crypto import InvalidPassphrase
+from crypto import passphrase as pp
 from crypto.spec import Argon2Params
 
 SALT = bytes(range(16))
@@ -46,8 +47,12 @@ def test_normalisation(typed):
 
 @pytest.mark.parametrize(
     "typed, problem",
-    [("", "has 7 words"), ("abacus zoom", "has 7 words"), ("abacus zoom abacus zoom abacus zoom abacus zoom", "has 7 words"),
-     ("abacus zoom abacus zooom abacus zoom abacus", "Word 4")],
+    [
+        ("", "has 7 words"),
+        ("abacus zoom", "has 7 words"),
+        ("abacus zoom abacus zoom abacus zoom abacus zoom", "has 7 words"),
+        ("abacus zoom abacus zooom abacus zoom abacus", "Word 4"),
+    ],
 )
 def test_invalid_passphrases(typed, problem):
     with pytest.raises(InvalidPassphrase, match=problem):

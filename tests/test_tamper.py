@@ -4,8 +4,18 @@ import io
 
 import pytest
 
-from crypto import Meta, NotAnEnvelope, NotForThisKey, PrivateKey, Tampered, Truncated, UnsupportedVersion
-from crypto import open_bytes, seal_bytes, spec
+from crypto import (
+    Meta,
+    NotAnEnvelope,
+    NotForThisKey,
+    PrivateKey,
+    Tampered,
+    Truncated,
+    UnsupportedVersion,
+    open_bytes,
+    seal_bytes,
+    spec,
+)
 from crypto.envelope import Header, read_header
 
 CHUNK = spec.SEALED_CHUNK_BYTES
