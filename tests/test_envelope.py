@@ -160,3 +160,11 @@ def test_data_that_looks_like_padding_survives(team_key, meta):
         b"\x00" * 5,
     ]:
         assert open_bytes(seal_bytes(data, [team_key.public], meta), team_key)[1] == data
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000, b'{"kind": ' + b"[" * 100_000, b"\xff", b"[]", b"null"])
+def test_hostile_metadata_json_gives_our_error(data):
+    from crypto import MalformedEnvelope
+
+    with pytest.raises(MalformedEnvelope):
+        Meta.decode(data)
