@@ -14,7 +14,16 @@ class WrongPassphrase(CryptoError):
 
 
 class InvalidPassphrase(CryptoError):
-    """A reporter passphrase is not made of the expected words."""
+    """A reporter passphrase is not made of the expected words.
+
+    `words` is how many were typed and `unknown` the 1-based positions of words not in the list,
+    so a portal can say what is wrong in the reporter's language.
+    """
+
+    def __init__(self, message: str, words: int = 0, unknown: tuple[int, ...] = ()):
+        super().__init__(message)
+        self.words = words
+        self.unknown = unknown
 
 
 class NotForThisKey(CryptoError):

@@ -82,11 +82,17 @@ def parse(text: str) -> Passphrase:
     """Normalise typed input and check it against the word list."""
     words = normalise(text).split(" ") if text.strip() else []
     if len(words) != spec.PASSPHRASE_WORDS:
-        raise InvalidPassphrase(f"A passphrase has {spec.PASSPHRASE_WORDS} words; this one has {len(words)}.")
+        raise InvalidPassphrase(
+            f"A passphrase has {spec.PASSPHRASE_WORDS} words; this one has {len(words)}.", words=len(words)
+        )
     unknown = [i + 1 for i, word in enumerate(words) if word not in _wordset()]
     if unknown:
         positions = ", ".join(str(i) for i in unknown)
-        raise InvalidPassphrase(f"Word {positions} is not one of the passphrase words; check the spelling.")
+        raise InvalidPassphrase(
+            f"Word {positions} is not one of the passphrase words; check the spelling.",
+            words=len(words),
+            unknown=tuple(unknown),
+        )
     return Passphrase(" ".join(words))
 
 

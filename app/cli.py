@@ -1,0 +1,134 @@
+"""`meldpunt`: set up and check an instance. Works before the portal can start."""
+
+import secrets
+import sys
+import tomllib
+from pathlib import Path
+
+import click
+
+from crypto import CryptoError, PublicKey
+
+from . import config
+from .db import create_schema, database, open_database
+
+
+def _write_settings(path: Path, values: dict) -> None:
+    lines = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    path.write_text("# Written by `meldpunt init`; environment variables override these.\n" + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def _bind(settings: dict) -> None:
+    database.initialize(open_database(settings["DATABASE_URL"]))
+
+
+@click.group()
+def main() -> None:
+    """Set up and check a Meldpunt instance."""
+
+
+@main.command()
+@click.option("--team-key", required=True, help="The team's public key line (mpk1…), from `meldpunt-team keygen`.")
+@click.option("--dev", is_flag=True, help="Allow plain-http cookies, for development on localhost only.")
+def init(team_key: str, dev: bool) -> None:
+    """Create the instance file, the database schema, the installation salt and secrets."""
+    try:
+        key = PublicKey.parse(team_key)
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from None
+    folder = config.instance_path()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = config.instance_file(folder)
+    values = tomllib.loads(path.read_text()) if path.exists() else {}
+    if values.get("MELDPUNT_TEAM_KEY", str(key)) != str(key):
+        raise click.ClickException(f"{path} already names another team key; edit it to change keys.")
+    values["MELDPUNT_TEAM_KEY"] = str(key)
+    values.setdefault("SECRET_KEY", secrets.token_hex(32))
+    if dev:
+        values["MELDPUNT_SECURE_COOKIES"] = False
+    _write_settings(path, values)
+    settings = config.load(folder)
+    _bind(settings)
+    create_schema()
+    from .reporting import ensure_installation_salt
+
+    with database.connection_context():
+        ensure_installation_salt()
+    click.echo(f"Instance ready in {folder}. Team key fingerprint: {key.fingerprint}")
+
+
+@main.command()
+def check() -> None:
+    """Print what is configured and what is missing; exit 1 if the portal cannot start."""
+    folder = config.instance_path()
+    settings = config.load(folder)
+    problems = 0
+
+    def line(ok: bool, text: str) -> None:
+        nonlocal problems
+        problems += 0 if ok else 1
+        click.echo(f"[{'ok' if ok else '!!'}] {text}")
+
+    line(config.instance_file(folder).exists(), f"instance file {config.instance_file(folder)}")
+    try:
+        key = config.team_key(settings)
+        line(True, f"team key {key.fingerprint}")
+    except config.ConfigError as exc:
+        line(False, str(exc))
+    try:
+        config.check_secret(settings)
+        line(True, "SECRET_KEY set")
+    except config.ConfigError as exc:
+        line(False, str(exc))
+    line(_database_ready(settings), f"database {_redacted(settings['DATABASE_URL'])}")
+    translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
+    line(translations.exists(), "Dutch translations compiled (make translations)")
+    info = [
+        ("MELDPUNT_BASE_URL", "base URL for security.txt (otherwise taken from each request)"),
+        ("MELDPUNT_ONION_ADDRESS", "onion address, sent as Onion-Location"),
+        ("MELDPUNT_POLICY_DIR", "own policy texts (otherwise the default policy)"),
+    ]
+    for name, text in info:
+        click.echo(f"[--] {text}: {settings.get(name) or 'not set'}")
+    click.echo(f"[--] secure cookies: {'on' if settings['MELDPUNT_SECURE_COOKIES'] else 'OFF (development only)'}")
+    sys.exit(1 if problems else 0)
+
+
+def _database_ready(settings: dict) -> bool:
+    try:
+        _bind(settings)
+        with database.connection_context():
+            from .models import MODELS, Setting
+            from .reporting import SALT_SETTING
+
+            tables = set(database.get_tables())
+            return all(m._meta.table_name in tables for m in MODELS) and bool(Setting.get_or_none(key=SALT_SETTING))
+    except Exception:  # noqa: BLE001  (any failure here means "not ready", said on the line)
+        return False
+
+
+def _redacted(url: str) -> str:
+    if "@" in url:  # hide a password in postgresql://user:password@host/db
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+@main.command()
+def purge() -> None:
+    """Delete uploads that never became part of a report (older than today)."""
+    settings = config.load(config.instance_path())
+    _bind(settings)
+    from .models import Item, today
+
+    with database.connection_context():
+        stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < today())).execute()
+    click.echo(f"Deleted {stale} unfinished uploads.")

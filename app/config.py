@@ -1,0 +1,90 @@
+"""Settings: defaults, then the instance file, then environment variables (which win).
+
+The instance file is `instance/meldpunt.toml` (or `$MELDPUNT_INSTANCE/meldpunt.toml`), written by
+`meldpunt init`. Every key is also an environment variable of the same name.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+
+from crypto import InvalidPublicKey, PublicKey
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 1024**3
+
+DEFAULTS: dict[str, object] = {
+    "MELDPUNT_TEAM_KEY": None,  # the team's public key line, mpk1…
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # default: SQLite in the instance folder
+    "MELDPUNT_ORGANISATION": "Example B.V.",
+    "MELDPUNT_BASE_URL": None,  # https://report.example.nl, for security.txt and links
+    "MELDPUNT_CONTACT": None,  # security.txt Contact; default: the report form
+    "MELDPUNT_ONION_ADDRESS": None,  # http://….onion, sent as Onion-Location
+    "MELDPUNT_POLICY_DIR": None,  # folder with policy.nl.md / policy.en.md
+    "MELDPUNT_RESPONSE_DAYS": 5,
+    "MELDPUNT_DISCLOSURE_DAYS": 60,
+    "MELDPUNT_MAX_TEXT_CHARS": 100_000,
+    "MELDPUNT_MAX_UPLOAD_BYTES": 2 * GIB,
+    "MELDPUNT_SESSION_IDLE_MINUTES": 15,
+    "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
+    "MELDPUNT_DERIVATIONS_AT_ONCE": 2,  # argon2id at 64 MiB each, per worker process
+    "MELDPUNT_LIMIT_SUBMIT": "20 per hour; 200 per day",  # for everyone together
+    "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "5 per minute",
+    "MELDPUNT_LIMIT_LOGIN": "60 per minute",
+    "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "10 per minute",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says how to fix it."""
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("MELDPUNT_INSTANCE", ROOT / "instance")).resolve()
+
+
+def instance_file(folder: Path | None = None) -> Path:
+    return (folder or instance_path()) / "meldpunt.toml"
+
+
+def load(folder: Path, overrides: dict | None = None) -> dict:
+    settings = dict(DEFAULTS)
+    path = instance_file(folder)
+    if path.exists():
+        with path.open("rb") as handle:
+            settings.update(tomllib.load(handle))
+    for key, default in DEFAULTS.items():
+        if key in os.environ:
+            settings[key] = _coerce(os.environ[key], default)
+    settings.update(overrides or {})
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = f"sqlite:///{folder / 'meldpunt.db'}"
+    return settings
+
+
+def _coerce(value: str, default: object) -> object:
+    if isinstance(default, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(value)
+    return value
+
+
+def team_key(settings: dict) -> PublicKey:
+    line = settings.get("MELDPUNT_TEAM_KEY")
+    if not line:
+        raise ConfigError(
+            "No team public key is configured: run `meldpunt init --team-key mpk1…` "
+            "or set MELDPUNT_TEAM_KEY (make the key with `meldpunt-team keygen`)."
+        )
+    try:
+        return PublicKey.parse(line)
+    except InvalidPublicKey as exc:
+        raise ConfigError(f"MELDPUNT_TEAM_KEY is not a valid public key: {exc}") from None
+
+
+def check_secret(settings: dict) -> None:
+    secret = settings.get("SECRET_KEY")
+    if not secret or len(str(secret)) < 32:
+        raise ConfigError("SECRET_KEY is missing or shorter than 32 characters: run `meldpunt init` or set it.")

@@ -1,0 +1,89 @@
+"""The reporter's forms. Every message is translated; text limits come from configuration."""
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+REQUIRED = _l("Please fill in this field.")
+
+
+class _TextLimit:
+    """The total of all text fields stays within MELDPUNT_MAX_TEXT_CHARS."""
+
+    TEXT_FIELDS: tuple[str, ...] = ()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        limit = current_app.config["MELDPUNT_MAX_TEXT_CHARS"]
+        total = sum(len(getattr(self, name).data or "") for name in self.TEXT_FIELDS)
+        if total > limit:
+            first = getattr(self, self.TEXT_FIELDS[0])
+            first.errors = [
+                *first.errors,
+                _l(
+                    "Together the text fields hold %(total)s characters; the limit is %(limit)s.",
+                    total=total,
+                    limit=limit,
+                ),
+            ]
+            return False
+        return valid
+
+
+class ReportForm(_TextLimit, FlaskForm):
+    TEXT_FIELDS = ("title", "system", "version", "description", "steps", "impact", "credit_name")
+
+    accept_policy = BooleanField(
+        _l("I have read the disclosure policy and report under its terms."),
+        validators=[DataRequired(_l("Please accept the policy to send a report."))],
+    )
+    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    system = StringField(_l("Affected system or product"), validators=[DataRequired(REQUIRED), Length(max=1000)])
+    version = StringField(_l("Version"), validators=[Optional(), Length(max=300)])
+    description = TextAreaField(_l("Description of the vulnerability"), validators=[DataRequired(REQUIRED)])
+    steps = TextAreaField(_l("Steps to reproduce"), validators=[Optional()])
+    impact = TextAreaField(_l("Impact"), validators=[Optional()])
+    exploited = RadioField(
+        _l("Is this being actively exploited?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No")), ("unknown", _l("Don't know"))],
+        default="unknown",
+    )
+    credit = BooleanField(_l("I would like to be credited when the vulnerability is disclosed"))
+    credit_name = StringField(_l("Name to credit"), validators=[Optional(), Length(max=200)])
+    attachments = MultipleFileField(_l("Attachments"))
+    website = StringField(_l("Leave this field empty"))  # honeypot: people never see it
+    kept_uploads = StringField()  # attachments already received with an earlier try
+
+    def validate_credit_name(self, field) -> None:
+        if self.credit.data and not (field.data or "").strip():
+            raise ValidationError(_l("Give the name to credit, or untick the credit box."))
+
+    def fields_for_envelope(self) -> dict[str, str | None]:
+        credit = (self.credit_name.data or "").strip() if self.credit.data else None
+        return {
+            "title": self.title.data.strip(),
+            "system": self.system.data.strip(),
+            "version": (self.version.data or "").strip() or None,
+            "description": self.description.data,
+            "steps": self.steps.data or None,
+            "impact": self.impact.data or None,
+            "exploited": self.exploited.data if self.exploited.data in ("yes", "no", "unknown") else "unknown",
+            "credit": credit,
+        }
+
+
+class FollowUpForm(_TextLimit, FlaskForm):
+    TEXT_FIELDS = ("message",)
+
+    message = TextAreaField(_l("Your message"), validators=[DataRequired(REQUIRED)])
+    attachments = MultipleFileField(_l("Attachments"))
+
+
+class LoginForm(FlaskForm):
+    passphrase = PasswordField(_l("Your passphrase"), validators=[DataRequired(REQUIRED), Length(max=500)])
+
+
+class LogoutForm(FlaskForm):
+    pass

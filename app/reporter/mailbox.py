@@ -1,0 +1,113 @@
+"""Checking replies: the passphrase opens the mailbox; the thread is decrypted per request.
+
+The session (an encrypted cookie, see app/sessions.py) holds the mailbox id and the reporter's
+key while they are signed in, never the passphrase.
+"""
+
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
+from crypto import passphrase as passphrases
+from crypto.names import safe_name
+
+from .. import csrf
+from ..blobs import BlobReader
+from ..limits import login_limits
+from ..models import Mailbox
+from ..reporting import open_mailbox, readable_attachment, store_follow_up, team_key, thread
+from ..uploads import open_upload_session
+from . import bp
+from .forms import FollowUpForm, LoginForm, LogoutForm
+
+
+@bp.route("/replies", methods=["GET", "POST"])
+@login_limits
+def login():
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("reporter/login.html", form=form), 400 if request.method == "POST" else 200
+    try:
+        phrase = passphrases.parse(form.passphrase.data)
+    except InvalidPassphrase as problem:
+        form.passphrase.errors = [_passphrase_problem(problem)]
+        return render_template("reporter/login.html", form=form), 400
+    found = open_mailbox(phrase)
+    if found is None:
+        form.passphrase.errors = [_("No mailbox opens with this passphrase. Check the seven words and try again.")]
+        return render_template("reporter/login.html", form=form), 400
+    mailbox, key = found
+    session.clear()
+    session["mailbox"] = mailbox.id
+    session["reporter_key"] = key.secret_bytes().hex()
+    return redirect(url_for("reporter.mailbox"))
+
+
+def _passphrase_problem(problem: InvalidPassphrase) -> str:
+    if problem.unknown:
+        positions = ", ".join(str(n) for n in problem.unknown)
+        return _("Word %(positions)s is not one of the passphrase words. Check the spelling.", positions=positions)
+    return _("A passphrase has seven words; you typed %(count)s.", count=problem.words)
+
+
+def _signed_in() -> tuple[Mailbox, PrivateKey]:
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
+    if mailbox is None:
+        abort(redirect(url_for("reporter.login")))
+    return mailbox, PrivateKey(bytes.fromhex(session["reporter_key"]))
+
+
+@bp.route("/mailbox", methods=["GET", "POST"])
+@csrf.exempt  # the follow-up form checks its own token and keeps its text when it fails
+def mailbox():
+    box, key = _signed_in()
+    form, status = FollowUpForm(formdata=None), 200
+    if request.method == "POST":
+        budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"]
+        upload = open_upload_session([team_key(), PublicKey.parse(box.public_key)], "attachment", budget)
+        try:
+            form = FollowUpForm()
+            attachments = upload.completed()
+        except BaseException:
+            upload.discard()
+            raise
+        if form.validate():
+            store_follow_up(box, form.message.data, attachments)
+            flash(_("Your message was sealed and sent to the security team."))
+            return redirect(url_for("reporter.mailbox"))
+        upload.discard()
+        status = 400
+    report = box.report
+    return render_template(
+        "reporter/mailbox.html",
+        report=report,
+        entries=thread(box, key),
+        form=form,
+        logout=LogoutForm(),
+    ), status
+
+
+@bp.get("/mailbox/files/<int:item_id>")
+def download(item_id: int):
+    box, key = _signed_in()
+    item = readable_attachment(box, item_id)
+    if item is None:
+        abort(404)
+    opener = Opener(BlobReader(item), key)
+    name = safe_name(opener.meta.name)
+    # Always a download, never shown inline: the file came from someone else.
+    return Response(
+        iter(opener),
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
+    )
+
+
+@bp.post("/logout")
+def logout():
+    LogoutForm().validate_on_submit() or abort(400)
+    session.clear()
+    flash(_("You are signed out. Close this window if others use this computer."))
+    return redirect(url_for("reporter.home"))

@@ -1,0 +1,73 @@
+"""Public pages: home, policy, the team key, security.txt, robots.txt."""
+
+import datetime
+
+from flask import Response, current_app, render_template, request, url_for
+from flask_babel import get_locale
+from markdown_it import MarkdownIt
+
+from ..config import ROOT
+from ..models import today
+from . import bp
+
+SECURITY_TXT_DAYS = 180
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+@bp.get("/")
+def home():
+    return render_template("reporter/home.html")
+
+
+@bp.get("/policy")
+def policy():
+    return render_template("reporter/policy.html", policy=_markdown.render(_policy_text()))
+
+
+def _policy_text() -> str:
+    language = str(get_locale())
+    folder = current_app.config.get("MELDPUNT_POLICY_DIR")
+    custom = ROOT / folder / f"policy.{language}.md" if folder else None
+    source = custom if custom and custom.exists() else ROOT / "app" / "policy" / f"default.{language}.md"
+    config = current_app.config
+    values = {
+        "organisation": config["MELDPUNT_ORGANISATION"],
+        "response_days": config["MELDPUNT_RESPONSE_DAYS"],
+        "disclosure_days": config["MELDPUNT_DISCLOSURE_DAYS"],
+        "report_url": base_url() + url_for("reporter.report_form"),
+    }
+    text = source.read_text(encoding="utf-8")
+    for name, value in values.items():  # not str.format: a policy may contain braces
+        text = text.replace("{" + name + "}", str(value))
+    return text
+
+
+@bp.get("/key")
+def team_key_page():
+    return render_template("reporter/key.html", key=current_app.config["TEAM_KEY"])
+
+
+def base_url() -> str:
+    return (current_app.config.get("MELDPUNT_BASE_URL") or request.url_root).rstrip("/")
+
+
+@bp.get("/.well-known/security.txt")
+def security_txt():
+    base = base_url()
+    expires = datetime.datetime.combine(today() + datetime.timedelta(days=SECURITY_TXT_DAYS), datetime.time())
+    lines = [
+        f"Contact: {current_app.config.get('MELDPUNT_CONTACT') or base + url_for('reporter.report_form')}",
+        f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        f"Encryption: {base}{url_for('reporter.team_key_page')}",
+        f"Policy: {base}{url_for('reporter.policy')}",
+        "Preferred-Languages: nl, en",
+        f"Canonical: {base}{url_for('reporter.security_txt')}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+
+
+@bp.get("/robots.txt")
+def robots_txt():
+    # The home and policy pages may be found; forms, mailboxes and files never.
+    lines = ["User-agent: *", "Allow: /$", "Allow: /policy", "Allow: /.well-known/security.txt", "Disallow: /"]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -1,0 +1,68 @@
+"""The report form: streamed and sealed on the server, then the passphrase, shown once."""
+
+from flask import current_app, render_template, request, session
+
+from crypto import passphrase as passphrases
+
+from .. import csrf
+from ..limits import submit_limits
+from ..models import Item, Report
+from ..reporting import store_report, team_key
+from ..uploads import open_upload_session
+from . import bp
+from .forms import ReportForm
+
+KEPT = "kept_uploads"
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token, so an expired form comes back with its text intact
+@submit_limits
+def report_form():
+    if request.method == "GET":
+        return render_template("reporter/report.html", form=ReportForm(), kept=_kept())
+    kept = _kept()
+    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in kept)
+    upload = open_upload_session([team_key()], "attachment", budget)
+    try:
+        form = ReportForm()
+        new = upload.completed()
+    except BaseException:
+        upload.discard()
+        raise
+    if form.website.data:  # the honeypot: a bot gets what looks like success, and nothing is kept
+        upload.discard()
+        _discard(kept)
+        return _passphrase_page(passphrases.generate(), reference=None)
+    if not form.validate():
+        session[KEPT] = [{"id": item.id, "name": item.name} for item in kept] + [
+            {"id": item.id, "name": item.upload_name} for item in new
+        ]
+        return render_template("reporter/report.html", form=form, kept=_kept()), 400
+    report, phrase = store_report(form.fields_for_envelope(), [*kept, *new])
+    session.pop(KEPT, None)
+    return _passphrase_page(phrase, reference=report.reference)
+
+
+def _kept() -> list[Item]:
+    """Attachments received with an earlier, incomplete try of this form (names from the session)."""
+    entries = session.get(KEPT) or []
+    names = {entry["id"]: entry["name"] for entry in entries}
+    rows = Item.select().where(Item.id.in_(list(names)), Item.report.is_null(), Item.complete)
+    items = []
+    for row in rows:
+        row.name = names[row.id]
+        items.append(row)
+    return items
+
+
+def _discard(items: list[Item]) -> None:
+    for item in items:
+        Item.delete().where(Item.id == item.id).execute()
+    session.pop(KEPT, None)
+
+
+def _passphrase_page(phrase: passphrases.Passphrase, reference: str | None):
+    return render_template(
+        "reporter/passphrase.html", words=phrase.reveal().split(" "), reference=reference or Report.new_reference()
+    )

@@ -1,0 +1,50 @@
+"""Response headers for every page, and quiet logs: nothing that identifies a visitor is written."""
+
+import logging
+
+from flask import Flask, request
+
+CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Cross-Origin-Resource-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = PERMISSIONS
+        if app.config["MELDPUNT_SECURE_COOKIES"]:
+            headers["Strict-Transport-Security"] = "max-age=63072000"
+        if request.endpoint != "static":
+            # Reporter pages may show a passphrase or a decrypted thread: never cache anything.
+            headers["Cache-Control"] = "no-store"
+            headers["Pragma"] = "no-cache"
+        onion = app.config.get("MELDPUNT_ONION_ADDRESS")
+        if onion:
+            headers["Onion-Location"] = onion.rstrip("/") + request.full_path.rstrip("?")
+        return response
+
+    quiet_logs()
+
+
+def quiet_logs() -> None:
+    """Werkzeug logs each request with the client address; flask-limiter logs the limit key
+    (an address). Neither may reach a log file."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("flask-limiter").disabled = True
+    logging.getLogger("flask_limiter").disabled = True
