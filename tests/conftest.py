@@ -62,3 +62,60 @@ def run_cli(*args, input: bytes | None = None, cwd=None, check: bool = False) ->
     if check:
         assert result.returncode == 0, result.stderr.decode()
     return result
+
+
+# --- the portal ----------------------------------------------------------------------------
+
+PORTAL_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture
+def portal_config(tmp_path, team_key) -> dict:
+    return {
+        "INSTANCE": tmp_path / "instance",
+        "TESTING": True,
+        "MELDPUNT_TEAM_KEY": str(team_key.public),
+        "SECRET_KEY": PORTAL_SECRET,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'meldpunt.db'}",
+        "MELDPUNT_SECURE_COOKIES": False,
+        "MELDPUNT_LIMIT_SUBMIT": "1000 per minute",
+        "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "1000 per minute",
+        "MELDPUNT_LIMIT_LOGIN": "1000 per minute",
+        "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "1000 per minute",
+    }
+
+
+@pytest.fixture
+def make_portal(portal_config):
+    """Build a portal with extra settings, its database initialised like `meldpunt init` does."""
+
+    def make(**overrides):
+        from app import create_app
+        from app.db import create_schema, database
+        from app.reporting import ensure_installation_salt
+
+        (portal_config["INSTANCE"]).mkdir(exist_ok=True)
+        app = create_app({**portal_config, **overrides})
+        create_schema()
+        with database.connection_context():
+            ensure_installation_salt()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def portal(make_portal):
+    return make_portal()
+
+
+@pytest.fixture
+def client(portal):
+    return portal.test_client()
+
+
+def csrf_token(html: bytes | str) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    import re
+
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text).group(1)

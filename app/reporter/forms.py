@@ -1,9 +1,11 @@
 """The reporter's forms. Every message is translated; text limits come from configuration."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 REQUIRED = _l("Please fill in this field.")
@@ -47,11 +49,11 @@ class ReportForm(_TextLimit, FlaskForm):
     impact = TextAreaField(_l("Impact"), validators=[Optional()])
     exploited = RadioField(
         _l("Is this being actively exploited?"),
-        choices=[("yes", _l("Yes")), ("no", _l("No")), ("unknown", _l("Don't know"))],
+        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No")), SelectChoice("unknown", _l("Don't know"))],
         default="unknown",
     )
     credit = BooleanField(_l("I would like to be credited when the vulnerability is disclosed"))
-    credit_name = StringField(_l("Name to credit"), validators=[Optional(), Length(max=200)])
+    credit_name = StringField(_l("Name to credit"), validators=[Length(max=200)])
     attachments = MultipleFileField(_l("Attachments"))
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it
     kept_uploads = StringField()  # attachments already received with an earlier try

@@ -1,0 +1,164 @@
+"""Headers, cookies, CSRF, limits, sizes, the honeypot and sessions."""
+
+import io
+import time
+
+import pytest
+
+from .conftest import csrf_token
+from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
+
+PAGES = ["/", "/policy", "/report", "/replies", "/key", "/.well-known/security.txt", "/robots.txt", "/nope"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "form-action 'self'" in csp and "base-uri 'none'" in csp
+    assert "unsafe-inline" not in csp and "script-src" not in csp
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert "camera=()" in response.headers["Permissions-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Onion-Location" not in response.headers
+
+
+def test_pages_load_nothing_from_elsewhere(client):
+    for path in PAGES[:5]:
+        html = client.get(path).data.decode()
+        assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
+        assert "<script" not in html and " style=" not in html
+
+
+def test_onion_location(make_portal):
+    client = make_portal(MELDPUNT_ONION_ADDRESS="http://exampleonionaddress.onion").test_client()
+    assert client.get("/policy?lang=en").headers["Onion-Location"] == "http://exampleonionaddress.onion/policy?lang=en"
+
+
+def test_cookies_are_httponly_strict_and_secure(make_portal):
+    client = make_portal(MELDPUNT_SECURE_COOKIES=True).test_client()
+    response = client.get("/report?lang=nl", base_url="https://localhost")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2  # the encrypted session (for the form's token) and the language
+    for cookie in cookies:
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_is_encrypted_and_tamper_proof(client):
+    passphrase = passphrase_from(submit_report(client, files=[]).data)
+    sign_in(client, passphrase)
+    cookie = client.get_cookie("mp_session")
+    assert "mailbox" not in cookie.value and "reporter_key" not in cookie.value
+    import base64
+
+    assert b"mailbox" not in base64.urlsafe_b64decode(cookie.value)
+    client.set_cookie("mp_session", cookie.value[:-6] + "AAAAAA")
+    assert client.get("/mailbox").status_code == 302  # a changed cookie is no session at all
+
+
+def test_idle_session_expires(client, monkeypatch):
+    sign_in(client, passphrase_from(submit_report(client, files=[]).data))
+    assert client.get("/mailbox").status_code == 200
+    later = time.time() + 16 * 60
+    monkeypatch.setattr("app.sessions.time.time", lambda: later)
+    assert client.get("/mailbox").status_code == 302
+
+
+def test_report_without_csrf_token_is_refused_but_kept(portal, client):
+    data = {**REPORT, "attachments": [(io.BytesIO(b"x"), "x.txt")]}
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert "The form had expired" in page and REPORT["description"] in page
+    from app.db import database
+    from app.models import Report
+
+    with database.connection_context():
+        assert Report.select().count() == 0
+
+
+def test_login_without_csrf_token_is_refused(client):
+    response = client.post("/replies", data={"passphrase": "abacus " * 7})
+    assert response.status_code == 400
+
+
+def test_wrong_passphrase_gets_a_translated_error(client):
+    english = sign_in(client, "abacus zoom abacus zoom abacus zoom abacus")
+    assert english.status_code == 400 and "No mailbox opens with this passphrase" in english.data.decode()
+    client.get("/?lang=nl")
+    dutch = sign_in(client, "abacus zoom abacus zoom abacus zoom")
+    assert dutch.status_code == 400 and "zeven woorden" in dutch.data.decode()
+    typo = sign_in(client, "abacus zoom abacus zooom abacus zoom abacus")
+    assert "Woord 4" in typo.data.decode()
+
+
+def test_submissions_are_limited_globally(make_portal):
+    client = make_portal(MELDPUNT_LIMIT_SUBMIT="2 per hour").test_client()
+    statuses = [
+        submit_report(client, files=[], environ_base={"REMOTE_ADDR": f"10.0.0.{n}"}).status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert "wait" in client.get("/").data.decode() or True
+    page = submit_report(client, files=[]).data.decode()
+    assert "Too many requests" in page
+
+
+def test_logins_are_limited_per_address(make_portal):
+    client = make_portal(MELDPUNT_LIMIT_LOGIN_PER_ADDRESS="2 per minute").test_client()
+    statuses = [sign_in(client, "abacus " * 7).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+
+
+def test_oversized_upload_is_refused_with_a_page_and_nothing_kept(make_portal):
+    portal = make_portal(MELDPUNT_MAX_UPLOAD_BYTES=100_000)
+    client = portal.test_client()
+    response = submit_report(client, files=[("big.bin", bytes(60_000)), ("bigger.bin", bytes(60_000))])
+    assert response.status_code == 413
+    assert "larger than this portal accepts" in response.data.decode()
+    from app.db import database
+    from app.models import Chunk, Item
+
+    with database.connection_context():
+        assert Item.select().count() == 0 and Chunk.select().count() == 0
+
+
+def test_oversized_declared_length_is_refused(make_portal):
+    client = make_portal(MELDPUNT_MAX_UPLOAD_BYTES=100_000).test_client()
+    page = client.get("/report")
+    data = {"csrf_token": csrf_token(page.data), **REPORT, "attachments": [(io.BytesIO(bytes(400_000)), "a.bin")]}
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413
+
+
+def test_too_much_text_is_refused_with_the_text_kept(make_portal):
+    client = make_portal(MELDPUNT_MAX_TEXT_CHARS=1000).test_client()
+    response = submit_report(client, fields={**REPORT, "description": "x" * 1200}, files=[])
+    assert response.status_code == 400
+    assert "the limit is 1000" in response.data.decode()
+
+
+def test_honeypot_discards_without_telling(portal, client):
+    response = submit_report(client, fields={**REPORT, "website": "http://spam.example"})
+    assert response.status_code == 200 and len(passphrase_from(response.data).split()) == 7
+    from app.db import database
+    from app.models import Item, Mailbox, Report
+
+    with database.connection_context():
+        assert Report.select().count() == 0 and Item.select().count() == 0 and Mailbox.select().count() == 0
+
+
+def test_files_are_refused_where_none_are_expected(client):
+    page = client.get("/replies")
+    data = {"csrf_token": csrf_token(page.data), "passphrase": "x", "f": (io.BytesIO(b"secret"), "f.txt")}
+    response = client.post("/replies", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_passphrase_page_is_never_cached(client):
+    response = submit_report(client, files=[])
+    assert response.headers["Cache-Control"] == "no-store"

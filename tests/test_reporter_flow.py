@@ -1,0 +1,127 @@
+"""The reporter's whole journey through the test client, checked against what is stored."""
+
+import io
+import json
+
+from crypto import open_bytes
+
+from .conftest import csrf_token
+from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_report
+
+
+def _stored(portal, team_key):
+    """Every stored item, decrypted with the team's private key."""
+    from app.blobs import BlobReader
+    from app.db import database
+    from app.models import Item
+
+    with database.connection_context():
+        items = list(Item.select().order_by(Item.position, Item.id))
+        return [(item, *open_bytes(BlobReader(item).read(), team_key)) for item in items]
+
+
+def test_submit_check_replies_and_follow_up(portal, client, team_key):
+    response = submit_report(client)
+    assert response.status_code == 200, response.data.decode()
+    assert response.headers["Cache-Control"] == "no-store"
+    passphrase = passphrase_from(response.data)
+
+    stored = _stored(portal, team_key)
+    assert [item.kind for item, _, _ in stored] == ["report", "attachment", "attachment"]
+    report_item, meta, body = stored[0]
+    fields = json.loads(body)
+    assert fields["title"] == REPORT["title"] and fields["description"] == REPORT["description"]
+    assert fields["exploited"] == "no" and fields["credit"] == "Ada L."
+    assert meta.kind == "report" and meta.day is not None
+    assert {(m.name, b) for _, m, b in stored[1:]} == set(FILES)
+    assert all(item.parent_id == report_item.id for item, _, _ in stored[1:])
+
+    # The passphrase works typed sloppily: capitals and hyphens.
+    opened = sign_in(client, passphrase.upper().replace(" ", "-"))
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/mailbox")
+    mailbox = client.get("/mailbox")
+    assert mailbox.status_code == 200
+    text = mailbox.data.decode()
+    assert "Received" in text and "not yet" in text and "No messages yet" in text
+
+    follow_up = client.post(
+        "/mailbox",
+        data={
+            "csrf_token": csrf_token(mailbox.data),
+            "message": "One more detail: it also works on /contact.",
+            "attachments": [(io.BytesIO(b"second proof"), "proof2.txt")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert follow_up.status_code == 302
+    thread = client.get("/mailbox").data.decode()
+    assert "One more detail: it also works on /contact." in thread and "proof2.txt" in thread
+
+    stored = _stored(portal, team_key)
+    message = [(item, body) for item, meta, body in stored if item.kind == "message"]
+    assert message[0][1] == b"One more detail: it also works on /contact."
+    proof = [(item, meta, body) for item, meta, body in stored if meta.name == "proof2.txt"][0]
+    assert proof[2] == b"second proof" and proof[0].parent_id == message[0][0].id
+
+    download = client.get(f"/mailbox/files/{proof[0].id}")
+    assert download.status_code == 200 and download.data == b"second proof"
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert "attachment" in download.headers["Content-Disposition"]
+
+    # The report's own attachments are sealed to the team only: not downloadable from the mailbox.
+    assert client.get(f"/mailbox/files/{stored[1][0].id}").status_code == 404
+
+    logout = client.post("/logout", data={"csrf_token": csrf_token(client.get("/mailbox").data)})
+    assert logout.status_code == 302
+    assert client.get("/mailbox").status_code == 302
+
+
+def test_follow_up_is_sealed_to_the_reporter_too(portal, client, team_key):
+    from app.db import database
+    from app.models import Mailbox
+    from crypto import PublicKey
+    from crypto.envelope import read_header
+
+    passphrase = passphrase_from(submit_report(client, files=[]).data)
+    sign_in(client, passphrase)
+    page = client.get("/mailbox")
+    client.post("/mailbox", data={"csrf_token": csrf_token(page.data), "message": "hello"})
+    stored = _stored(portal, team_key)
+    message = [item for item, _, _ in stored if item.kind == "message"][0]
+    from app.blobs import BlobReader
+
+    with database.connection_context():
+        mailbox = Mailbox.get()
+        header = read_header(BlobReader(message))
+        assert header.addressed_to([team_key.public, PublicKey.parse(mailbox.public_key)])
+
+
+def test_report_without_attachments(portal, client, team_key):
+    response = submit_report(client, files=[])
+    assert response.status_code == 200
+    assert [item.kind for item, _, _ in _stored(portal, team_key)] == ["report"]
+
+
+def test_invalid_report_keeps_text_and_attachments(portal, client, team_key):
+    fields = {**REPORT, "title": ""}
+    response = submit_report(client, fields=fields)
+    assert response.status_code == 400
+    page = response.data.decode()
+    assert "Please fill in this field." in page
+    assert "MARKER-DESCRIPTION" in page  # the text comes back
+    assert "poc.html" in page and "screenshot.png" in page  # the files are kept, sealed
+    retry = client.post(
+        "/report",
+        data={"csrf_token": csrf_token(response.data), **REPORT},
+        content_type="multipart/form-data",
+    )
+    assert retry.status_code == 200
+    stored = _stored(portal, team_key)
+    assert [item.kind for item, _, _ in stored] == ["report", "attachment", "attachment"]
+    assert all(item.report_id == stored[0][0].report_id for item, _, _ in stored)
+
+
+def test_credit_name_required_when_credit_wanted(client):
+    response = submit_report(client, fields={**REPORT, "credit_name": ""}, files=[])
+    assert response.status_code == 400
+    assert "Give the name to credit" in response.data.decode()
