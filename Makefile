@@ -1,30 +1,60 @@
-# Two entry points for a fresh machine with Python 3.11+: `make test` now, `make run` with the portal.
+# Two entry points for a fresh machine with Python 3.11+: `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+INSTANCE := instance
+CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: test lint install bench clean
+.PHONY: run test lint install translations bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The stamp is rebuilt whenever pyproject.toml changes, so new dependencies arrive by themselves.
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Stamps are rebuilt whenever pyproject.toml changes, so new dependencies arrive by themselves.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-install: $(VENV)/.installed-test
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
 
-test: $(VENV)/.installed-test
+%.mo: %.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+translations: $(COMPILED)
+
+install: $(VENV)/.installed-test translations
+
+# A development instance: SQLite, plain-http cookies, and a team key made here and marked as such.
+$(INSTANCE)/meldpunt.toml: | $(VENV)/.installed
+	mkdir -p $(INSTANCE) && chmod 700 $(INSTANCE)
+	$(BIN)/python -c "from crypto.passphrase import generate; print(generate().reveal())" > $(INSTANCE)/dev-team-key.passphrase
+	$(BIN)/meldpunt-team keygen -o $(INSTANCE)/dev-team.key --passphrase-file $(INSTANCE)/dev-team-key.passphrase > $(INSTANCE)/dev-team.pub
+	$(BIN)/meldpunt init --dev --team-key "$$(cat $(INSTANCE)/dev-team.pub)"
+
+run: $(VENV)/.installed translations $(INSTANCE)/meldpunt.toml
+	@echo "=================================================================================="
+	@echo " DEVELOPMENT INSTANCE - the team key in $(INSTANCE)/ is for development only."
+	@echo " Its private key and passphrase sit next to the data: never use it for real reports."
+	@echo " Decrypt an item:  $(BIN)/meldpunt-team decrypt --key $(INSTANCE)/dev-team.key \\"
+	@echo "                     --passphrase-file $(INSTANCE)/dev-team-key.passphrase ITEM.mpe"
+	@echo " Serving on http://127.0.0.1:5000"
+	@echo "=================================================================================="
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:5000 wsgi:app
+
+test: $(VENV)/.installed-test translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check crypto tests bench
-	$(BIN)/ruff format --check crypto tests bench
+	$(BIN)/ruff check crypto app tests bench wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check crypto app tests bench wsgi.py gunicorn.conf.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/crypto_bench.py
+	$(BIN)/python bench/upload_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis $(COMPILED)

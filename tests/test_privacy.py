@@ -67,7 +67,7 @@ def test_stored_dates_are_days(portal, client):
     submit_report(client)
     with database.connection_context():
         for row in [*Report.select(), *Item.select()]:
-            for name, field in row._meta.fields.items():
+            for name, _field in row._meta.fields.items():
                 value = getattr(row, name)
                 assert type(value).__name__ != "datetime", f"{type(row).__name__}.{name}"
 

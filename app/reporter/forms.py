@@ -1,7 +1,6 @@
 """The reporter's forms. Every message is translated; text limits come from configuration."""
 
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
@@ -49,7 +48,11 @@ class ReportForm(_TextLimit, FlaskForm):
     impact = TextAreaField(_l("Impact"), validators=[Optional()])
     exploited = RadioField(
         _l("Is this being actively exploited?"),
-        choices=[SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No")), SelectChoice("unknown", _l("Don't know"))],
+        choices=[
+            SelectChoice("yes", _l("Yes")),
+            SelectChoice("no", _l("No")),
+            SelectChoice("unknown", _l("Don't know")),
+        ],
         default="unknown",
     )
     credit = BooleanField(_l("I would like to be credited when the vulnerability is disclosed"))
