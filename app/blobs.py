@@ -8,22 +8,28 @@ class BlobWriter:
 
     def __init__(self, item: Item):
         self.item = item
-        self._buffer = bytearray()
+        self._pieces: list[bytes] = []
+        self._pending = 0
         self._seq = 0
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._buffer += data
+        self._pieces.append(bytes(data))
+        self._pending += len(data)
         self.size += len(data)
-        while len(self._buffer) >= CHUNK_ROW_BYTES:
-            self._store(bytes(self._buffer[:CHUNK_ROW_BYTES]))
-            del self._buffer[:CHUNK_ROW_BYTES]
+        if self._pending >= CHUNK_ROW_BYTES:
+            joined = b"".join(self._pieces)
+            cut = len(joined) - len(joined) % CHUNK_ROW_BYTES
+            for start in range(0, cut, CHUNK_ROW_BYTES):
+                self._store(joined[start : start + CHUNK_ROW_BYTES])
+            self._pieces = [joined[cut:]] if cut < len(joined) else []
+            self._pending = len(joined) - cut
         return len(data)
 
     def close(self) -> None:
-        if self._buffer:
-            self._store(bytes(self._buffer))
-            self._buffer = bytearray()
+        if self._pending:
+            self._store(b"".join(self._pieces))
+            self._pieces, self._pending = [], 0
         self.item.size = self.size
         self.item.complete = True
         self.item.save()
