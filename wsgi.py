@@ -1,3 +1,10 @@
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from app.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as problem:
+    # One sentence that says what to do, not a traceback.
+    sys.exit(f"meldpunt: {problem}")

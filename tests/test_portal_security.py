@@ -162,3 +162,18 @@ def test_files_are_refused_where_none_are_expected(client):
 def test_passphrase_page_is_never_cached(client):
     response = submit_report(client, files=[])
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
+    """With every argon2id slot taken, a sign-in waits briefly and then gets 503, not more memory."""
+    portal = make_portal(MELDPUNT_DERIVATIONS_AT_ONCE=1)
+    client = portal.test_client()
+    monkeypatch.setattr("app.limits.DERIVATION_WAIT_SECONDS", 0.1)
+    slots = portal.extensions["meldpunt_derivations"]
+    assert slots.acquire(timeout=1)
+    try:
+        busy = sign_in(client, "abacus zoom abacus zoom abacus zoom abacus")
+        assert busy.status_code == 503 and "The portal is busy" in busy.data.decode()
+    finally:
+        slots.release()
+    assert sign_in(client, "abacus zoom abacus zoom abacus zoom abacus").status_code == 400

@@ -1,0 +1,100 @@
+"""`meldpunt init`, `check` and `purge`, and the portal's refusal to start unconfigured."""
+
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def meldpunt(*args, instance: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [Path(sys.executable).parent / "meldpunt", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MELDPUNT_INSTANCE": str(instance), **(env or {})},
+        timeout=60,
+    )
+
+
+def test_init_then_check(tmp_path, team_key):
+    instance = tmp_path / "instance"
+    result = meldpunt("init", "--team-key", team_key.public, instance=instance)
+    assert result.returncode == 0, result.stderr
+    assert team_key.public.fingerprint in result.stdout
+    settings = tomllib.loads((instance / "meldpunt.toml").read_text())
+    assert settings["MELDPUNT_TEAM_KEY"] == str(team_key.public) and len(settings["SECRET_KEY"]) >= 64
+    assert stat.S_IMODE((instance / "meldpunt.toml").stat().st_mode) == 0o600
+    check = meldpunt("check", instance=instance)
+    assert "[ok] team key" in check.stdout and "[ok] SECRET_KEY set" in check.stdout
+    assert "[ok] database" in check.stdout
+    # Running init again keeps the secret; another team key is refused.
+    again = meldpunt("init", "--team-key", team_key.public, instance=instance)
+    assert again.returncode == 0
+    assert tomllib.loads((instance / "meldpunt.toml").read_text())["SECRET_KEY"] == settings["SECRET_KEY"]
+    from crypto import PrivateKey
+
+    other = meldpunt("init", "--team-key", PrivateKey.generate().public, instance=instance)
+    assert other.returncode != 0 and "another team key" in other.stderr
+
+
+def test_init_refuses_a_bad_key(tmp_path):
+    result = meldpunt("init", "--team-key", "mpk1nonsense", instance=tmp_path / "i")
+    assert result.returncode != 0 and "wrong length" in result.stderr
+
+
+def test_check_reports_what_is_missing(tmp_path):
+    result = meldpunt("check", instance=tmp_path / "empty")
+    assert result.returncode == 1
+    assert "[!!] No team public key is configured" in result.stdout
+
+
+def test_portal_refuses_to_start_without_a_team_key(tmp_path):
+    env = {**os.environ, "MELDPUNT_INSTANCE": str(tmp_path / "empty"), "SECRET_KEY": "x" * 40}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "meldpunt: No team public key is configured: run `meldpunt init --team-key mpk1…` "
+        "or set MELDPUNT_TEAM_KEY (make the key with `meldpunt-team keygen`)."
+    ]
+
+
+def test_portal_refuses_a_short_secret(portal_config):
+    from app import create_app
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({**portal_config, "SECRET_KEY": "dev"})
+
+
+def test_environment_overrides_the_instance_file(tmp_path, team_key, monkeypatch):
+    from app import config
+
+    (tmp_path / "meldpunt.toml").write_text('MELDPUNT_ORGANISATION = "From file"\nMELDPUNT_RESPONSE_DAYS = 5\n')
+    monkeypatch.setenv("MELDPUNT_ORGANISATION", "From environment")
+    monkeypatch.setenv("MELDPUNT_RESPONSE_DAYS", "3")
+    settings = config.load(tmp_path)
+    assert settings["MELDPUNT_ORGANISATION"] == "From environment" and settings["MELDPUNT_RESPONSE_DAYS"] == 3
+
+
+def test_purge_removes_stale_unfinished_uploads(tmp_path, team_key):
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    from app.db import database, open_database
+    from app.models import Item, today
+
+    database.initialize(open_database(f"sqlite:///{instance / 'meldpunt.db'}"))
+    import datetime
+
+    with database.connection_context():
+        Item.create(kind="attachment", day=today() - datetime.timedelta(days=2))
+        Item.create(kind="attachment")  # today's may still be uploading
+    result = meldpunt("purge", instance=instance)
+    assert "Deleted 1 unfinished uploads." in result.stdout
+    with database.connection_context():
+        assert Item.select().count() == 1

@@ -1,0 +1,162 @@
+"""Every page in both languages; security.txt, robots.txt, error pages, translations complete."""
+
+import datetime
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .portal_helpers import passphrase_from, sign_in, submit_report
+
+ROOT = Path(__file__).parent.parent
+PAGES = {
+    "/": ("Found a vulnerability? Tell us, safely.", "Een kwetsbaarheid gevonden? Meld het ons, veilig."),
+    "/policy": ("What we promise", "Wat wij beloven"),
+    "/report": ("Encrypt and send", "Versleutelen en versturen"),
+    "/replies": ("Open my mailbox", "Mijn postvak openen"),
+    "/key": ("The security team's public key", "De publieke sleutel van het securityteam"),
+    "/missing": ("Page not found", "Pagina niet gevonden"),
+}
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_every_page_in_both_languages(client, path, language):
+    english, dutch = PAGES[path]
+    response = client.get(f"{path}?lang={language}")
+    text = response.data.decode()
+    assert f'<html lang="{language}">' in text
+    assert (english if language == "en" else dutch) in text.replace("&#39;", "'")
+    assert (dutch if language == "en" else english) not in text.replace("&#39;", "'")
+
+
+def test_mailbox_and_passphrase_pages_in_dutch(client):
+    client.get("/?lang=nl")
+    page = submit_report(client, files=[])
+    assert "Schrijf deze zeven woorden nu op." in page.data.decode()
+    sign_in(client, passphrase_from(page.data))
+    mailbox = client.get("/mailbox").data.decode()
+    assert "Geplande openbaarmaking" in mailbox and "nog niet" in mailbox and "Ontvangen" in mailbox
+
+
+def test_language_defaults_to_accept_language_and_the_switch_sticks(client):
+    assert '<html lang="nl">' in client.get("/", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).data.decode()
+    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "de-DE"}).data.decode()
+    client.get("/?lang=nl")
+    assert '<html lang="nl">' in client.get("/policy", headers={"Accept-Language": "en"}).data.decode()
+
+
+def test_security_txt(make_portal):
+    client = make_portal(MELDPUNT_BASE_URL="https://report.example.nl").test_client()
+    response = client.get("/.well-known/security.txt")
+    assert response.mimetype == "text/plain"
+    fields = dict(line.split(": ", 1) for line in response.data.decode().splitlines())
+    assert fields["Contact"] == "https://report.example.nl/report"
+    assert fields["Encryption"] == "https://report.example.nl/key"
+    assert fields["Policy"] == "https://report.example.nl/policy"
+    assert fields["Preferred-Languages"] == "nl, en"
+    assert fields["Canonical"] == "https://report.example.nl/.well-known/security.txt"
+    expires = datetime.datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ")
+    assert datetime.timedelta(days=30) < expires - datetime.datetime.now() < datetime.timedelta(days=365)
+
+
+def test_security_txt_contact_from_configuration(make_portal):
+    client = make_portal(MELDPUNT_CONTACT="mailto:security@example.nl").test_client()
+    assert "Contact: mailto:security@example.nl" in client.get("/.well-known/security.txt").data.decode()
+
+
+def test_key_page_shows_key_and_fingerprint(client, team_key):
+    text = client.get("/key").data.decode()
+    assert str(team_key.public) in text and team_key.public.fingerprint in text
+
+
+def test_robots_txt_keeps_forms_and_mailboxes_out(client):
+    text = client.get("/robots.txt").data.decode()
+    assert "Disallow: /" in text and "Allow: /policy" in text
+
+
+def test_policy_fills_in_the_configured_terms(make_portal):
+    client = make_portal(MELDPUNT_ORGANISATION="Gemeente Voorbeeld", MELDPUNT_DISCLOSURE_DAYS=90).test_client()
+    text = client.get("/policy?lang=nl").data.decode()
+    assert "Gemeente Voorbeeld" in text and "90" in text and "{" not in text
+
+
+def test_own_policy_from_configuration(make_portal, tmp_path):
+    (tmp_path / "policy.en.md").write_text("# Our own terms\n\n<script>alert(1)</script>\n")
+    text = make_portal(MELDPUNT_POLICY_DIR=str(tmp_path)).test_client().get("/policy?lang=en").data.decode()
+    assert "<h1>Our own terms</h1>" in text and "<script>" not in text  # Markdown, raw HTML escaped
+
+
+@pytest.mark.parametrize(
+    "request_args, english, dutch",
+    [
+        (("post", "/logout"), "The form has expired", "Het formulier is verlopen"),
+        (("get", "/nothing-here"), "Page not found", "Pagina niet gevonden"),
+        (("put", "/report"), "Not allowed", "Niet toegestaan"),
+    ],
+)
+def test_error_pages_are_translated(client, request_args, english, dutch):
+    method, path = request_args
+    assert english in getattr(client, method)(path + "?lang=en").data.decode()
+    assert dutch in getattr(client, method)(path + "?lang=nl").data.decode()
+
+
+def test_every_message_has_a_dutch_translation(tmp_path):
+    """Extract the messages from the code now and compare with the committed catalog."""
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [Path(sys.executable).parent / "pybabel", "extract", "-F", "babel.cfg", "-k", "_l", "-o", pot, "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    from babel.messages.pofile import read_po
+
+    wanted = {m.id for m in read_po(pot.open("rb")) if m.id}
+    catalog = read_po((ROOT / "app/translations/nl/LC_MESSAGES/messages.po").open("rb"))
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    assert wanted - translated == set()
+    for message in catalog:
+        if message.id and isinstance(message.id, str):
+            assert set(re.findall(r"%\(\w+\)s", message.id)) == set(re.findall(r"%\(\w+\)s", message.string))
+
+
+def test_unexpected_errors_get_a_page_and_log_no_details(make_portal, caplog):
+    from flask import abort
+
+    portal = make_portal()
+
+    def boom():
+        raise RuntimeError("secret plaintext in an exception message")
+
+    portal.add_url_rule("/boom", "boom", boom)
+    portal.add_url_rule("/forbidden", "forbidden", lambda: abort(403))
+    client = portal.test_client()
+    response = client.get("/boom?lang=nl")
+    assert response.status_code == 500 and "Er ging iets mis" in response.data.decode()
+    assert "Traceback" not in response.data.decode()
+    assert "secret plaintext" not in caplog.text and "RuntimeError" in caplog.text
+    forbidden = client.get("/forbidden?lang=en")
+    assert forbidden.status_code == 403 and "You do not have access to this page." in forbidden.data.decode()
+
+
+def test_flask_cli_finds_the_app(tmp_path, team_key):
+    import os
+
+    env = {
+        **os.environ,
+        "MELDPUNT_INSTANCE": str(tmp_path),
+        "MELDPUNT_TEAM_KEY": str(team_key.public),
+        "SECRET_KEY": "y" * 40,
+    }
+    result = subprocess.run(
+        [Path(sys.executable).parent / "flask", "--app", "wsgi", "routes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reporter.report_form" in result.stdout and "/.well-known/security.txt" in result.stdout
