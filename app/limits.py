@@ -21,22 +21,21 @@ def everyone() -> str:
     return "everyone"
 
 
-def submit_limits(view):
-    view = limiter.limit(
-        lambda: current_app.config["MELDPUNT_LIMIT_SUBMIT"], key_func=everyone, scope="submit", methods=["POST"]
-    )(view)
-    return limiter.limit(
-        lambda: current_app.config["MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS"], scope="submit-address", methods=["POST"]
-    )(view)
+def limited(setting: str):
+    """POSTs to the view count against MELDPUNT_LIMIT_<setting> for everyone together, and against
+    MELDPUNT_LIMIT_<setting>_PER_ADDRESS for each address."""
+    name = f"MELDPUNT_LIMIT_{setting}"
+
+    def decorate(view):
+        view = limiter.limit(lambda: current_app.config[name], key_func=everyone, scope=setting, methods=["POST"])(view)
+        per_address = lambda: current_app.config[f"{name}_PER_ADDRESS"]  # noqa: E731
+        return limiter.limit(per_address, scope=f"{setting}-address", methods=["POST"])(view)
+
+    return decorate
 
 
-def login_limits(view):
-    view = limiter.limit(
-        lambda: current_app.config["MELDPUNT_LIMIT_LOGIN"], key_func=everyone, scope="login", methods=["POST"]
-    )(view)
-    return limiter.limit(
-        lambda: current_app.config["MELDPUNT_LIMIT_LOGIN_PER_ADDRESS"], scope="login-address", methods=["POST"]
-    )(view)
+submit_limits = limited("SUBMIT")
+login_limits = limited("LOGIN")
 
 
 def init_app(app: Flask) -> None:

@@ -70,7 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    def passphrase_file(sub: argparse.ArgumentParser) -> None:
+    def recipients(sub: argparse.ArgumentParser, metavar: str, help: str) -> None:
+        sub.add_argument("--to", action="append", required=True, metavar=metavar, help=help)
+
+    def key_options(sub: argparse.ArgumentParser, key_option: bool = True) -> None:
+        if key_option:
+            sub.add_argument("--key", required=True, type=Path, metavar="team.key")
         sub.add_argument(
             "--passphrase-file",
             metavar="F",
@@ -80,47 +85,32 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("keygen", cmd_keygen, "Create the team key: private key to a file, public key line on stdout.")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="team.key", help="new private key file")
-    passphrase_file(sub)
+    key_options(sub, key_option=False)
 
     sub = command("pubkey", cmd_pubkey, "Print the public key line of a team key file.")
     sub.add_argument("key", type=Path, metavar="team.key")
-    passphrase_file(sub)
+    key_options(sub, key_option=False)
 
     sub = command("encrypt", cmd_encrypt, "Seal a file (or stdin) to one or more public keys.")
-    sub.add_argument(
-        "--to",
-        action="append",
-        required=True,
-        metavar="PUBKEY",
-        help="recipient public key line (mpk1…) or a file holding one; repeatable",
-    )
+    recipients(sub, "PUBKEY", "recipient public key line (mpk1…) or a file holding one; repeatable")
     sub.add_argument("-o", "--output", type=Path, metavar="OUT", help="envelope to write (default: stdout)")
     sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="file to seal (default: stdin)")
 
     sub = command("decrypt", cmd_decrypt, "Open an envelope with the team key.")
-    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
     sub.add_argument("-o", "--output", type=Path, metavar="OUT", help="file to write (default: stdout)")
     sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="envelope (default: stdin)")
-    passphrase_file(sub)
+    key_options(sub)
 
     sub = command("open", cmd_open, "Check and decrypt an export bundle into a readable folder.")
     sub.add_argument("bundle", type=Path, metavar="BUNDLE")
-    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="new or empty folder")
-    passphrase_file(sub)
+    key_options(sub)
 
     sub = command("reply", cmd_reply, "Seal a reply to the reporter and the team, ready to upload.")
-    sub.add_argument(
-        "--to",
-        action="append",
-        required=True,
-        metavar="REPORTER_PUBKEY",
-        help="the reporter's public key line, from report.md",
-    )
-    sub.add_argument("--key", required=True, type=Path, metavar="team.key")
+    recipients(sub, "REPORTER_PUBKEY", "the reporter's public key line, from report.md")
     sub.add_argument("message", type=Path, metavar="MESSAGE.txt", help="the reply, as UTF-8 text")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="reply.mpe")
-    passphrase_file(sub)
+    key_options(sub)
     return parser
 
 
