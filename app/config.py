@@ -33,6 +33,8 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "5 per minute",
     "MELDPUNT_LIMIT_LOGIN": "60 per minute",
     "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "10 per minute",
+    "MELDPUNT_LIMIT_UPLOAD": "2000 per hour",  # starting a browser upload (one per envelope)
+    "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "200 per hour",
 }
 
 

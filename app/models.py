@@ -65,6 +65,10 @@ class Item(BaseModel):
     position = IntegerField(default=0)
     size = IntegerField(default=0)  # ciphertext bytes
     complete = BooleanField(default=False)
+    # Browser uploads in parts: an unguessable handle, the size declared up front, parts stored.
+    handle = CharField(null=True, unique=True)
+    expected_size = IntegerField(null=True)
+    parts = IntegerField(default=0)
 
 
 class Chunk(BaseModel):

@@ -58,7 +58,15 @@ def _adopt(items: list[Item], report_row: Report, parent: Item) -> None:
     position = parent.position
     for item in items:
         position += 1
-        Item.update(report=report_row, parent=parent, position=position).where(Item.id == item.id).execute()
+        Item.update(report=report_row, parent=parent, position=position, kind="attachment", handle=None).where(
+            Item.id == item.id
+        ).execute()
+
+
+def _claim(item: Item, report_row: Report, kind: str, position: int) -> Item:
+    """An envelope the browser uploaded becomes part of a report; its upload handle stops working."""
+    Item.update(report=report_row, kind=kind, position=position, handle=None).where(Item.id == item.id).execute()
+    return Item.get_by_id(item.id)
 
 
 def store_report(fields: dict, attachments: list[Item]) -> tuple[Report, passphrases.Passphrase]:
@@ -69,10 +77,23 @@ def store_report(fields: dict, attachments: list[Item]) -> tuple[Report, passphr
         meta = Meta("report", type="application/json", day=today())
         _seal_item(item, report.encode(fields), [team_key()], meta)
         _adopt(attachments, report_row, item)
+    return report_row, _open_mailbox(report_row)
+
+
+def store_sealed_report(sealed: Item, attachments: list[Item]) -> tuple[Report, passphrases.Passphrase]:
+    """The same for a report the browser sealed: its envelopes are stored unchanged."""
+    with database.atomic():
+        report_row = _new_report()
+        item = _claim(sealed, report_row, "report", 0)
+        _adopt(attachments, report_row, item)
+    return report_row, _open_mailbox(report_row)
+
+
+def _open_mailbox(report_row: Report) -> passphrases.Passphrase:
     phrase = passphrases.generate()
     identity = derive_identity(phrase)
     Mailbox.create(report=report_row, lookup_token=identity.lookup_token.hex(), public_key=str(identity.key.public))
-    return report_row, phrase
+    return phrase
 
 
 def _new_report() -> Report:
@@ -92,6 +113,13 @@ def store_follow_up(mailbox: Mailbox, text: str, attachments: list[Item]) -> Ite
         _seal_item(
             item, text.encode("utf-8"), recipients, Meta("message", type="text/plain; charset=utf-8", day=today())
         )
+        _adopt(attachments, mailbox.report, item)
+    return item
+
+
+def store_sealed_follow_up(mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
+    with database.atomic():
+        item = _claim(sealed, mailbox.report, "message", _next_position(mailbox.report))
         _adopt(attachments, mailbox.report, item)
     return item
 

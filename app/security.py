@@ -1,8 +1,11 @@
 """Response headers for every page, and quiet logs: nothing that identifies a visitor is written."""
 
+import base64
+import hashlib
 import logging
+from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 CSP = "; ".join(
     [
@@ -14,6 +17,10 @@ CSP = "; ".join(
         "base-uri 'none'",
     ]
 )
+# Pages that encrypt in the browser load one same-origin script (with an integrity hash) and need
+# WebAssembly for libsodium; no other page may run script at all.
+ENCRYPTING_CSP = CSP + "; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
+BUNDLE = Path("vendor") / "meldpunt.js"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
 
 
@@ -21,7 +28,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", ENCRYPTING_CSP if g.get("encrypting") else CSP)
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
@@ -40,6 +47,16 @@ def init_app(app: Flask) -> None:
         return response
 
     quiet_logs()
+    app.config["SCRIPT_INTEGRITY"] = bundle_integrity(Path(app.static_folder))
+
+
+def bundle_integrity(static_folder: Path) -> str | None:
+    """The SRI hash of the browser bundle, or None when it was not built (no npm): then every
+    page works on the server-side path alone."""
+    path = static_folder / BUNDLE
+    if not path.exists():
+        return None
+    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
 
 
 def quiet_logs() -> None:

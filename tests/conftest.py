@@ -82,6 +82,8 @@ def portal_config(tmp_path, team_key) -> dict:
         "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "1000 per minute",
         "MELDPUNT_LIMIT_LOGIN": "1000 per minute",
         "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "1000 per minute",
+        "MELDPUNT_LIMIT_UPLOAD": "1000 per minute",
+        "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "1000 per minute",
     }
 
 

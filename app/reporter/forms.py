@@ -79,6 +79,13 @@ class ReportForm(_TextLimit, FlaskForm):
         }
 
 
+class SealedReportForm(FlaskForm):
+    """What the JavaScript path posts besides upload handles: nothing of the report's content."""
+
+    accept_policy = ReportForm.accept_policy
+    website = StringField()
+
+
 class FollowUpForm(_TextLimit, FlaskForm):
     TEXT_FIELDS = ("message",)
 

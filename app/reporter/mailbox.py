@@ -6,8 +6,9 @@ key while they are signed in, never the passphrase.
 
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
 from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
@@ -17,9 +18,16 @@ from .. import csrf
 from ..blobs import BlobReader
 from ..limits import login_limits
 from ..models import Mailbox
-from ..reporting import open_mailbox, readable_attachment, store_follow_up, team_key, thread
+from ..reporting import (
+    open_mailbox,
+    readable_attachment,
+    store_follow_up,
+    store_sealed_follow_up,
+    team_key,
+    thread,
+)
 from ..uploads import open_upload_session
-from . import bp
+from . import bp, sealed
 from .forms import FollowUpForm, LoginForm, LogoutForm
 
 
@@ -63,7 +71,14 @@ def _signed_in() -> tuple[Mailbox, PrivateKey]:
 @csrf.exempt  # the follow-up form checks its own token and keeps its text when it fails
 def mailbox():
     box, key = _signed_in()
+    g.encrypting = True
     form, status = FollowUpForm(formdata=None), 200
+    if (
+        request.method == "POST"
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and ("sealed_message" in request.form)
+    ):
+        return _sealed_follow_up(box)
     if request.method == "POST":
         budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"]
         upload = open_upload_session([team_key(), PublicKey.parse(box.public_key)], "attachment", budget)
@@ -86,7 +101,21 @@ def mailbox():
         entries=thread(box, key),
         form=form,
         logout=LogoutForm(),
+        reporter_key=PublicKey.parse(box.public_key).raw.hex(),
     ), status
+
+
+def _sealed_follow_up(box: Mailbox):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    handles = [request.form["sealed_message"], *request.form.getlist("sealed_attachments")]
+    items = sealed.claim(handles, "message")
+    if items is None:
+        abort(400)
+    store_sealed_follow_up(box, items[0], items[1:])
+    sealed.forget(handles)
+    flash(_("Your message was sealed and sent to the security team."))
+    return redirect(url_for("reporter.mailbox"), code=303)
 
 
 @bp.get("/mailbox/files/<int:item_id>")

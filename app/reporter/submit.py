@@ -1,16 +1,17 @@
 """The report form: streamed and sealed on the server, then the passphrase, shown once."""
 
-from flask import current_app, render_template, request, session
+from flask import current_app, g, render_template, request, session
+from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
 from .. import csrf
 from ..limits import submit_limits
 from ..models import Item, Report
-from ..reporting import store_report, team_key
+from ..reporting import store_report, store_sealed_report, team_key
 from ..uploads import open_upload_session
-from . import bp
-from .forms import ReportForm
+from . import bp, sealed
+from .forms import ReportForm, SealedReportForm
 
 KEPT = "kept_uploads"
 
@@ -19,8 +20,11 @@ KEPT = "kept_uploads"
 @csrf.exempt  # the form checks its own token, so an expired form comes back with its text intact
 @submit_limits
 def report_form():
+    g.encrypting = True
     if request.method == "GET":
         return render_template("reporter/report.html", form=ReportForm(), kept=_kept())
+    if request.mimetype == "application/x-www-form-urlencoded" and "sealed_report" in request.form:
+        return _sealed_report()
     kept = _kept()
     budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in kept)
     upload = open_upload_session([team_key()], "attachment", budget)
@@ -41,6 +45,25 @@ def report_form():
         return render_template("reporter/report.html", form=form, kept=_kept()), 400
     report, phrase = store_report(form.fields_for_envelope(), [*kept, *new])
     session.pop(KEPT, None)
+    return _passphrase_page(phrase, reference=report.reference)
+
+
+def _sealed_report():
+    """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged."""
+    form = SealedReportForm()
+    handles = request.form.getlist("sealed_attachments")
+    items = sealed.claim([request.form["sealed_report"], *handles], "report")
+    if form.website.data:
+        for item in items or []:
+            Item.delete().where(Item.id == item.id).execute()
+        return _passphrase_page(passphrases.generate(), reference=None)
+    valid = form.validate()
+    if items is None:
+        form.accept_policy.errors = [*form.accept_policy.errors, _("The encrypted upload is incomplete. Send again.")]
+    if not valid or items is None:
+        return render_template("reporter/report.html", form=form, kept=[]), 400
+    report, phrase = store_sealed_report(items[0], items[1:])
+    sealed.forget([request.form["sealed_report"], *handles])
     return _passphrase_page(phrase, reference=report.reference)
 
 

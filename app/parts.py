@@ -1,0 +1,61 @@
+"""Envelopes the browser sealed, uploaded in parts and resumable after a dropped connection.
+
+The browser declares the envelope's exact size first; then sends parts of PART_BYTES in order.
+Part 0 must begin with a valid envelope header addressed to exactly the expected keys, so
+plaintext or an envelope for someone else is refused before anything more is stored. A part sent
+again (the answer was lost) is accepted without storing it twice.
+"""
+
+import io
+import secrets
+
+from crypto import CryptoError, PublicKey, spec
+from crypto.envelope import read_header
+
+from .models import CHUNK_ROW_BYTES, Chunk, Item
+
+PART_BYTES = 4 * CHUNK_ROW_BYTES
+MAX_HEADER_BYTES = spec.header_length(spec.MAX_RECIPIENTS)
+
+
+class PartRefused(Exception):
+    """The part (or the upload) breaks a rule; the message is for the browser's error display."""
+
+    def __init__(self, code: str, status: int = 400, received: int | None = None):
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.received = received
+
+
+def start(expected_size: int) -> Item:
+    return Item.create(kind="upload", expected_size=expected_size, handle=secrets.token_urlsafe(24))
+
+
+def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]) -> Item:
+    if item.complete or number < item.parts:
+        return item  # already stored: the browser did not see our answer and sent it again
+    if number > item.parts:
+        raise PartRefused("out-of-order", status=409, received=item.parts)
+    remaining = item.expected_size - item.size
+    if len(data) != min(PART_BYTES, remaining):
+        raise PartRefused("wrong-part-size")
+    if number == 0:
+        _check_header(data, recipients)
+    for offset in range(0, len(data), CHUNK_ROW_BYTES):
+        seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
+        Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
+    item.parts += 1
+    item.size += len(data)
+    item.complete = item.size == item.expected_size
+    item.save()
+    return item
+
+
+def _check_header(data: bytes, recipients: list[PublicKey]) -> None:
+    try:
+        header = read_header(io.BytesIO(data[:MAX_HEADER_BYTES]))
+    except CryptoError:
+        raise PartRefused("not-an-envelope") from None
+    if not header.addressed_to(recipients):
+        raise PartRefused("wrong-recipients")

@@ -1,0 +1,117 @@
+"""The JavaScript path: envelopes sealed in the browser arrive here in parts.
+
+Each upload belongs to the session that started it (the handle alone is not enough) and to one
+purpose: a report (sealed to the team) or a follow-up (sealed to the team and the reporter).
+"""
+
+from flask import current_app, jsonify, request, session
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
+
+from crypto import PublicKey
+
+from ..limits import limited
+from ..models import Item, Mailbox
+from ..parts import PART_BYTES, PartRefused, start, store_part
+from ..reporting import team_key
+from . import bp
+
+UPLOADS = "uploads"
+PURPOSES = ("report", "message")
+MAX_UPLOADS_PER_SESSION = 64
+# The padding adds at most 6.25 %, the chunks 17 bytes in 64 KiB; this covers both, with room.
+SIZE_MARGIN = 1.07
+
+
+def budget() -> int:
+    config = current_app.config
+    return int((config["MELDPUNT_MAX_UPLOAD_BYTES"] + 8 * config["MELDPUNT_MAX_TEXT_CHARS"]) * SIZE_MARGIN) + 2**20
+
+
+def recipients_for(purpose: str) -> list[PublicKey]:
+    if purpose == "report":
+        return [team_key()]
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
+    if mailbox is None:
+        raise BadRequest()
+    return [team_key(), PublicKey.parse(mailbox.public_key)]
+
+
+def _refusal(code: str, status: int = 400, **extra):
+    messages = {
+        "not-an-envelope": _("This upload is not an envelope sealed by this page. Reload the page and try again."),
+        "wrong-recipients": _("This upload is not sealed to this portal's keys. Reload the page and try again."),
+        "too-large": _("What you sent is larger than this portal accepts."),
+        "unknown-upload": _("This upload is unknown or has expired. Reload the page and try again."),
+        "out-of-order": _("A part arrived out of order; the upload continues from the last stored part."),
+        "wrong-part-size": _("A part has the wrong size. Reload the page and try again."),
+    }
+    return jsonify(error=code, message=messages[code], **extra), status
+
+
+@bp.post("/uploads")
+@limited("UPLOAD")
+def start_upload():
+    purpose = request.form.get("purpose", "")
+    try:
+        size = int(request.form.get("size", ""))
+    except ValueError:
+        raise BadRequest() from None
+    if purpose not in PURPOSES or size <= 0:
+        raise BadRequest()
+    recipients_for(purpose)  # a follow-up needs a signed-in mailbox
+    uploads = dict(session.get(UPLOADS) or {})
+    spent = sum(row.expected_size for row in Item.select().where(Item.handle.in_(list(uploads))))
+    if size + spent > budget() or len(uploads) >= MAX_UPLOADS_PER_SESSION:
+        return _refusal("too-large", 413)
+    item = start(size)
+    uploads[item.handle] = purpose
+    session[UPLOADS] = uploads
+    return jsonify(id=item.handle, part_size=PART_BYTES, received=0)
+
+
+def _own_upload(handle: str) -> tuple[Item, str] | None:
+    purpose = (session.get(UPLOADS) or {}).get(handle)
+    item = Item.get_or_none(Item.handle == handle) if purpose else None
+    return (item, purpose) if item else None
+
+
+@bp.put("/uploads/<handle>/<int:number>")
+def upload_part(handle: str, number: int):
+    owned = _own_upload(handle)
+    if owned is None:
+        return _refusal("unknown-upload", 404)
+    item, purpose = owned
+    data = request.get_data(cache=False)
+    try:
+        item = store_part(item, number, data, recipients_for(purpose))
+    except PartRefused as refused:
+        return _refusal(refused.code, refused.status, received=refused.received)
+    return jsonify(received=item.parts, complete=item.complete)
+
+
+@bp.get("/uploads/<handle>")
+def upload_status(handle: str):
+    owned = _own_upload(handle)
+    if owned is None:
+        return _refusal("unknown-upload", 404)
+    item, _purpose = owned
+    return jsonify(received=item.parts, size=item.size, complete=item.complete)
+
+
+def claim(handles: list[str], purpose: str) -> list[Item] | None:
+    """The completed uploads these handles name, all from this session and for this purpose."""
+    uploads = session.get(UPLOADS) or {}
+    if not handles or any(uploads.get(handle) != purpose for handle in handles):
+        return None
+    items = {row.handle: row for row in Item.select().where(Item.handle.in_(handles), Item.complete)}
+    if len(items) != len(set(handles)) or len(set(handles)) != len(handles):
+        return None
+    return [items[handle] for handle in handles]
+
+
+def forget(handles: list[str]) -> None:
+    uploads = dict(session.get(UPLOADS) or {})
+    for handle in handles:
+        uploads.pop(handle, None)
+    session[UPLOADS] = uploads

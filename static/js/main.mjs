@@ -1,0 +1,162 @@
+// Progressive enhancement: with JavaScript, forms marked data-seal are encrypted in the browser
+// and only envelopes leave it. Without JavaScript the same forms post to the server, which seals.
+import sodium from "libsodium-wrappers";
+import * as envelope from "./envelope.mjs";
+import { Uploader, UploadError } from "./upload.mjs";
+
+const READ_BYTES = 1024 * 1024;
+const utf8 = new TextEncoder();
+
+// For the known-answer tests and the benchmark, which drive the page through Playwright.
+globalThis.Meldpunt = { sodium, envelope };
+
+function hexToBytes(hex) {
+  return Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
+}
+
+async function* sealFile(file, recipients) {
+  const writer = new envelope.EnvelopeWriter(recipients, {
+    kind: "attachment",
+    name: file.name,
+    type: file.type || null,
+    day: envelope.today(),
+  });
+  yield writer.header;
+  for (let offset = 0; offset < file.size; offset += READ_BYTES) {
+    const slice = new Uint8Array(await file.slice(offset, offset + READ_BYTES).arrayBuffer());
+    yield* writer.write(slice);
+  }
+  yield* writer.finish();
+}
+
+function fileEnvelopeSize(file, recipients) {
+  const meta = envelope.metaBytes({ kind: "attachment", name: file.name, type: file.type || null, day: envelope.today() });
+  return envelope.sealedLength(meta.length, file.size, recipients.length);
+}
+
+class Progress {
+  constructor(box, total) {
+    this.box = box;
+    this.total = total;
+    this.done = 0;
+    this.started = performance.now();
+    this.bar = box.querySelector("progress");
+    this.text = box.querySelector("[data-progress-text]");
+    box.hidden = false;
+  }
+
+  add(bytes) {
+    this.done += bytes;
+    const seconds = (performance.now() - this.started) / 1000;
+    const percent = Math.min(100, Math.floor((this.done / this.total) * 100));
+    this.bar.value = percent;
+    this.bar.max = 100;
+    const speed = this.done / 1048576 / Math.max(seconds, 0.001);
+    this.text.textContent = `${percent}% · ${speed.toFixed(1)} MiB/s`;
+    this.box.dataset.percent = String(percent);
+  }
+}
+
+function fieldsOf(form) {
+  const value = (name) => (form.elements[name]?.value ?? "").trim();
+  const credit = form.elements.credit?.checked;
+  return {
+    title: value("title"),
+    system: value("system"),
+    version: value("version") || null,
+    description: form.elements.description.value,
+    steps: form.elements.steps.value || null,
+    impact: form.elements.impact.value || null,
+    exploited: form.querySelector("input[name=exploited]:checked")?.value || "unknown",
+    credit: credit ? value("credit_name") : null,
+  };
+}
+
+function missing(form) {
+  const names = (form.dataset.required || "").split(" ").filter(Boolean);
+  return names.filter((name) => {
+    const field = form.elements[name];
+    return field.type === "checkbox" ? !field.checked : !field.value.trim();
+  });
+}
+
+async function sealAndSend(form, status, progressBox, cancel) {
+  const gaps = missing(form);
+  if (gaps.length) {
+    status.textContent = form.dataset.missingMessage;
+    form.elements[gaps[0]].focus();
+    return;
+  }
+  const purpose = form.dataset.seal;
+  const recipients = [hexToBytes(form.dataset.teamKey)];
+  if (form.dataset.reporterKey) recipients.push(hexToBytes(form.dataset.reporterKey));
+  const files = Array.from(form.elements.attachments?.files || []);
+  const controller = new AbortController();
+  cancel.hidden = false;
+  cancel.onclick = () => controller.abort();
+  const body =
+    purpose === "report"
+      ? utf8.encode(JSON.stringify(fieldsOf(form)))
+      : utf8.encode(form.elements.message.value);
+  const meta =
+    purpose === "report"
+      ? { kind: "report", type: "application/json", day: envelope.today() }
+      : { kind: "message", type: "text/plain; charset=utf-8", day: envelope.today() };
+  const main = envelope.sealBytes(recipients, meta, body);
+  const total = main.length + files.reduce((sum, file) => sum + fileEnvelopeSize(file, recipients), 0);
+  const progress = new Progress(progressBox, total);
+  const uploader = new Uploader({
+    csrfToken: form.elements.csrf_token.value,
+    purpose,
+    signal: controller.signal,
+    onProgress: (bytes) => progress.add(bytes),
+  });
+  status.textContent = form.dataset.sendingMessage;
+  try {
+    const mainId = await uploader.upload(main.length, [main]);
+    const attachmentIds = [];
+    for (const file of files) {
+      attachmentIds.push(await uploader.upload(fileEnvelopeSize(file, recipients), sealFile(file, recipients)));
+    }
+    const fields = new URLSearchParams({ csrf_token: form.elements.csrf_token.value });
+    fields.set(purpose === "report" ? "sealed_report" : "sealed_message", mainId);
+    for (const id of attachmentIds) fields.append("sealed_attachments", id);
+    if (form.elements.accept_policy?.checked) fields.set("accept_policy", "y");
+    if (form.elements.website) fields.set("website", form.elements.website.value);
+    const response = await fetch(form.action, { method: "POST", body: fields, credentials: "same-origin" });
+    const html = await response.text();
+    if (!response.ok) {
+      const errors = new DOMParser().parseFromString(html, "text/html").querySelectorAll(".error");
+      status.textContent = Array.from(errors, (e) => e.textContent).join(" ") || form.dataset.failedMessage;
+      return;
+    }
+    if (response.redirected) {
+      window.location.assign(response.url);
+      return;
+    }
+    const page = new DOMParser().parseFromString(html, "text/html");
+    document.title = page.title;
+    document.body.replaceWith(page.body);
+  } catch (error) {
+    status.textContent = error.name === "AbortError" ? form.dataset.cancelledMessage
+      : error instanceof UploadError ? error.message : form.dataset.failedMessage;
+  } finally {
+    cancel.hidden = true;
+  }
+}
+
+async function enhance() {
+  const form = document.querySelector("form[data-seal]");
+  if (!form) return;
+  await sodium.ready;
+  const status = document.querySelector("[data-seal-status]");
+  const progressBox = document.querySelector("[data-progress]");
+  const cancel = document.querySelector("[data-cancel]");
+  form.dataset.enhanced = "yes";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sealAndSend(form, status, progressBox, cancel);
+  });
+}
+
+enhance();

@@ -1,0 +1,212 @@
+"""The portal in a real browser (Debian's Chromium through Playwright), JavaScript on and off."""
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from crypto import open_bytes
+
+from .browser import chromium, live_server
+from .conftest import VECTORS
+
+MARKER = "MARKER-TEXT-7f3a9c"
+FILE_MARKER = b"FILE-MARKER-51c2e8 "
+
+
+@pytest.fixture
+def served(make_portal):
+    with live_server(make_portal()) as base:
+        yield base
+
+
+def _stored(team_key):
+    from app.blobs import BlobReader
+    from app.db import database
+    from app.models import Item
+
+    with database.connection_context():
+        return [
+            (item, *open_bytes(BlobReader(item).read(), team_key))
+            for item in Item.select().where(Item.report.is_null(False)).order_by(Item.position, Item.id)
+        ]
+
+
+def _fill_report(page, files):
+    page.check("#accept_policy")
+    page.fill("#title", "Heap overflow in the image parser")
+    page.fill("#system", "viewer.example.nl")
+    page.fill("#description", f"Details: {MARKER}")
+    page.set_input_files("#attachments", files)
+
+
+def test_javascript_encrypts_before_anything_leaves_the_browser(served, team_key, tmp_path):
+    poc = tmp_path / "poc.bin"
+    poc.write_bytes(FILE_MARKER * 3000)
+    bodies = []
+    with chromium() as context:
+        page = context.new_page()
+        page.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        _fill_report(page, [str(poc)])
+        page.click("button[type=submit]")
+        page.wait_for_selector(".passphrase", timeout=30_000)
+        assert len(page.inner_text(".passphrase").split()) == 7
+    sent = b"".join(bodies)
+    assert len(sent) > poc.stat().st_size  # the uploads did pass through here
+    assert MARKER.encode() not in sent and FILE_MARKER not in sent and b"Heap overflow" not in sent
+    stored = _stored(team_key)
+    assert [item.kind for item, _, _ in stored] == ["report", "attachment"]
+    fields = json.loads(stored[0][2])
+    assert fields["description"] == f"Details: {MARKER}" and fields["exploited"] == "unknown"
+    assert stored[1][1].name == "poc.bin" and stored[1][2] == poc.read_bytes()
+
+
+def test_javascript_off_journey(served, team_key, tmp_path):
+    poc = tmp_path / "poc.txt"
+    poc.write_bytes(b"server-side sealing works")
+    with chromium(java_script=False) as context:
+        page = context.new_page()
+        page.goto(served + "/report")
+        _fill_report(page, [str(poc)])
+        page.click("button[type=submit]")
+        words = page.inner_text(".passphrase")
+        page.goto(served + "/replies")
+        page.fill("#passphrase", words.upper())
+        page.click("button[type=submit]")
+        page.wait_for_url("**/mailbox")
+        page.fill("#message", "A follow-up, without JavaScript")
+        page.click("form[data-seal] button[type=submit]")
+        assert "A follow-up, without JavaScript" in page.inner_text("main")
+    kinds = [(item.kind, body) for item, _, body in _stored(team_key)]
+    assert kinds[:2] == [("report", kinds[0][1]), ("attachment", b"server-side sealing works")]
+    assert ("message", b"A follow-up, without JavaScript") in kinds
+
+
+def test_follow_up_with_javascript(served, team_key, tmp_path):
+    with chromium() as context:
+        page = context.new_page()
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        _fill_report(page, [])
+        page.click("button[type=submit]")
+        words = page.inner_text(".passphrase", timeout=30_000)
+        page.goto(served + "/replies")
+        page.fill("#passphrase", words)
+        page.click("button[type=submit]")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        page.fill("#message", f"Sealed in the browser {MARKER}")
+        page.click("form[data-seal] button[type=submit]")
+        page.wait_for_selector(f"text=Sealed in the browser {MARKER}", timeout=30_000)
+    messages = [body for item, _, body in _stored(team_key) if item.kind == "message"]
+    assert messages == [f"Sealed in the browser {MARKER}".encode()]
+
+
+def test_large_attachment_resumes_after_a_dropped_part(served, team_key, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(50 * 1024 * 1024))
+    dropped = []
+
+    def drop_once(route):
+        if route.request.method == "PUT" and route.request.url.endswith("/3") and not dropped:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    with chromium() as context:
+        page = context.new_page()
+        page.route("**/uploads/**", drop_once)
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        _fill_report(page, [str(big)])
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-progress][data-percent='100']", state="attached", timeout=120_000)
+        page.wait_for_selector(".passphrase", timeout=60_000)
+    assert dropped, "the test did not cut the upload"
+    attachment = [(meta, body) for item, meta, body in _stored(team_key) if item.kind == "attachment"]
+    assert attachment[0][0].name == "big.bin"
+    assert hashlib.sha256(attachment[0][1]).digest() == hashlib.sha256(big.read_bytes()).digest()
+
+
+def test_browser_opens_pynacl_reference_vectors(served):
+    sealed = []
+    for line in (VECTORS / "pynacl" / "sealed_box_ref.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            secret, public, plain, box = line.split("\t")
+            sealed.append([secret, public, plain.split(":")[1], box.split(":")[1]])
+    streams = json.loads((VECTORS / "pynacl" / "secretstream-test-vectors.json").read_text())
+    with chromium() as context:
+        page = context.new_page()
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        results = page.evaluate(
+            """([sealed, streams]) => {
+                const s = globalThis.Meldpunt.sodium;
+                const hex = (h) => s.from_hex(h);
+                const boxes = sealed.map(([sk, pk, plain, box]) =>
+                    s.to_hex(s.crypto_box_seal_open(hex(box), hex(pk), hex(sk))) === plain);
+                const chunks = streams.map((v) => {
+                    const state = s.crypto_secretstream_xchacha20poly1305_init_pull(hex(v.header), hex(v.key));
+                    return v.chunks.every((c) => {
+                        const out = s.crypto_secretstream_xchacha20poly1305_pull(
+                            state, hex(c.ciphertext), c.ad === null ? null : hex(c.ad));
+                        return out && s.to_hex(out.message) === c.message && out.tag === c.tag;
+                    });
+                });
+                return {boxes, chunks};
+            }""",
+            [sealed, streams],
+        )
+    assert results["boxes"] == [True] * len(sealed)
+    assert results["chunks"] == [True] * len(streams)
+
+
+def test_browser_envelopes_open_in_python(served, team_key, other_key):
+    """Sizes around the chunk edges, several recipients: whatever the browser writes, PyNaCl opens."""
+    from crypto import sealed_length
+
+    sizes = [0, 1, 65535, 65536, 65537, 200_000]
+    with chromium() as context:
+        page = context.new_page()
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        envelopes = page.evaluate(
+            """([sizes, keys]) => {
+                const {sodium, envelope} = globalThis.Meldpunt;
+                const recipients = keys.map((k) => sodium.from_hex(k));
+                return sizes.map((n) => {
+                    const body = new Uint8Array(n).map((_, i) => i % 251);
+                    const meta = {kind: "attachment", name: `f${n}.bin`, type: "application/octet-stream", day: "2026-11-28"};
+                    const sealed = envelope.sealBytes(recipients, meta, body);
+                    const expected = envelope.sealedLength(envelope.metaBytes(meta).length, n, recipients.length);
+                    return [sodium.to_hex(sealed), expected];
+                });
+            }""",
+            [sizes, [team_key.public.raw.hex(), other_key.public.raw.hex()]],
+        )
+    for size, (sealed_hex, expected) in zip(sizes, envelopes, strict=True):
+        data = bytes.fromhex(sealed_hex)
+        assert len(data) == expected
+        for key in (team_key, other_key):
+            meta, body = open_bytes(data, key)
+            assert body == bytes(i % 251 for i in range(size)) and meta.name == f"f{size}.bin"
+        assert len(data) == sealed_length(len(meta.encode()) + size, 2)
+
+
+@pytest.mark.parametrize("path", ["/", "/policy", "/report", "/replies", "/key", "/missing"])
+def test_no_console_errors_or_csp_violations(served, path):
+    problems = []
+    with chromium() as context:
+        page = context.new_page()
+        page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(served + path)
+        if path == "/report":
+            page.wait_for_selector("form[data-enhanced=yes]")
+        page.wait_for_load_state("networkidle")
+    if path == "/missing":
+        problems = [p for p in problems if "404" not in p]  # the page itself answers 404, as it should
+    assert problems == []
