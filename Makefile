@@ -6,7 +6,9 @@ INSTANCE := instance
 CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run test lint install translations bench clean
+BUNDLE := static/vendor/meldpunt.js
+
+.PHONY: run test lint install translations bundle bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +28,17 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 translations: $(COMPILED)
 
+# Browser-side encryption: libsodium.js and our encoder, from npm, bundled by esbuild. Without npm
+# the portal still works on the server-side path (and `meldpunt check` says so).
+$(BUNDLE): package.json package-lock.json $(wildcard static/js/*.mjs)
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	else \
+		echo "npm is missing: the portal will only seal on the server (no browser-side encryption)"; \
+	fi
+
+bundle: $(BUNDLE)
+
 install: $(VENV)/.installed-test translations
 
 # A development instance: SQLite, plain-http cookies, and a team key made here and marked as such.
@@ -35,7 +48,7 @@ $(INSTANCE)/meldpunt.toml: | $(VENV)/.installed
 	$(BIN)/meldpunt-team keygen -o $(INSTANCE)/dev-team.key --passphrase-file $(INSTANCE)/dev-team-key.passphrase > $(INSTANCE)/dev-team.pub
 	$(BIN)/meldpunt init --dev --team-key "$$(cat $(INSTANCE)/dev-team.pub)"
 
-run: $(VENV)/.installed translations $(INSTANCE)/meldpunt.toml
+run: $(VENV)/.installed translations bundle $(INSTANCE)/meldpunt.toml
 	@echo "=================================================================================="
 	@echo " DEVELOPMENT INSTANCE - the team key in $(INSTANCE)/ is for development only."
 	@echo " Its private key and passphrase sit next to the data: never use it for real reports."
@@ -45,7 +58,7 @@ run: $(VENV)/.installed translations $(INSTANCE)/meldpunt.toml
 	@echo "=================================================================================="
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:5000 wsgi:app
 
-test: $(VENV)/.installed-test translations
+test: $(VENV)/.installed-test translations bundle
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
@@ -55,6 +68,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/crypto_bench.py
 	$(BIN)/python bench/upload_bench.py
+	$(BIN)/python bench/browser_bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis $(COMPILED)
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis $(COMPILED) node_modules static/vendor

@@ -91,6 +91,11 @@ def check() -> None:
     line(_database_ready(settings), f"database {_redacted(settings['DATABASE_URL'])}")
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
     line(translations.exists(), "Dutch translations compiled (make translations)")
+    bundle = config.ROOT / "static" / "vendor" / "meldpunt.js"
+    if bundle.exists():
+        click.echo("[ok] browser-side encryption bundle (static/vendor/meldpunt.js)")
+    else:
+        click.echo("[--] no browser bundle: reports are sealed on the server only (install npm, run make bundle)")
     info = [
         ("MELDPUNT_BASE_URL", "base URL for security.txt (otherwise taken from each request)"),
         ("MELDPUNT_ONION_ADDRESS", "onion address, sent as Onion-Location"),

@@ -32,10 +32,19 @@ def test_headers_on_every_response(client, path):
 
 
 def test_pages_load_nothing_from_elsewhere(client):
+    import re
+
     for path in PAGES[:5]:
         html = client.get(path).data.decode()
         assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
-        assert "<script" not in html and " style=" not in html
+        assert " style=" not in html
+        scripts = re.findall(r"<script[^>]*>", html)
+        if path == "/report":  # one same-origin bundle with an integrity hash; never inline code
+            assert len(scripts) == 1 and 'src="/static/vendor/meldpunt.js"' in scripts[0]
+            assert 'integrity="sha384-' in scripts[0]
+            assert "</script>" in html and html.count("<script") == 1
+        else:
+            assert scripts == []
 
 
 def test_onion_location(make_portal):
@@ -181,3 +190,9 @@ def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
     finally:
         slots.release()
     assert sign_in(client, "abacus zoom abacus zoom abacus zoom abacus").status_code == 400
+
+
+def test_without_the_browser_bundle_pages_fall_back_to_the_server_path(portal):
+    portal.config["SCRIPT_INTEGRITY"] = None  # what a machine without npm gets
+    page = portal.test_client().get("/report").data.decode()
+    assert "<script" not in page and 'enctype="multipart/form-data"' in page

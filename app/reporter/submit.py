@@ -58,10 +58,13 @@ def _sealed_report():
             Item.delete().where(Item.id == item.id).execute()
         return _passphrase_page(passphrases.generate(), reference=None)
     valid = form.validate()
-    if items is None:
-        form.accept_policy.errors = [*form.accept_policy.errors, _("The encrypted upload is incomplete. Send again.")]
     if not valid or items is None:
-        return render_template("reporter/report.html", form=form, kept=[]), 400
+        # The text was encrypted in the browser and is still in its form; this page only says why.
+        page = ReportForm(formdata=None)
+        page.accept_policy.errors = [*form.accept_policy.errors, *form.csrf_token.errors]
+        if items is None:
+            page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
+        return render_template("reporter/report.html", form=page, kept=[]), 400
     report, phrase = store_sealed_report(items[0], items[1:])
     sealed.forget([request.form["sealed_report"], *handles])
     return _passphrase_page(phrase, reference=report.reference)

@@ -1,0 +1,158 @@
+"""The JavaScript path on the server: envelopes in parts, checked and stored unchanged."""
+
+import pytest
+
+from crypto import Meta, PrivateKey, seal_bytes
+
+from .conftest import csrf_token
+from .portal_helpers import passphrase_from, sign_in
+
+PART = 4 * 1024 * 1024
+
+
+@pytest.fixture
+def token(client):
+    return csrf_token(client.get("/report").data)
+
+
+def start(client, token, size, purpose="report"):
+    return client.post("/uploads", data={"purpose": purpose, "size": size}, headers={"X-CSRFToken": token})
+
+
+def put(client, token, handle, number, data):
+    return client.put(
+        f"/uploads/{handle}/{number}",
+        data=data,
+        headers={"X-CSRFToken": token, "Content-Type": "application/octet-stream"},
+    )
+
+
+def upload(client, token, envelope, purpose="report"):
+    handle = start(client, token, len(envelope), purpose).get_json()["id"]
+    for number, offset in enumerate(range(0, len(envelope), PART)):
+        answer = put(client, token, handle, number, envelope[offset : offset + PART])
+        assert answer.status_code == 200, answer.get_json()
+    return handle
+
+
+def submit(client, token, report, attachments=()):
+    data = {"csrf_token": token, "accept_policy": "y", "sealed_report": report, "sealed_attachments": list(attachments)}
+    return client.post("/report", data=data)
+
+
+def stored_envelopes():
+    from app.blobs import BlobReader
+    from app.db import database
+    from app.models import Item
+
+    with database.connection_context():
+        return [(item.kind, BlobReader(item).read()) for item in Item.select().order_by(Item.position)]
+
+
+def test_envelopes_are_stored_unchanged(client, token, team_key):
+    report = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    attachment = seal_bytes(bytes(9 * 1024 * 1024), [team_key.public], Meta("attachment", name="a.bin"))
+    response = submit(client, token, upload(client, token, report), [upload(client, token, attachment)])
+    assert response.status_code == 200 and len(passphrase_from(response.data).split()) == 7
+    assert stored_envelopes() == [("report", report), ("attachment", attachment)]
+
+
+def test_plaintext_is_refused_at_the_first_part(client, token):
+    handle = start(client, token, 5000).get_json()["id"]
+    answer = put(client, token, handle, 0, b"Title: SQL injection in login\n" + bytes(4970))
+    assert answer.status_code == 400 and answer.get_json()["error"] == "not-an-envelope"
+
+
+def test_foreign_recipients_are_refused(client, token, team_key, other_key):
+    for recipients in ([other_key.public], [team_key.public, other_key.public]):
+        envelope = seal_bytes(b"x", recipients, Meta("report"))
+        handle = start(client, token, len(envelope)).get_json()["id"]
+        answer = put(client, token, handle, 0, envelope)
+        assert answer.status_code == 400 and answer.get_json()["error"] == "wrong-recipients"
+
+
+def test_malformed_header_is_refused(client, token, team_key):
+    envelope = bytearray(seal_bytes(b"x", [team_key.public], Meta("report")))
+    envelope[9] = 40  # a recipient count the header length does not match
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    assert put(client, token, handle, 0, bytes(envelope)).get_json()["error"] == "not-an-envelope"
+
+
+def test_declared_size_must_fit_the_limit(make_portal):
+    # The budget: uploads and text, plus room for padding and chunk overhead (about 2.1 MB here).
+    client = make_portal(MELDPUNT_MAX_UPLOAD_BYTES=1_000_000, MELDPUNT_MAX_TEXT_CHARS=1000).test_client()
+    token = csrf_token(client.get("/report").data)
+    assert start(client, token, 5_000_000).status_code == 413
+    assert start(client, token, 1_500_000).status_code == 200
+    assert start(client, token, 700_000).status_code == 413  # the session's uploads count together
+
+
+def test_parts_must_come_in_order_with_the_declared_sizes(client, token, team_key):
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    assert put(client, token, handle, 1, envelope[PART:]).status_code == 409
+    assert put(client, token, handle, 0, envelope[: PART - 1]).get_json()["error"] == "wrong-part-size"
+    assert put(client, token, handle, 0, envelope[:PART]).status_code == 200
+    assert put(client, token, handle, 0, envelope[:PART]).status_code == 200  # a resent part is fine
+    status = client.get(f"/uploads/{handle}").get_json()
+    assert status == {"received": 1, "size": PART, "complete": False}
+
+
+def test_uploads_belong_to_their_session(client, token, portal, team_key):
+    envelope = seal_bytes(b"x", [team_key.public], Meta("report"))
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    stranger = portal.test_client()
+    other_token = csrf_token(stranger.get("/report").data)
+    assert put(stranger, other_token, handle, 0, envelope).status_code == 404
+    assert stranger.get(f"/uploads/{handle}").status_code == 404
+
+
+def test_incomplete_or_unknown_uploads_are_not_adopted(client, token, team_key):
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("report"))
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    put(client, token, handle, 0, envelope[:PART])
+    assert submit(client, token, handle).status_code == 400
+    assert submit(client, token, "made-up-handle").status_code == 400
+
+
+def test_upload_needs_a_csrf_token(client):
+    assert client.post("/uploads", data={"purpose": "report", "size": 5000}).status_code == 400
+
+
+def test_follow_up_envelopes_must_include_the_reporter(client, token, team_key):
+    from app.db import database
+    from app.models import Mailbox
+    from crypto import PublicKey
+
+    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    passphrase = passphrase_from(submit(client, token, upload(client, token, report)).data)
+    sign_in(client, passphrase)
+    token = csrf_token(client.get("/mailbox").data)
+    with database.connection_context():
+        reporter = PublicKey.parse(Mailbox.get().public_key)
+    team_only = seal_bytes(b"hi", [team_key.public], Meta("message"))
+    handle = start(client, token, len(team_only), "message").get_json()["id"]
+    assert put(client, token, handle, 0, team_only).get_json()["error"] == "wrong-recipients"
+    both = seal_bytes(b"hi", [team_key.public, reporter], Meta("message"))
+    handle = upload(client, token, both, "message")
+    answer = client.post("/mailbox", data={"csrf_token": token, "sealed_message": handle})
+    assert answer.status_code == 303
+    assert ("message", both) in stored_envelopes()
+
+
+def test_a_follow_up_upload_needs_a_signed_in_mailbox(client, token):
+    assert start(client, token, 5000, purpose="message").status_code == 400
+
+
+def test_purge_removes_unfinished_browser_uploads(client, token, team_key):
+    import datetime
+
+    from app.db import database
+    from app.models import Item
+
+    start(client, token, 5000)
+    with database.connection_context():
+        Item.update(day=datetime.date(2020, 1, 1)).execute()
+        stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < datetime.date.today()))
+        assert stale.execute() == 1
+    assert PrivateKey  # the purge query is the one `meldpunt purge` runs (tests/test_admin_cli.py)
