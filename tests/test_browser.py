@@ -179,7 +179,8 @@ def test_browser_envelopes_open_in_python(served, team_key, other_key):
                 const recipients = keys.map((k) => sodium.from_hex(k));
                 return sizes.map((n) => {
                     const body = new Uint8Array(n).map((_, i) => i % 251);
-                    const meta = {kind: "attachment", name: `f${n}.bin`, type: "application/octet-stream", day: "2026-11-28"};
+                    const meta = {kind: "attachment", name: `f${n}.bin`, type: "application/octet-stream",
+                                  day: "2026-11-28"};
                     const sealed = envelope.sealBytes(recipients, meta, body);
                     const expected = envelope.sealedLength(envelope.metaBytes(meta).length, n, recipients.length);
                     return [sodium.to_hex(sealed), expected];
