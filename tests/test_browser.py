@@ -211,3 +211,47 @@ def test_no_console_errors_or_csp_violations(served, path):
     if path == "/missing":
         problems = [p for p in problems if "404" not in p]  # the page itself answers 404, as it should
     assert problems == []
+
+
+def test_cancel_stops_the_upload_and_nothing_becomes_a_report(served, team_key, tmp_path):
+    import time
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 * 1024 * 1024))
+
+    def slow(route):
+        time.sleep(0.5)  # a slow Tor circuit
+        route.continue_()
+
+    with chromium() as context:
+        page = context.new_page()
+        page.route("**/uploads/**", slow)
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        _fill_report(page, [str(big)])
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-cancel]:not([hidden])")
+        page.wait_for_selector("[data-progress][data-percent]", state="attached")  # a part is stored
+        page.click("[data-cancel]")
+        page.wait_for_selector("text=Cancelled. Nothing was sent as a report")
+        assert page.input_value("#description") == f"Details: {MARKER}"  # the form is intact
+    assert _stored(team_key) == []
+
+
+def test_mailbox_page_has_no_console_errors(served):
+    problems = []
+    with chromium() as context:
+        page = context.new_page()
+        page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(served + "/report")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        _fill_report(page, [])
+        page.click("button[type=submit]")
+        words = page.inner_text(".passphrase", timeout=30_000)
+        page.goto(served + "/replies")
+        page.fill("#passphrase", words)
+        page.click("button[type=submit]")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        page.wait_for_load_state("networkidle")
+    assert problems == []
