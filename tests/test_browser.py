@@ -85,18 +85,22 @@ def test_javascript_off_journey(served, team_key, tmp_path):
     assert ("message", b"A follow-up, without JavaScript") in kinds
 
 
+def _report_and_open_mailbox(page, served):
+    page.goto(served + "/report")
+    page.wait_for_selector("form[data-enhanced=yes]")
+    _fill_report(page, [])
+    page.click("button[type=submit]")
+    words = page.inner_text(".passphrase", timeout=30_000)
+    page.goto(served + "/replies")
+    page.fill("#passphrase", words)
+    page.click("button[type=submit]")
+    page.wait_for_selector("form[data-enhanced=yes]")
+
+
 def test_follow_up_with_javascript(served, team_key, tmp_path):
     with chromium() as context:
         page = context.new_page()
-        page.goto(served + "/report")
-        page.wait_for_selector("form[data-enhanced=yes]")
-        _fill_report(page, [])
-        page.click("button[type=submit]")
-        words = page.inner_text(".passphrase", timeout=30_000)
-        page.goto(served + "/replies")
-        page.fill("#passphrase", words)
-        page.click("button[type=submit]")
-        page.wait_for_selector("form[data-enhanced=yes]")
+        _report_and_open_mailbox(page, served)
         page.fill("#message", f"Sealed in the browser {MARKER}")
         page.click("form[data-seal] button[type=submit]")
         page.wait_for_selector(f"text=Sealed in the browser {MARKER}", timeout=30_000)
@@ -244,14 +248,6 @@ def test_mailbox_page_has_no_console_errors(served):
         page = context.new_page()
         page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(served + "/report")
-        page.wait_for_selector("form[data-enhanced=yes]")
-        _fill_report(page, [])
-        page.click("button[type=submit]")
-        words = page.inner_text(".passphrase", timeout=30_000)
-        page.goto(served + "/replies")
-        page.fill("#passphrase", words)
-        page.click("button[type=submit]")
-        page.wait_for_selector("form[data-enhanced=yes]")
+        _report_and_open_mailbox(page, served)
         page.wait_for_load_state("networkidle")
     assert problems == []
