@@ -42,6 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
 
     from .reporter import bp as reporter
+    from .team import bp as team
 
     app.register_blueprint(reporter)
+    app.register_blueprint(team)
     return app

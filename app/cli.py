@@ -137,3 +137,26 @@ def purge() -> None:
     with database.connection_context():
         stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < today())).execute()
     click.echo(f"Deleted {stale} unfinished uploads.")
+
+
+@main.group()
+def user() -> None:
+    """Team accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "handler", "auditor"]))
+def user_add(name: str, role: str) -> None:
+    """Create an account and print its one-time enrolment link (valid 7 days)."""
+    settings = config.load(config.instance_path())
+    _bind(settings)
+    from .accounts import create
+    from .models import User
+
+    with database.connection_context():
+        if User.get_or_none(User.name == name):
+            raise click.ClickException(f"an account named {name!r} exists already")
+        _, token = create(name, role)
+    base = (settings.get("MELDPUNT_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo(f"{base}/team/enrol/{token}")

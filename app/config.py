@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_ONION_ADDRESS": None,  # http://….onion, sent as Onion-Location
     "MELDPUNT_POLICY_DIR": None,  # folder with policy.nl.md / policy.en.md
     "MELDPUNT_RESPONSE_DAYS": 5,
+    "MELDPUNT_RESPONSE_WORKING_DAYS": False,  # count the answer's days Monday to Friday only
     "MELDPUNT_DISCLOSURE_DAYS": 60,
     "MELDPUNT_MAX_TEXT_CHARS": 100_000,
     "MELDPUNT_MAX_UPLOAD_BYTES": 2 * GIB,
@@ -35,6 +36,8 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "10 per minute",
     "MELDPUNT_LIMIT_UPLOAD": "2000 per hour",  # starting a browser upload (one per envelope)
     "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "200 per hour",
+    "MELDPUNT_LIMIT_TEAM_SIGNIN": "30 per minute",
+    "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "10 per minute",
 }
 
 

@@ -8,6 +8,8 @@ from flask_babel import Babel, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .workflow import label as state_label
+
 LANGUAGES = ("nl", "en")
 COOKIE = "mp_lang"
 
@@ -35,23 +37,32 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        return {"languages": LANGUAGES, "current_language": select_locale, "state_label": state_label}
+        return {
+            "languages": LANGUAGES,
+            "current_language": select_locale,
+            "state_label": state_label,
+            "clock_label": clock_label,
+            "clock_status": clock_status,
+        }
 
     @app.template_filter("day")
     def _day(value: datetime.date | None) -> str:
         return format_date(value, "long") if value else _("not yet")
 
 
-STATE_LABELS = {
-    "received": _l("Received"),
-    "triage": _l("Being assessed"),
-    "confirmed": _l("Confirmed"),
-    "fix_planned": _l("Fix planned"),
-    "fixed": _l("Fixed"),
-    "disclosed": _l("Disclosed"),
-    "rejected": _l("Not a vulnerability"),
+CLOCKS = {
+    "answer": _l("Answer with assessment"),
+    "disclosure": _l("Disclosure"),
+    "cra_early_warning": _l("CRA early warning (24 h)"),
+    "cra_notification": _l("CRA notification (72 h)"),
+    "cra_final_report": _l("CRA final report (14 days after the fix)"),
 }
+CLOCK_STATUS = {"done": _l("done"), "overdue": _l("overdue"), "soon": _l("due within a day"), "running": _l("running")}
 
 
-def state_label(state: str) -> str:
-    return str(STATE_LABELS.get(state, state))
+def clock_label(name: str) -> str:
+    return str(CLOCKS.get(name, name))
+
+
+def clock_status(status: str) -> str:
+    return str(CLOCK_STATUS.get(status, status))

@@ -7,13 +7,22 @@ database itself, so a deployment has one store to back up, replicate and purge.
 import datetime
 import secrets
 
-from peewee import BlobField, BooleanField, CharField, DateField, ForeignKeyField, IntegerField, Model
+from peewee import (
+    BlobField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from .db import database
 
 CHUNK_ROW_BYTES = 1024 * 1024
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-STATES = ("received", "triage", "confirmed", "fix_planned", "fixed", "disclosed", "rejected")
 
 
 def today() -> datetime.date:
@@ -34,11 +43,16 @@ class Setting(BaseModel):
 
 class Report(BaseModel):
     reference = CharField(unique=True)
-    state = CharField(default="received")
-    received = DateField(default=today)
+    state = CharField(default="received", index=True)
+    received = DateField(default=today, index=True)
     acknowledged = DateField(null=True)
     fix_expected = DateField(null=True)
     disclosure_planned = DateField(null=True)
+    updated = DateField(default=today, index=True)  # for "export everything changed since"
+    duplicate_of = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    exploited = BooleanField(default=False)  # marked by the team; starts nothing by itself
+    cra_aware_at = DateTimeField(null=True)  # the team's own "we are aware" moment (a team time)
+    resolved_on = DateField(null=True)
 
     @staticmethod
     def new_reference() -> str:
@@ -80,4 +94,30 @@ class Chunk(BaseModel):
         indexes = ((("item", "seq"), True),)
 
 
-MODELS = [Setting, Report, Mailbox, Item, Chunk]
+class User(BaseModel):
+    """A member of the security team or a privacy officer. Team times may be exact."""
+
+    name = CharField(unique=True)
+    role = CharField()
+    password_hash = CharField(null=True)
+    totp_secret = BlobField(null=True)  # sealed under a key derived from SECRET_KEY
+    totp_last_step = IntegerField(default=0)  # a code is accepted once
+    enrolled = BooleanField(default=False)
+    enrol_token = CharField(null=True, unique=True)  # sha256 of the one-time link's token
+    enrol_expires = DateTimeField(null=True)
+    disabled = BooleanField(default=False)
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+
+
+class Event(BaseModel):
+    """What the team did to a report: who, what, when. Read by the audit pages."""
+
+    report = ForeignKeyField(Report, backref="events", null=True, on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    action = CharField()
+    detail = TextField(default="")
+    at = DateTimeField()
+
+
+MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event]

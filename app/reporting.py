@@ -49,7 +49,7 @@ def _seal_item(item: Item, body: bytes, recipients: list[PublicKey], meta: Meta)
     blob.close()
 
 
-def _next_position(report_row: Report) -> int:
+def next_position(report_row: Report) -> int:
     highest = Item.select(fn.MAX(Item.position)).where(Item.report == report_row).scalar()
     return (highest or 0) + 1
 
@@ -109,7 +109,7 @@ def _new_report() -> Report:
 def store_follow_up(mailbox: Mailbox, text: str, attachments: list[Item]) -> Item:
     recipients = [team_key(), PublicKey.parse(mailbox.public_key)]
     with database.atomic():
-        item = Item.create(report=mailbox.report, kind="message", position=_next_position(mailbox.report))
+        item = Item.create(report=mailbox.report, kind="message", position=next_position(mailbox.report))
         _seal_item(
             item, text.encode("utf-8"), recipients, Meta("message", type="text/plain; charset=utf-8", day=today())
         )
@@ -119,8 +119,19 @@ def store_follow_up(mailbox: Mailbox, text: str, attachments: list[Item]) -> Ite
 
 def store_sealed_follow_up(mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
     with database.atomic():
-        item = _claim(sealed, mailbox.report, "message", _next_position(mailbox.report))
+        item = _claim(sealed, mailbox.report, "message", next_position(mailbox.report))
         _adopt(attachments, mailbox.report, item)
+    return item
+
+
+def seal_reply(report_row: Report, text: str) -> Item:
+    """A reply typed in the workspace, sealed here to the reporter and the team (the JS-free path)."""
+    mailbox = Mailbox.get(Mailbox.report == report_row)
+    recipients = [PublicKey.parse(mailbox.public_key), team_key()]
+    with database.atomic():
+        item = Item.create(report=report_row, kind="reply", position=next_position(report_row))
+        meta = Meta("reply", type="text/plain; charset=utf-8", day=today())
+        _seal_item(item, text.encode("utf-8"), recipients, meta)
     return item
 
 

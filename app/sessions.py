@@ -29,7 +29,8 @@ class EncryptedSessionInterface(SessionInterface):
             except (CryptoError, binascii.Error, ValueError):
                 data = {}
         session = SecureCookieSession(data if isinstance(data, dict) else {})
-        idle = app.config["MELDPUNT_SESSION_IDLE_MINUTES"]
+        # Team sessions carry their own (longer) idle time; reporters get the configured one.
+        idle = int(session.get("_idle") or app.config["MELDPUNT_SESSION_IDLE_MINUTES"])
         if session and _now() - int(session.get(_SEEN, 0)) > idle:
             session.clear()
             session.modified = True

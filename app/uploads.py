@@ -35,8 +35,11 @@ class SealedUpload:
             self.item.upload_name = self._filename or ""  # in memory only, to list it on a retry
             self._session.items.append(self.item)
             self._blob = BlobWriter(self.item)
-            meta = Meta(self._session.kind, name=self._filename or None, type=self._content_type, day=today())
-            self._sealer = Sealer(self._blob, self._session.recipients, meta)
+            if self._session.seal:
+                meta = Meta(self._session.kind, name=self._filename or None, type=self._content_type, day=today())
+                self._sealer = Sealer(self._blob, self._session.recipients, meta)
+            else:
+                self._sealer = _AsIs(self._blob)
         return self._sealer.write(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -54,13 +57,28 @@ class SealedUpload:
         pass
 
 
-class UploadSession:
-    """What a view expects from the file parts of one request: kind, recipients, size budget."""
+class _AsIs:
+    """For envelopes that arrive already sealed (a reply made offline): stored unchanged."""
 
-    def __init__(self, recipients: list[PublicKey], kind: str, budget: int):
+    def __init__(self, sink: BlobWriter):
+        self._sink = sink
+
+    def write(self, data: bytes) -> int:
+        return self._sink.write(data)
+
+    def close(self) -> None:
+        pass
+
+
+class UploadSession:
+    """What a view expects from the file parts of one request: kind, recipients, size budget, and
+    whether the parts are plaintext to seal or envelopes to keep as they are."""
+
+    def __init__(self, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True):
         self.recipients = recipients
         self.kind = kind
         self.budget = budget
+        self.seal = seal
         self.items: list[Item] = []
 
     def spend(self, size: int) -> None:
@@ -81,8 +99,8 @@ class UploadSession:
         return [item for item in self.items if item.id in complete]
 
 
-def open_upload_session(recipients: list[PublicKey], kind: str, budget: int) -> UploadSession:
-    g.upload_session = UploadSession(recipients, kind, budget)
+def open_upload_session(recipients: list[PublicKey], kind: str, budget: int, seal: bool = True) -> UploadSession:
+    g.upload_session = UploadSession(recipients, kind, budget, seal)
     return g.upload_session
 
 

@@ -84,6 +84,8 @@ def portal_config(tmp_path, team_key) -> dict:
         "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "1000 per minute",
         "MELDPUNT_LIMIT_UPLOAD": "1000 per minute",
         "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "1000 per minute",
+        "MELDPUNT_LIMIT_TEAM_SIGNIN": "1000 per minute",
+        "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "1000 per minute",
     }
 
 

@@ -1,0 +1,145 @@
+"""Team accounts: enrolment links, argon2id passwords, TOTP with replay protection, throttling.
+
+Every way sign-in can fail looks the same from outside (`SignInFailed`); the reason is only in the
+event log, for the admins.
+"""
+
+import datetime
+import hashlib
+import secrets
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from flask import current_app
+
+from crypto import CryptoError, secretbox
+
+from .limits import derivation_slot
+from .models import User
+from .workflow import now, record
+
+ROLES = ("admin", "handler", "auditor")
+MIN_PASSWORD_CHARS = 15
+ENROL_DAYS = 7
+FAILURES_BEFORE_DELAY = 5
+MAX_DELAY = datetime.timedelta(hours=1)
+TOTP_STEP = 30
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
+
+
+class SignInFailed(Exception):
+    """Name, password or code wrong, account disabled or throttled: deliberately one error."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _totp_key() -> bytes:
+    return secretbox.derive_key(str(current_app.secret_key).encode(), b"meldpunt/v1/totp-secret")
+
+
+def create(name: str, role: str) -> tuple[User, str]:
+    """A new account and the token of its one-time enrolment link."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    token = secrets.token_urlsafe(32)
+    user = User.create(
+        name=name, role=role, enrol_token=_digest(token), enrol_expires=now() + datetime.timedelta(days=ENROL_DAYS)
+    )
+    return user, token
+
+
+def reset_enrolment(user: User) -> str:
+    """New password and second factor: the user enrols again through a fresh link."""
+    token = secrets.token_urlsafe(32)
+    user.enrol_token = _digest(token)
+    user.enrol_expires = now() + datetime.timedelta(days=ENROL_DAYS)
+    user.enrolled = False
+    user.password_hash = None
+    user.totp_secret = None
+    user.totp_last_step = 0
+    user.save()
+    return token
+
+
+def by_enrol_token(token: str) -> User | None:
+    user = User.get_or_none(User.enrol_token == _digest(token))
+    if user is None or user.disabled or user.enrol_expires < now():
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    with derivation_slot():
+        user.password_hash = _hasher.hash(password)
+    user.totp_secret = secretbox.encrypt(_totp_key(), pyotp.random_base32().encode())
+    user.save()
+
+
+def totp_secret(user: User) -> str:
+    return secretbox.decrypt(_totp_key(), bytes(user.totp_secret)).decode()
+
+
+def provisioning_uri(user: User, issuer: str) -> str:
+    return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.name, issuer_name=issuer)
+
+
+def _accept_code(user: User, code: str) -> bool:
+    """A code of this step or one step either side, never one that was used before."""
+    code = "".join(code.split())
+    totp = pyotp.TOTP(totp_secret(user))
+    current = totp.timecode(datetime.datetime.now(datetime.UTC))
+    for step in (current - 1, current, current + 1):
+        if step > user.totp_last_step and secrets.compare_digest(totp.generate_otp(step), code):
+            user.totp_last_step = step
+            user.save()
+            return True
+    return False
+
+
+def finish_enrolment(user: User, code: str) -> bool:
+    if user.password_hash is None or user.totp_secret is None or not _accept_code(user, code):
+        return False
+    user.enrolled = True
+    user.enrol_token = None
+    user.enrol_expires = None
+    user.failures = 0
+    user.save()
+    record(None, user, "enrolled")
+    return True
+
+
+def sign_in(name: str, password: str, code: str) -> User:
+    user = User.get_or_none(User.name == name)
+    if user is None:
+        with derivation_slot():  # as costly as a real check, so timing does not tell names apart
+            _hasher.hash(password)
+        raise SignInFailed()
+    if user.disabled or not user.enrolled or (user.locked_until and user.locked_until > now()):
+        raise SignInFailed()
+    try:
+        with derivation_slot():
+            _hasher.verify(user.password_hash, password)
+        if not _accept_code(user, code):
+            raise SignInFailed()
+    except (VerificationError, SignInFailed, CryptoError):
+        _failed(user)
+        raise SignInFailed() from None
+    user.failures = 0
+    user.locked_until = None
+    user.save()
+    record(None, user, "signed-in")
+    return user
+
+
+def _failed(user: User) -> None:
+    user.failures += 1
+    if user.failures >= FAILURES_BEFORE_DELAY:
+        # 30 s after the fifth failure, doubling with each further one, at most an hour.
+        delay = datetime.timedelta(seconds=30 * 2 ** (user.failures - FAILURES_BEFORE_DELAY))
+        user.locked_until = now() + min(delay, MAX_DELAY)
+    user.save()
+    record(None, user, "sign-in-failed")

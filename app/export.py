@@ -1,0 +1,47 @@
+"""Export bundles (docs/format.md, "Export bundle") for `meldpunt-team open`.
+
+Bundles are assembled in a spooled temporary file: it holds only envelopes (ciphertext) and a
+manifest without content, and it lets a 2 GiB report leave without sitting in memory.
+"""
+
+import tempfile
+import zipfile
+from collections.abc import Iterator
+
+from crypto import PublicKey
+from crypto.bundle import BundleWriter
+
+from .blobs import BlobReader
+from .models import Item, Mailbox, Report
+
+SPOOL_BYTES = 16 * 1024 * 1024
+
+
+def write_bundle(report: Report, target) -> None:
+    mailbox = Mailbox.get_or_none(Mailbox.report == report)
+    reporter = PublicKey.parse(mailbox.public_key) if mailbox else None
+    names: dict[int, str] = {}
+    with BundleWriter(target, report.reference, report.state, report.received, reporter) as bundle:
+        for item in Item.select().where(Item.report == report, Item.complete).order_by(Item.position, Item.id):
+            parent = names.get(item.parent_id) if item.parent_id else None
+            names[item.id] = bundle.add(item.kind, BlobReader(item), day=item.day, parent=parent)
+
+
+def bundle_for(reports: list[Report]) -> Iterator[bytes]:
+    """One report's bundle, or for several a zip holding one bundle per report."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  (closed by the stream)
+    if len(reports) == 1:
+        write_bundle(reports[0], spool)
+    else:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as outer:
+            for report in reports:
+                with outer.open(zipfile.ZipInfo(f"{report.reference}.zip", (1980, 1, 1, 0, 0, 0)), "w") as member:
+                    write_bundle(report, member)
+    spool.seek(0)
+
+    def stream() -> Iterator[bytes]:
+        with spool:
+            while block := spool.read(1024 * 1024):
+                yield block
+
+    return stream()

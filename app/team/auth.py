@@ -1,0 +1,102 @@
+"""Team sign-in with password and TOTP, enrolment through a one-time link, sign-out."""
+
+import segno
+from flask import Response, abort, current_app, flash, g, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from .. import accounts
+from ..limits import limited
+from . import IDLE_MINUTES, bp
+
+
+class SignInForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(
+                min=accounts.MIN_PASSWORD_CHARS,
+                max=1000,
+                message=_l("Use at least %(min)s characters.", min=accounts.MIN_PASSWORD_CHARS),
+            ),
+        ],
+    )
+    again = PasswordField(
+        _l("The same password again"), validators=[EqualTo("password", message=_l("The passwords differ."))]
+    )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limited("TEAM_SIGNIN")
+def signin():
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_in(form.name.data.strip(), form.password.data, form.code.data)
+        except accounts.SignInFailed:
+            flash(_("Invalid name, password or code."))
+            return render_template("team/signin.html", form=form), 400
+        session.clear()
+        session["team_user"] = user.id
+        session["_idle"] = IDLE_MINUTES
+        return redirect(url_for("team.home"))
+    return render_template("team/signin.html", form=form), 400 if form.is_submitted() else 200
+
+
+@bp.post("/signout")
+def signout():
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    session.clear()
+    flash(_("You are signed out."))
+    return redirect(url_for("team.signin"))
+
+
+@bp.route("/enrol/<token>", methods=["GET", "POST"])
+def enrol(token: str):
+    user = accounts.by_enrol_token(token)
+    if user is None:
+        abort(404)
+    if user.password_hash is None:
+        form = PasswordForm()
+        if form.validate_on_submit():
+            accounts.set_password(user, form.password.data)
+            return redirect(url_for("team.enrol", token=token))
+        return render_template("team/enrol_password.html", form=form, user=user), 400 if form.is_submitted() else 200
+    form = CodeForm()
+    if form.validate_on_submit():
+        if accounts.finish_enrolment(user, form.code.data):
+            flash(_("Enrolment complete. Sign in with your password and a code."))
+            return redirect(url_for("team.signin"))
+        form.code.errors = [_("That code is not right. Check the time on your phone and try the next code.")]
+    status = 400 if form.is_submitted() else 200
+    secret = accounts.totp_secret(user)
+    return render_template("team/enrol_code.html", form=form, user=user, secret=secret, token=token), status
+
+
+@bp.get("/enrol/<token>/qr.svg")
+def enrol_qr(token: str):
+    user = accounts.by_enrol_token(token)
+    if user is None or user.totp_secret is None:
+        abort(404)
+    uri = accounts.provisioning_uri(user, current_app.config["MELDPUNT_ORGANISATION"])
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+def current_user():
+    return g.user
