@@ -122,4 +122,4 @@ def csrf_token(html: bytes | str) -> str:
     text = html.decode() if isinstance(html, bytes) else html
     import re
 
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text).group(1)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text).group(1)

@@ -1,0 +1,45 @@
+"""Team accounts for tests: created as `meldpunt user add` does, enrolled through the web pages
+with real TOTP codes."""
+
+import re
+import time
+
+import pyotp
+
+from .conftest import csrf_token
+
+PASSWORD = "a long team password, not a real one"
+
+
+def enrol(client, portal, name: str, role: str) -> pyotp.TOTP:
+    from app.accounts import create
+    from app.db import database
+
+    with portal.app_context(), database.connection_context():
+        _, token = create(name, role)
+    page = client.get(f"/team/enrol/{token}")
+    client.post(
+        f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": PASSWORD, "again": PASSWORD}
+    )
+    page = client.get(f"/team/enrol/{token}")
+    secret = re.search(r'<code class="key">([A-Z2-7]+)</code>', page.data.decode()).group(1)
+    totp = pyotp.TOTP(secret)
+    done = client.post(f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "code": totp.now()})
+    assert done.status_code == 302, done.data.decode()
+    return totp
+
+
+def sign_in(client, name: str, totp: pyotp.TOTP, password: str = PASSWORD, offset: int = 30):
+    page = client.get("/team/signin")
+    # The enrolment used the current step; a used code is refused, so sign in with the next one.
+    code = totp.at(time.time() + offset)
+    return client.post(
+        "/team/signin", data={"csrf_token": csrf_token(page.data), "name": name, "password": password, "code": code}
+    )
+
+
+def team_client(portal, name: str, role: str):
+    client = portal.test_client()
+    totp = enrol(client, portal, name, role)
+    assert sign_in(client, name, totp).status_code == 302
+    return client

@@ -1,0 +1,177 @@
+"""Team accounts: enrolment, TOTP, replay, throttling, generic errors, roles on every route."""
+
+import time
+
+import pytest
+
+from .conftest import csrf_token
+from .team_helpers import PASSWORD, enrol, sign_in, team_client
+
+
+def test_enrol_and_sign_in_with_a_real_code(portal):
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    response = sign_in(client, "alice", totp)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/team/")
+    assert client.get("/team/").status_code == 200
+
+
+def test_the_qr_code_is_served_as_svg_by_us(portal):
+    from app.accounts import create
+    from app.db import database
+
+    client = portal.test_client()
+    with portal.app_context(), database.connection_context():
+        _, token = create("carol", "handler")
+    page = client.get(f"/team/enrol/{token}")
+    client.post(
+        f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": PASSWORD, "again": PASSWORD}
+    )
+    qr = client.get(f"/team/enrol/{token}/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert f"/team/enrol/{token}/qr.svg" in client.get(f"/team/enrol/{token}").data.decode()
+
+
+def test_short_password_is_refused(portal):
+    from app.accounts import create
+    from app.db import database
+
+    client = portal.test_client()
+    with portal.app_context(), database.connection_context():
+        _, token = create("dave", "handler")
+    page = client.get(f"/team/enrol/{token}")
+    response = client.post(
+        f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": "short", "again": "short"}
+    )
+    assert response.status_code == 400 and "at least 15 characters" in response.data.decode()
+
+
+def test_enrolment_link_works_once(portal):
+    from app.accounts import create
+    from app.db import database
+
+    client = portal.test_client()
+    with portal.app_context(), database.connection_context():
+        _, token = create("erin", "handler")
+    client_a = portal.test_client()
+    page = client_a.get(f"/team/enrol/{token}")
+    assert page.status_code == 200
+    totp = enrol(client, portal, "frank", "handler")
+    assert totp  # another user's enrolment does not affect erin's link
+    assert client.get("/team/enrol/not-a-token").status_code == 404
+
+
+def test_a_used_code_is_refused_the_second_time(portal):
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    assert sign_in(client, "alice", totp, offset=30).status_code == 302
+    other = portal.test_client()
+    replay = sign_in(other, "alice", totp, offset=30)
+    assert replay.status_code == 400 and "Invalid name, password or code." in replay.data.decode()
+
+
+@pytest.mark.parametrize("wrong", ["name", "password", "code"])
+def test_one_generic_error(portal, wrong):
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    page = client.get("/team/signin")
+    data = {
+        "csrf_token": csrf_token(page.data),
+        "name": "alice",
+        "password": PASSWORD,
+        "code": totp.at(time.time() + 30),
+    }
+    data[wrong] = "000000" if wrong == "code" else "wrong"
+    response = client.post("/team/signin", data=data)
+    assert response.status_code == 400
+    assert "Invalid name, password or code." in response.data.decode()
+
+
+def test_failures_throttle_the_account(portal):
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    for _ in range(5):
+        assert sign_in(client, "alice", totp, password="wrong password entirely").status_code == 400
+    # Now even the right password and code are refused for a while.
+    assert sign_in(client, "alice", totp, offset=30).status_code == 400
+    from app.db import database
+    from app.models import User
+
+    with database.connection_context():
+        user = User.get(User.name == "alice")
+        assert user.failures == 5 and user.locked_until is not None
+
+
+def test_disabled_accounts_cannot_sign_in_and_lose_their_session(portal):
+    admin = team_client(portal, "root", "admin")
+    client = portal.test_client()
+    totp = enrol(client, portal, "bob", "handler")
+    assert sign_in(client, "bob", totp).status_code == 302
+    from app.db import database
+    from app.models import User
+
+    with database.connection_context():
+        bob = User.get(User.name == "bob")
+    page = admin.get("/team/users")
+    assert (
+        admin.post(f"/team/users/{bob.id}", data={"csrf_token": csrf_token(page.data), "action": "disable"}).status_code
+        == 200
+    )
+    assert client.get("/team/").status_code == 403
+    assert sign_in(client, "bob", totp, offset=60).status_code == 400
+
+
+def test_admin_resets_2fa_with_a_new_link(portal):
+    admin = team_client(portal, "root", "admin")
+    client = portal.test_client()
+    enrol(client, portal, "bob", "handler")
+    from app.db import database
+    from app.models import User
+
+    with database.connection_context():
+        bob = User.get(User.name == "bob")
+    page = admin.get("/team/users")
+    answer = admin.post(f"/team/users/{bob.id}", data={"csrf_token": csrf_token(page.data), "action": "reset"})
+    assert "/team/enrol/" in answer.data.decode()
+    with database.connection_context():
+        assert not User.get(User.name == "bob").enrolled
+
+
+def test_idle_team_session_ends_after_30_minutes(portal, monkeypatch):
+    client = team_client(portal, "alice", "handler")
+    later = time.time() + 31 * 60
+    monkeypatch.setattr("app.sessions.time.time", lambda: later)
+    assert client.get("/team/").status_code == 403
+
+
+def test_sign_out_clears_the_session(portal):
+    client = team_client(portal, "alice", "handler")
+    page = client.get("/team/")
+    assert client.post("/team/signout", data={"csrf_token": csrf_token(page.data)}).status_code == 302
+    assert client.get("/team/").status_code == 403
+
+
+TEAM_ROUTES = [
+    ("get", "/team/", ("admin", "handler", "auditor")),
+    ("get", "/team/users", ("admin",)),
+    ("get", "/team/reports/MP-XXXX-XXXX", ("admin", "handler")),
+    ("get", "/team/reports/MP-XXXX-XXXX/export", ("admin", "handler")),
+    ("post", "/team/reports/MP-XXXX-XXXX/state", ("admin", "handler")),
+    ("post", "/team/reports/MP-XXXX-XXXX/dates", ("admin", "handler")),
+    ("post", "/team/reports/MP-XXXX-XXXX/cra", ("admin", "handler")),
+    ("post", "/team/reports/MP-XXXX-XXXX/reply", ("admin", "handler")),
+    ("post", "/team/users/1", ("admin",)),
+]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "auditor", "handler", "admin"])
+def test_roles_on_every_team_route(portal, role):
+    client = portal.test_client() if role == "anonymous" else team_client(portal, f"user-{role}", role)
+    token = csrf_token(client.get("/report").data)  # a valid token: the refusal must be the role's
+    for method, path, allowed in TEAM_ROUTES:
+        kwargs = {"data": {"csrf_token": token}} if method == "post" else {}
+        status = getattr(client, method)(path, **kwargs).status_code
+        if role in allowed:
+            assert status != 403, (method, path)  # 404 or 400 here: no such report, no token
+        else:
+            assert status == 403, (method, path)

@@ -1,0 +1,245 @@
+"""A report's whole CVD path: states, dates, clocks, replies the reporter reads, export to the CLI."""
+
+import datetime
+import io
+
+import pytest
+
+from .conftest import TEAM_PASSPHRASE, csrf_token, run_cli
+from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_report
+from .team_helpers import team_client
+
+
+@pytest.fixture
+def reported(portal):
+    reporter = portal.test_client()
+    passphrase = passphrase_from(submit_report(reporter).data)
+    from app.db import database
+    from app.models import Report
+
+    with database.connection_context():
+        reference = Report.get().reference
+    return reporter, passphrase, reference
+
+
+def _post(client, path, **data):
+    page = client.get("/team/")
+    return client.post(path, data={"csrf_token": csrf_token(page.data), **data})
+
+
+def test_every_transition_in_the_table(portal):
+    from app import workflow
+    from app.db import database
+    from app.models import Report, User
+
+    with portal.app_context(), database.connection_context():
+        user = User.create(name="t", role="handler")
+        other = Report.create(reference="MP-OTHE-R000")
+        for source in workflow.LABELS:
+            for target in workflow.LABELS:
+                report = Report.create(reference=f"MP-{source[:4]}-{target[:4]}".upper(), state=source)
+                if target in workflow.allowed(source):
+                    workflow.change_state(report, target, user, duplicate_of=other)
+                    assert Report.get_by_id(report.id).state == target
+                else:
+                    with pytest.raises(workflow.TransitionRefused):
+                        workflow.change_state(report, target, user, duplicate_of=other)
+                report.delete_instance()
+
+
+def test_a_duplicate_must_name_another_report(portal, reported):
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    response = _post(team, f"/team/reports/{reference}/state", state="duplicate", duplicate_of="MP-NONE-XIST")
+    assert response.status_code == 303
+    assert "not possible" in team.get(f"/team/reports/{reference}").data.decode()
+
+
+def test_reporter_sees_each_step(portal, reported):
+    reporter, passphrase, reference = reported
+    team = team_client(portal, "alice", "handler")
+    _post(team, f"/team/reports/{reference}/state", state="acknowledged", message="We are looking into it.")
+    _post(
+        team,
+        f"/team/reports/{reference}/dates",
+        fix_expected="2026-12-15",
+        disclosure_planned="2027-01-20",
+        reason="vendor needs time",
+    )
+    for state in ("confirmed", "fixing", "resolved", "disclosed"):
+        assert _post(team, f"/team/reports/{reference}/state", state=state).status_code == 303
+    sign_in(reporter, passphrase)
+    page = reporter.get("/mailbox?lang=en").data.decode()
+    assert "Disclosed" in page and "We are looking into it." in page
+    assert "December 15, 2026" in page and "January 20, 2027" in page
+    assert "not yet" not in page.split("Acknowledged")[1][:80]
+    from app.db import database
+    from app.models import Event, Report
+
+    with database.connection_context():
+        actions = [e.action for e in Event.select().where(Event.report == Report.get(Report.reference == reference))]
+    assert actions.count("state") == 5 and "reply" in actions and "disclosure-planned" in actions
+
+
+def test_changing_the_disclosure_date_needs_a_reason(portal, reported):
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    _post(team, f"/team/reports/{reference}/dates", disclosure_planned="2027-03-01")
+    assert "Give a reason" in team.get(f"/team/reports/{reference}").data.decode()
+
+
+def test_typed_reply_reaches_the_mailbox_sealed(portal, reported, team_key):
+    reporter, passphrase, reference = reported
+    team = team_client(portal, "alice", "handler")
+    _post(team, f"/team/reports/{reference}/reply", message="Thanks, reproduced.")
+    sign_in(reporter, passphrase)
+    assert "Thanks, reproduced." in reporter.get("/mailbox").data.decode()
+    from app.blobs import BlobReader
+    from app.db import database
+    from app.models import Item
+    from crypto import open_bytes
+
+    with database.connection_context():
+        reply = Item.get(Item.kind == "reply")
+        assert b"Thanks, reproduced." not in BlobReader(reply).read()
+        assert open_bytes(BlobReader(reply).read(), team_key)[1] == b"Thanks, reproduced."
+
+
+def test_reply_made_offline_with_the_cli(portal, reported, tmp_path, team_key):
+    reporter, passphrase, reference = reported
+    from app.db import database
+    from app.models import Mailbox
+
+    with database.connection_context():
+        reporter_key = Mailbox.get().public_key
+    team = team_client(portal, "alice", "handler")
+    (tmp_path / "reply.txt").write_text("Fixed in 4.2.2; thank you.\n")
+    # The portal here runs with the session's in-memory team key; give the CLI a key file of it.
+    from crypto.keyfile import TeamKey
+
+    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
+    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
+    run_cli(
+        "reply",
+        "--to",
+        reporter_key,
+        "--key",
+        tmp_path / "team.key",
+        "--passphrase-file",
+        tmp_path / "pw",
+        tmp_path / "reply.txt",
+        "-o",
+        tmp_path / "reply.mpe",
+        check=True,
+    )
+    page = team.get(f"/team/reports/{reference}")
+    answer = team.post(
+        f"/team/reports/{reference}/reply-file",
+        data={
+            "csrf_token": csrf_token(page.data),
+            "envelope": (io.BytesIO((tmp_path / "reply.mpe").read_bytes()), "reply.mpe"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 303
+    assert "stored unchanged" in team.get(f"/team/reports/{reference}").data.decode()
+    sign_in(reporter, passphrase)
+    assert "Fixed in 4.2.2; thank you." in reporter.get("/mailbox").data.decode()
+
+
+def test_reply_file_for_someone_else_is_refused(portal, reported, other_key):
+    _, _, reference = reported
+    from crypto import Meta, seal_bytes
+
+    team = team_client(portal, "alice", "handler")
+    page = team.get(f"/team/reports/{reference}")
+    foreign = seal_bytes(b"x", [other_key.public, portal.config["TEAM_KEY"]], Meta("reply"))
+    team.post(
+        f"/team/reports/{reference}/reply-file",
+        data={"csrf_token": csrf_token(page.data), "envelope": (io.BytesIO(foreign), "r.mpe")},
+        content_type="multipart/form-data",
+    )
+    assert "not sealed to this report" in team.get(f"/team/reports/{reference}").data.decode()
+    plain = team.get(f"/team/reports/{reference}")
+    team.post(
+        f"/team/reports/{reference}/reply-file",
+        data={"csrf_token": csrf_token(plain.data), "envelope": (io.BytesIO(b"Dear reporter"), "r.txt")},
+        content_type="multipart/form-data",
+    )
+    assert "not a Meldpunt envelope" in team.get(f"/team/reports/{reference}").data.decode()
+
+
+def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
+    reporter, passphrase, reference = reported
+    team = team_client(portal, "alice", "handler")
+    _post(team, f"/team/reports/{reference}/reply", message="Confirmed.")
+    bundle = team.get(f"/team/reports/{reference}/export")
+    assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
+    (tmp_path / "b.zip").write_bytes(bundle.data)
+    # The portal's team key is the session's in-memory key; give the CLI a key file of it.
+    from crypto.keyfile import TeamKey
+
+    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
+    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
+    run_cli(
+        "open",
+        tmp_path / "b.zip",
+        "--key",
+        tmp_path / "team.key",
+        "--passphrase-file",
+        tmp_path / "pw",
+        "-o",
+        tmp_path / "out",
+        check=True,
+    )
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert REPORT["title"] in text and REPORT["description"] in text and "Confirmed." in text
+    for name, content in FILES:
+        assert (tmp_path / "out" / "attachments" / name).read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    "start, days, working, due",
+    [
+        ("2026-11-27", 5, False, "2026-12-02"),  # calendar days across a month end
+        ("2026-11-27", 5, True, "2026-12-04"),  # Friday + 5 working days
+        ("2026-12-31", 1, False, "2027-01-01"),  # year end
+        ("2027-02-26", 3, True, "2027-03-03"),  # Friday before a short month's end
+        ("2026-03-27", 2, False, "2026-03-29"),  # over the EU summer-time change: days are days
+    ],
+)
+def test_deadline_arithmetic(start, days, working, due):
+    from app.deadlines import add_days, latest_start_due_before
+
+    begin = datetime.date.fromisoformat(start)
+    assert add_days(begin, days, working) == datetime.date.fromisoformat(due)
+    cutoff = latest_start_due_before(datetime.date.fromisoformat(due) + datetime.timedelta(days=1), days, working)
+    assert add_days(cutoff, days, working) < datetime.date.fromisoformat(due) + datetime.timedelta(days=1)
+    assert add_days(cutoff + datetime.timedelta(days=1), days, working) >= datetime.date.fromisoformat(
+        due
+    ) + datetime.timedelta(days=1)
+
+
+def test_cra_clock_runs_in_utc_hours(portal):
+    from app.deadlines import clocks
+    from app.models import Report
+
+    with portal.app_context():
+        report = Report(reference="MP-CRAC-LOCK", received=datetime.date(2026, 10, 24))
+        report.cra_aware_at = datetime.datetime(2026, 10, 24, 23, 30)  # the night the clocks go back
+        names = {clock.name: clock.due for clock in clocks(report)}
+    assert names["cra_early_warning"] == datetime.datetime(2026, 10, 25, 23, 30)
+    assert names["cra_notification"] == datetime.datetime(2026, 10, 27, 23, 30)
+
+
+def test_overdue_filter_lists_unanswered_old_reports(portal, reported):
+    from app.db import database
+    from app.models import Report
+
+    _, _, reference = reported
+    with database.connection_context():
+        Report.update(received=datetime.date.today() - datetime.timedelta(days=10)).execute()
+        Report.create(reference="MP-FRES-H000")
+    team = team_client(portal, "alice", "handler")
+    page = team.get("/team/?show=overdue").data.decode()
+    assert reference in page and "MP-FRES-H000" not in page
