@@ -160,3 +160,29 @@ def user_add(name: str, role: str) -> None:
         _, token = create(name, role)
     base = (settings.get("MELDPUNT_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     click.echo(f"{base}/team/enrol/{token}")
+
+
+@main.command()
+def notify() -> None:
+    """Mail the team how many reports, messages and deadlines wait, and nothing else (for cron)."""
+    from flask import Flask
+
+    from .notify import compose, pending_counts, remember, send
+
+    settings = config.load(config.instance_path())
+    if not settings.get("MELDPUNT_SMTP_HOST") or not settings.get("MELDPUNT_MAIL_TO"):
+        raise click.ClickException("set MELDPUNT_SMTP_HOST and MELDPUNT_MAIL_TO to send notifications")
+    _bind(settings)
+    holder = Flask(__name__)  # deadlines read their settings from an app's config
+    holder.config.update(settings)
+    with holder.app_context(), database.connection_context():
+        counts = pending_counts()
+        recipients = [address.strip() for address in settings["MELDPUNT_MAIL_TO"].split(",") if address.strip()]
+        sender = settings.get("MELDPUNT_MAIL_FROM") or recipients[0]
+        message = compose(counts, sender, recipients, settings["MELDPUNT_ORGANISATION"])
+        if message is None:
+            click.echo("Nothing to tell.")
+            return
+        send(settings, message)
+        remember(counts["last_item"])
+    click.echo(f"Sent: {message['Subject']}")

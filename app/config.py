@@ -28,6 +28,13 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_MAX_TEXT_CHARS": 100_000,
     "MELDPUNT_MAX_UPLOAD_BYTES": 2 * GIB,
     "MELDPUNT_SESSION_IDLE_MINUTES": 15,
+    "MELDPUNT_SMTP_HOST": None,  # notifications; none are sent without a host
+    "MELDPUNT_SMTP_PORT": 587,
+    "MELDPUNT_SMTP_SECURITY": "starttls",  # starttls, ssl or none
+    "MELDPUNT_SMTP_USER": None,
+    "MELDPUNT_SMTP_PASSWORD": None,
+    "MELDPUNT_MAIL_FROM": None,
+    "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": 2,  # argon2id at 64 MiB each, per worker process
     "MELDPUNT_LIMIT_SUBMIT": "20 per hour; 200 per day",  # for everyone together

@@ -45,6 +45,10 @@ def init_app(app: Flask) -> None:
             "clock_status": clock_status,
         }
 
+    @app.template_filter("month")
+    def _month(value: datetime.date) -> str:
+        return format_date(value, "MMMM y")
+
     @app.template_filter("day")
     def _day(value: datetime.date | None) -> str:
         return format_date(value, "long") if value else _("not yet")

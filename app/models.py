@@ -120,4 +120,13 @@ class Event(BaseModel):
     at = DateTimeField()
 
 
-MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event]
+class Credit(BaseModel):
+    """A hall-of-fame entry: published only by an explicit team action, withdrawable."""
+
+    report = ForeignKeyField(Report, backref="credits", on_delete="CASCADE")
+    name = CharField()
+    published = DateField(default=today)
+    withdrawn = BooleanField(default=False)
+
+
+MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit]

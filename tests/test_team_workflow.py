@@ -243,3 +243,24 @@ def test_overdue_filter_lists_unanswered_old_reports(portal, reported):
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=overdue").data.decode()
     assert reference in page and "MP-FRES-H000" not in page
+
+
+def test_hall_of_fame_needs_an_explicit_action_and_can_be_withdrawn(portal, reported, client):
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    assert "Ada L." not in client.get("/hall-of-fame").data.decode()
+    _post(team, f"/team/reports/{reference}/credit", name="Ada L.")  # not resolved yet: refused
+    assert "Ada L." not in client.get("/hall-of-fame").data.decode()
+    for state in ("acknowledged", "confirmed", "resolved"):
+        _post(team, f"/team/reports/{reference}/state", state=state)
+    _post(team, f"/team/reports/{reference}/credit", name="Ada L.")
+    assert "Ada L." in client.get("/hall-of-fame?lang=en").data.decode()
+    assert "Eregalerij" in client.get("/hall-of-fame?lang=nl").data.decode()
+    assert "Acknowledgments: http://localhost/hall-of-fame" in client.get("/.well-known/security.txt").data.decode()
+    from app.db import database
+    from app.models import Credit
+
+    with database.connection_context():
+        credit = Credit.get()
+    _post(team, f"/team/reports/{reference}/credit/{credit.id}/withdraw")
+    assert "Ada L." not in client.get("/hall-of-fame").data.decode()

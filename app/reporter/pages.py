@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from markdown_it import MarkdownIt
 
 from ..config import ROOT
-from ..models import today
+from ..models import Credit, today
 from . import bp
 
 SECURITY_TXT_DAYS = 180
@@ -60,14 +60,28 @@ def security_txt():
         f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"Encryption: {base}{url_for('reporter.team_key_page')}",
         f"Policy: {base}{url_for('reporter.policy')}",
+        f"Acknowledgments: {base}{url_for('reporter.hall_of_fame')}",
         "Preferred-Languages: nl, en",
         f"Canonical: {base}{url_for('reporter.security_txt')}",
     ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
 
+@bp.get("/hall-of-fame")
+def hall_of_fame():
+    entries = Credit.select().where(~Credit.withdrawn).order_by(Credit.published.desc(), Credit.id.desc())
+    return render_template("reporter/hall_of_fame.html", entries=list(entries))
+
+
 @bp.get("/robots.txt")
 def robots_txt():
     # The home and policy pages may be found; forms, mailboxes and files never.
-    lines = ["User-agent: *", "Allow: /$", "Allow: /policy", "Allow: /.well-known/security.txt", "Disallow: /"]
+    lines = [
+        "User-agent: *",
+        "Allow: /$",
+        "Allow: /policy",
+        "Allow: /hall-of-fame",
+        "Allow: /.well-known/security.txt",
+        "Disallow: /",
+    ]
     return Response("\n".join(lines) + "\n", mimetype="text/plain")

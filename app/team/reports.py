@@ -12,12 +12,13 @@ from crypto.envelope import read_header
 from .. import csrf, deadlines, workflow
 from ..blobs import BlobReader
 from ..db import database
-from ..models import Event, Item, Mailbox, Report, today
+from ..models import Credit, Event, Item, Mailbox, Report, today
 from ..reporting import next_position, seal_reply, team_key
 from ..uploads import open_upload_session
 from . import bp
 
 PAGE_SIZE = 50
+CREDITABLE = ("resolved", "disclosed")
 FILTERS = ("open", "overdue", "closed", "all")
 
 
@@ -79,6 +80,8 @@ def report(reference: str):
         transitions=workflow.allowed(row.state),
         form=FlaskForm(),
         default_disclosure=deadlines.disclosure_day(row),
+        credits=list(row.credits.where(~Credit.withdrawn)),
+        can_credit=row.state in CREDITABLE,
     )
 
 
@@ -225,3 +228,30 @@ def export(reference: str):
         mimetype="application/zip",
         headers={"Content-Disposition": f"attachment; filename={row.reference}.zip"},
     )
+
+
+@bp.post("/reports/<reference>/credit")
+def credit(reference: str):
+    """Publish the name the reporter asked to be credited with (typed after reading it offline)."""
+    _checked_form()
+    row = _report(reference)
+    name = request.form.get("name", "").strip()
+    if row.state not in CREDITABLE or not name or len(name) > 200:
+        flash(_("Credit can be published for a resolved report, with a name."))
+        return redirect(url_for("team.report", reference=reference), code=303)
+    Credit.create(report=row, name=name)
+    workflow.record(row, g.user, "credit-published", name)
+    return redirect(url_for("team.report", reference=reference), code=303)
+
+
+@bp.post("/reports/<reference>/credit/<int:credit_id>/withdraw")
+def withdraw_credit(reference: str, credit_id: int):
+    _checked_form()
+    row = _report(reference)
+    entry = Credit.get_or_none(Credit.id == credit_id, Credit.report == row)
+    if entry is None:
+        abort(404)
+    entry.withdrawn = True
+    entry.save()
+    workflow.record(row, g.user, "credit-withdrawn", entry.name)
+    return redirect(url_for("team.report", reference=reference), code=303)
