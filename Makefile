@@ -69,6 +69,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/crypto_bench.py
 	$(BIN)/python bench/upload_bench.py
 	$(BIN)/python bench/browser_bench.py
+	$(BIN)/python bench/team_list_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis $(COMPILED) node_modules static/vendor

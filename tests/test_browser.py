@@ -251,3 +251,50 @@ def test_mailbox_page_has_no_console_errors(served):
         _report_and_open_mailbox(page, served)
         page.wait_for_load_state("networkidle")
     assert problems == []
+
+
+def test_team_pages_in_chromium_without_csp_violations(make_portal, client):
+    import re
+    import time
+
+    import pyotp
+
+    from app.accounts import create
+    from app.db import database
+
+    from .team_helpers import PASSWORD
+
+    portal = make_portal()
+    reporter = portal.test_client()
+    from .portal_helpers import submit_report
+
+    submit_report(reporter, files=[])
+    with portal.app_context(), database.connection_context():
+        _, token = create("root", "admin")
+        from app.models import Report
+
+        reference = Report.get().reference
+    problems = []
+    with live_server(portal) as base, chromium() as context:
+        page = context.new_page()
+        page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(f"{base}/team/enrol/{token}")
+        page.fill("#password", PASSWORD)
+        page.fill("#again", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("img[alt]")  # the QR code, an SVG from us
+        secret = re.search(r"[A-Z2-7]{16,}", page.inner_text("code.key")).group(0)
+        totp = pyotp.TOTP(secret)
+        page.fill("#code", totp.now())
+        page.click("button[type=submit]")
+        page.fill("#name", "root")
+        page.fill("#password", PASSWORD)
+        page.fill("#code", totp.at(time.time() + 30))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/team/")
+        for path in ("/team/", "/team/?show=overdue", f"/team/reports/{reference}", "/team/users", "/hall-of-fame"):
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            assert "403" not in page.title()
+    assert problems == []
