@@ -253,48 +253,75 @@ def test_mailbox_page_has_no_console_errors(served):
     assert problems == []
 
 
-def test_team_pages_in_chromium_without_csp_violations(make_portal, client):
+def _team_sign_in_in_browser(page, base, token, name="root"):
     import re
     import time
 
     import pyotp
 
-    from app.accounts import create
-    from app.db import database
-
     from .team_helpers import PASSWORD
 
-    portal = make_portal()
-    reporter = portal.test_client()
-    from .portal_helpers import submit_report
+    page.goto(f"{base}/team/enrol/{token}")
+    page.fill("#password", PASSWORD)
+    page.fill("#again", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("img[alt]")  # the QR code, an SVG from us
+    secret = re.search(r"[A-Z2-7]{16,}", page.inner_text("code.key")).group(0)
+    totp = pyotp.TOTP(secret)
+    page.fill("#code", totp.now())
+    page.click("button[type=submit]")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.fill("#code", totp.at(time.time() + 30))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/team/")
 
-    submit_report(reporter, files=[])
+
+def _reported_portal(make_portal):
+    from app.accounts import create
+    from app.db import database
+    from app.models import Report
+
+    from .portal_helpers import passphrase_from, submit_report
+
+    portal = make_portal()
+    passphrase = passphrase_from(submit_report(portal.test_client(), files=[]).data)
     with portal.app_context(), database.connection_context():
         _, token = create("root", "admin")
-        from app.models import Report
-
         reference = Report.get().reference
+    return portal, passphrase, token, reference
+
+
+def test_team_pages_in_chromium_without_csp_violations(make_portal):
+    portal, _passphrase, token, reference = _reported_portal(make_portal)
     problems = []
     with live_server(portal) as base, chromium() as context:
         page = context.new_page()
         page.on("console", lambda message: message.type in ("error", "warning") and problems.append(message.text))
         page.on("pageerror", lambda error: problems.append(str(error)))
-        page.goto(f"{base}/team/enrol/{token}")
-        page.fill("#password", PASSWORD)
-        page.fill("#again", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("img[alt]")  # the QR code, an SVG from us
-        secret = re.search(r"[A-Z2-7]{16,}", page.inner_text("code.key")).group(0)
-        totp = pyotp.TOTP(secret)
-        page.fill("#code", totp.now())
-        page.click("button[type=submit]")
-        page.fill("#name", "root")
-        page.fill("#password", PASSWORD)
-        page.fill("#code", totp.at(time.time() + 30))
-        page.click("button[type=submit]")
-        page.wait_for_url("**/team/")
+        _team_sign_in_in_browser(page, base, token)
         for path in ("/team/", "/team/?show=overdue", f"/team/reports/{reference}", "/team/users", "/hall-of-fame"):
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             assert "403" not in page.title()
     assert problems == []
+
+
+def test_reply_typed_in_the_workspace_is_sealed_in_the_browser(make_portal, team_key):
+    from .portal_helpers import sign_in
+
+    portal, passphrase, token, reference = _reported_portal(make_portal)
+    bodies = []
+    with live_server(portal) as base, chromium() as context:
+        page = context.new_page()
+        _team_sign_in_in_browser(page, base, token)
+        page.on("request", lambda request: bodies.append(request.post_data_buffer or b""))
+        page.goto(f"{base}/team/reports/{reference}")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        page.fill("#message", f"Fixed, thank you {MARKER}")
+        page.click("form[data-seal] button[type=submit]")
+        page.wait_for_selector("text=The reply is sealed to the reporter and the team.", timeout=30_000)
+    assert MARKER.encode() not in b"".join(bodies)
+    reporter = portal.test_client()
+    sign_in(reporter, passphrase)
+    assert f"Fixed, thank you {MARKER}" in reporter.get("/mailbox").data.decode()

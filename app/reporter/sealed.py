@@ -6,18 +6,18 @@ purpose: a report (sealed to the team) or a follow-up (sealed to the team and th
 
 from flask import current_app, jsonify, request, session
 from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from crypto import PublicKey
 
 from ..limits import limited
-from ..models import Item, Mailbox
+from ..models import Item, Mailbox, Report, User
 from ..parts import PART_BYTES, PartRefused, start, store_part
 from ..reporting import team_key
 from . import bp
 
 UPLOADS = "uploads"
-PURPOSES = ("report", "message")
+PURPOSES = ("report", "message", "reply")
 MAX_UPLOADS_PER_SESSION = 64
 # The padding adds at most 6.25 %, the chunks 17 bytes in 64 KiB; this covers both, with room.
 SIZE_MARGIN = 1.07
@@ -28,9 +28,17 @@ def budget() -> int:
     return int((config["MELDPUNT_MAX_UPLOAD_BYTES"] + 8 * config["MELDPUNT_MAX_TEXT_CHARS"]) * SIZE_MARGIN) + 2**20
 
 
-def recipients_for(purpose: str) -> list[PublicKey]:
+def recipients_for(purpose: str, report_id: int | None = None) -> list[PublicKey]:
+    """Report: the team. Follow-up: the team and the signed-in reporter. Reply: the reporter of
+    `report_id` and the team, for a signed-in handler or admin only."""
     if purpose == "report":
         return [team_key()]
+    if purpose == "reply":
+        user = User.get_or_none(User.id == session.get("team_user", -1))
+        mailbox = Mailbox.get_or_none(Mailbox.report == report_id)
+        if user is None or not user.enrolled or user.disabled or user.role not in ("admin", "handler") or not mailbox:
+            raise Forbidden()
+        return [PublicKey.parse(mailbox.public_key), team_key()]
     mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
     if mailbox is None:
         raise BadRequest()
@@ -59,13 +67,14 @@ def start_upload():
         raise BadRequest() from None
     if purpose not in PURPOSES or size <= 0:
         raise BadRequest()
-    recipients_for(purpose)  # a follow-up needs a signed-in mailbox
+    report = Report.get_or_none(Report.reference == request.form.get("report", "")) if purpose == "reply" else None
+    recipients_for(purpose, report.id if report else None)  # follow-ups and replies need a sign-in
     uploads = dict(session.get(UPLOADS) or {})
     spent = sum(row.expected_size for row in Item.select().where(Item.handle.in_(list(uploads))))
     if size + spent > budget() or len(uploads) >= MAX_UPLOADS_PER_SESSION:
         return _refusal("too-large", 413)
     item = start(size)
-    uploads[item.handle] = purpose
+    uploads[item.handle] = f"reply:{report.id}" if report else purpose
     session[UPLOADS] = uploads
     return jsonify(id=item.handle, part_size=PART_BYTES, received=0)
 
@@ -83,8 +92,9 @@ def upload_part(handle: str, number: int):
         return _refusal("unknown-upload", 404)
     item, purpose = owned
     data = request.get_data(cache=False)
+    kind, _colon, report_id = purpose.partition(":")
     try:
-        item = store_part(item, number, data, recipients_for(purpose))
+        item = store_part(item, number, data, recipients_for(kind, int(report_id) if report_id else None))
     except PartRefused as refused:
         return _refusal(refused.code, refused.status, received=refused.received)
     return jsonify(received=item.parts, complete=item.complete)

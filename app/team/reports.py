@@ -63,6 +63,7 @@ def _report(reference: str) -> Report:
 
 @bp.get("/reports/<reference>")
 def report(reference: str):
+    g.encrypting = True  # replies are sealed in the browser when JavaScript runs
     row = _report(reference)
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
     steps = {
@@ -77,6 +78,7 @@ def report(reference: str):
         items=items,
         events=list(row.events.order_by(Event.at.desc()).limit(50)),
         reporter_fingerprint=PublicKey.parse(mailbox.public_key).fingerprint if mailbox else None,
+        reporter_key=PublicKey.parse(mailbox.public_key).raw.hex() if mailbox else None,
         transitions=workflow.allowed(row.state),
         form=FlaskForm(),
         default_disclosure=deadlines.disclosure_day(row),
@@ -163,6 +165,23 @@ def reply(reference: str):
     """A reply typed here (sealed on the server) or made offline with `meldpunt-team reply`."""
     _checked_form()
     row = _report(reference)
+    if "sealed_reply" in request.form:  # sealed in the browser: adopt the envelope unchanged
+        from ..reporter import sealed
+
+        handle = request.form["sealed_reply"]
+        items = sealed.claim([handle], f"reply:{row.id}")
+        if items is None:
+            abort(400)
+        with database.atomic():
+            Item.update(report=row, kind="reply", position=next_position(row), handle=None).where(
+                Item.id == items[0].id
+            ).execute()
+            workflow.record(row, g.user, "reply", "sealed in the browser")
+            row.updated = today()
+            row.save()
+        sealed.forget([handle])
+        flash(_("The reply is sealed to the reporter and the team."))
+        return redirect(url_for("team.report", reference=reference), code=303)
     text = request.form.get("message", "").strip()
     if not text:
         flash(_("Write a reply first."))

@@ -88,6 +88,8 @@ async function sealAndSend(form, status, progressBox, cancel) {
     return;
   }
   const purpose = form.dataset.seal;
+  // The same order as the server-side path: report to the team; follow-up team, reporter;
+  // reply reporter, team. The server checks the set, not the order.
   const recipients = [hexToBytes(form.dataset.teamKey)];
   if (form.dataset.reporterKey) recipients.push(hexToBytes(form.dataset.reporterKey));
   const files = Array.from(form.elements.attachments?.files || []);
@@ -101,13 +103,14 @@ async function sealAndSend(form, status, progressBox, cancel) {
   const meta =
     purpose === "report"
       ? { kind: "report", type: "application/json", day: envelope.today() }
-      : { kind: "message", type: "text/plain; charset=utf-8", day: envelope.today() };
+      : { kind: purpose, type: "text/plain; charset=utf-8", day: envelope.today() };
   const main = envelope.sealBytes(recipients, meta, body);
   const total = main.length + files.reduce((sum, file) => sum + fileEnvelopeSize(file, recipients), 0);
   const progress = new Progress(progressBox, total);
   const uploader = new Uploader({
     csrfToken: form.elements.csrf_token.value,
     purpose,
+    report: form.dataset.report,
     signal: controller.signal,
     onProgress: (bytes) => progress.add(bytes),
   });
@@ -119,19 +122,26 @@ async function sealAndSend(form, status, progressBox, cancel) {
       attachmentIds.push(await uploader.upload(fileEnvelopeSize(file, recipients), sealFile(file, recipients)));
     }
     const fields = new URLSearchParams({ csrf_token: form.elements.csrf_token.value });
-    fields.set(purpose === "report" ? "sealed_report" : "sealed_message", mainId);
+    fields.set({ report: "sealed_report", message: "sealed_message", reply: "sealed_reply" }[purpose], mainId);
     for (const id of attachmentIds) fields.append("sealed_attachments", id);
     if (form.elements.accept_policy?.checked) fields.set("accept_policy", "y");
     if (form.elements.website) fields.set("website", form.elements.website.value);
-    const response = await fetch(form.action, { method: "POST", body: fields, credentials: "same-origin" });
+    // A redirect means "done, look at the page again"; following it here would use up the
+    // confirmation message the server put in the session, so the browser loads it instead.
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: fields,
+      credentials: "same-origin",
+      redirect: "manual",
+    });
+    if (response.type === "opaqueredirect") {
+      window.location.assign(window.location.pathname);
+      return;
+    }
     const html = await response.text();
     if (!response.ok) {
       const errors = new DOMParser().parseFromString(html, "text/html").querySelectorAll(".error");
       status.textContent = Array.from(errors, (e) => e.textContent).join(" ") || form.dataset.failedMessage;
-      return;
-    }
-    if (response.redirected) {
-      window.location.assign(response.url);
       return;
     }
     const page = new DOMParser().parseFromString(html, "text/html");

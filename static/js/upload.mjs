@@ -17,9 +17,10 @@ function sleep(ms, signal) {
 export class UploadError extends Error {}
 
 export class Uploader {
-  constructor({ csrfToken, purpose, signal, onProgress }) {
+  constructor({ csrfToken, purpose, report, signal, onProgress }) {
     this.csrfToken = csrfToken;
     this.purpose = purpose;
+    this.report = report;
     this.signal = signal;
     this.onProgress = onProgress || (() => {});
   }
@@ -36,6 +37,7 @@ export class Uploader {
 
   async start(size) {
     const form = new URLSearchParams({ purpose: this.purpose, size: String(size) });
+    if (this.report) form.set("report", this.report);
     const response = await this.request("POST", "/uploads", form);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new UploadError(answer.message || `upload refused (${response.status})`);
