@@ -91,3 +91,14 @@ def clocks(report: Report, done_steps: set[str] = frozenset()) -> list[Clock]:
 def overdue_answer_cutoff() -> datetime.date:
     config = current_app.config
     return latest_start_due_before(today(), config["MELDPUNT_RESPONSE_DAYS"], config["MELDPUNT_RESPONSE_WORKING_DAYS"])
+
+
+def due_soon_cutoff() -> datetime.date:
+    """Reports received on or before this day have their answer due by tomorrow."""
+    config = current_app.config
+    tomorrow = today() + datetime.timedelta(days=1)
+    return latest_start_due_before(
+        tomorrow + datetime.timedelta(days=1),
+        config["MELDPUNT_RESPONSE_DAYS"],
+        config["MELDPUNT_RESPONSE_WORKING_DAYS"],
+    )

@@ -27,10 +27,10 @@ def write_bundle(report: Report, target) -> None:
             names[item.id] = bundle.add(item.kind, BlobReader(item), day=item.day, parent=parent)
 
 
-def bundle_for(reports: list[Report]) -> Iterator[bytes]:
-    """One report's bundle, or for several a zip holding one bundle per report."""
+def bundle_for(reports: list[Report], outer: bool = False) -> Iterator[bytes]:
+    """One report's bundle, or (several, or `outer`) a zip holding one bundle per report."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  (closed by the stream)
-    if len(reports) == 1:
+    if len(reports) == 1 and not outer:
         write_bundle(reports[0], spool)
     else:
         with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as outer:

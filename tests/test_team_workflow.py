@@ -264,3 +264,50 @@ def test_hall_of_fame_needs_an_explicit_action_and_can_be_withdrawn(portal, repo
         credit = Credit.get()
     _post(team, f"/team/reports/{reference}/credit/{credit.id}/withdraw")
     assert "Ada L." not in client.get("/hall-of-fame").data.decode()
+
+
+def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, team_key):
+    import zipfile
+
+    reporter = portal.test_client()
+    submit_report(reporter, files=[])
+    team = team_client(portal, "alice", "handler")
+    response = team.get(f"/team/export?since={datetime.date.today().isoformat()}")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as outer:
+        names = outer.namelist()
+        assert len(names) == 2 and all(name.endswith(".zip") for name in names)
+        (tmp_path / "one.zip").write_bytes(outer.read(names[0]))
+    from crypto.keyfile import TeamKey
+
+    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
+    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
+    run_cli(
+        "open",
+        tmp_path / "one.zip",
+        "--key",
+        tmp_path / "team.key",
+        "--passphrase-file",
+        tmp_path / "pw",
+        "-o",
+        tmp_path / "out",
+        check=True,
+    )
+    assert REPORT["title"] in (tmp_path / "out" / "report.md").read_text()
+    later = team.get(f"/team/export?since={(datetime.date.today() + datetime.timedelta(days=1)).isoformat()}")
+    assert later.status_code == 303
+    assert team.get("/team/export?since=yesterday").status_code == 400
+
+
+def test_due_soon_filter(portal):
+    from app.db import database
+    from app.models import Report
+
+    with database.connection_context():
+        Report.create(reference="MP-SOON-0000", received=datetime.date.today() - datetime.timedelta(days=4))
+        Report.create(reference="MP-LATE-R000", received=datetime.date.today())
+    team = team_client(portal, "alice", "handler")
+    page = team.get("/team/?show=soon").data.decode()
+    assert "MP-SOON-0000" in page and "MP-LATE-R000" not in page
+    newest = team.get("/team/?show=all&sort=newest").data.decode()
+    assert newest.index("MP-LATE-R000") < newest.index("MP-SOON-0000")

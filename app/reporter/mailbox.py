@@ -14,7 +14,7 @@ from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
 from crypto.names import safe_name
 
-from .. import csrf
+from .. import csrf, deadlines
 from ..blobs import BlobReader
 from ..limits import login_limits
 from ..models import Mailbox
@@ -102,6 +102,7 @@ def mailbox():
         form=form,
         logout=LogoutForm(),
         reporter_key=PublicKey.parse(box.public_key).raw.hex(),
+        disclosure=deadlines.disclosure_day(report),
     ), status
 
 

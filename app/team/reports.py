@@ -19,7 +19,8 @@ from . import bp
 
 PAGE_SIZE = 50
 CREDITABLE = ("resolved", "disclosed")
-FILTERS = ("open", "overdue", "closed", "all")
+FILTERS = ("open", "overdue", "soon", "closed", "all")
+SORTS = {"oldest": (Report.received.asc(), Report.id.asc()), "newest": (Report.received.desc(), Report.id.desc())}
 
 
 @bp.get("/")
@@ -40,14 +41,24 @@ def home():
             Report.acknowledged.is_null(),
             Report.received <= deadlines.overdue_answer_cutoff(),
         )
+    elif shown == "soon":  # the answer is due today or tomorrow
+        query = query.where(
+            Report.state.in_(workflow.OPEN),
+            Report.acknowledged.is_null(),
+            Report.received > deadlines.overdue_answer_cutoff(),
+            Report.received <= deadlines.due_soon_cutoff(),
+        )
     elif shown in workflow.LABELS:
         query = query.where(Report.state == shown)
+    order = request.args.get("sort", "oldest")
+    order = order if order in SORTS else "oldest"
     total = query.count()
-    rows = list(query.order_by(Report.received.asc(), Report.id.asc()).paginate(page, PAGE_SIZE))
+    rows = list(query.order_by(*SORTS[order]).paginate(page, PAGE_SIZE))
     return render_template(
         "team/list.html",
         reports=[(row, deadlines.clocks(row)) for row in rows],
         shown=shown,
+        order=order,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
@@ -274,3 +285,25 @@ def withdraw_credit(reference: str, credit_id: int):
     entry.save()
     workflow.record(row, g.user, "credit-withdrawn", entry.name)
     return redirect(url_for("team.report", reference=reference), code=303)
+
+
+@bp.get("/export")
+def export_since():
+    """Every report changed on or after ?since=YYYY-MM-DD, as a zip holding one bundle each."""
+    from ..export import bundle_for
+
+    try:
+        since = datetime.date.fromisoformat(request.args.get("since", ""))
+    except ValueError:
+        abort(400)
+    rows = list(Report.select().where(Report.updated >= since).order_by(Report.id))
+    if not rows:
+        flash(_("No report changed since that day."))
+        return redirect(url_for("team.home"), code=303)
+    workflow.record(None, g.user, "export", f"{len(rows)} reports changed since {since.isoformat()}")
+    data = bundle_for(rows) if len(rows) > 1 else bundle_for(rows, outer=True)
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=meldpunt-since-{since.isoformat()}.zip"},
+    )
