@@ -130,13 +130,19 @@ def sign_in(name: str, password: str, code: str) -> User:
         raise SignInFailed() from None
     user.failures = 0
     user.locked_until = None
+    user.last_failure = None
     user.save()
     record(None, user, "signed-in")
     return user
 
 
 def _failed(user: User) -> None:
+    moment = now()
+    # Failures count within a minute of each other; a single typo an hour later starts afresh.
+    if user.last_failure and moment - user.last_failure > datetime.timedelta(minutes=1) and not user.locked_until:
+        user.failures = 0
     user.failures += 1
+    user.last_failure = moment
     if user.failures >= FAILURES_BEFORE_DELAY:
         # 30 s after the fifth failure, doubling with each further one, at most an hour.
         delay = datetime.timedelta(seconds=30 * 2 ** (user.failures - FAILURES_BEFORE_DELAY))

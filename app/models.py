@@ -107,6 +107,7 @@ class User(BaseModel):
     enrol_expires = DateTimeField(null=True)
     disabled = BooleanField(default=False)
     failures = IntegerField(default=0)
+    last_failure = DateTimeField(null=True)
     locked_until = DateTimeField(null=True)
 
 

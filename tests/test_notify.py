@@ -79,3 +79,22 @@ def test_notify_needs_a_mail_server(tmp_path):
         [Path(sys.executable).parent / "meldpunt", "notify"], env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "MELDPUNT_SMTP_HOST" in result.stderr
+
+
+def test_deadlines_due_within_a_day_are_counted(make_portal, portal_config, smtp):
+    import datetime
+
+    port, inbox = smtp
+    portal = make_portal()
+    submit_report(portal.test_client(), files=[])
+    from app.db import database
+    from app.models import Report
+
+    with database.connection_context():
+        Report.update(received=datetime.date.today() - datetime.timedelta(days=4)).execute()  # answer due tomorrow
+    instance = Path(portal_config["INSTANCE"])
+    (instance / "meldpunt.toml").write_text(
+        f'MELDPUNT_TEAM_KEY = "{portal_config["MELDPUNT_TEAM_KEY"]}"\nSECRET_KEY = "{portal_config["SECRET_KEY"]}"\n'
+    )
+    assert notify(instance, port).returncode == 0
+    assert "1 new report" in inbox.messages[0] and "1 deadline due within a day" in inbox.messages[0]

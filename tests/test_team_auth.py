@@ -102,6 +102,21 @@ def test_failures_throttle_the_account(portal):
         assert user.failures == 5 and user.locked_until is not None
 
 
+def test_failures_spread_out_do_not_lock(portal, monkeypatch):
+    import datetime
+
+    from app import accounts
+
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    start = datetime.datetime(2026, 11, 28, 9, 0)
+    for n in range(6):  # one typo every two minutes
+        monkeypatch.setattr(accounts, "now", lambda n=n: start + datetime.timedelta(minutes=2 * n))
+        sign_in(client, "alice", totp, password="typo in the password")
+    monkeypatch.setattr(accounts, "now", lambda: start + datetime.timedelta(minutes=13))
+    assert sign_in(client, "alice", totp, offset=30).status_code == 302
+
+
 def test_disabled_accounts_cannot_sign_in_and_lose_their_session(portal):
     admin = team_client(portal, "root", "admin")
     client = portal.test_client()
@@ -163,7 +178,9 @@ TEAM_ROUTES = [
     ("post", "/team/reports/MP-XXXX-XXXX/dates", ("admin", "handler")),
     ("post", "/team/reports/MP-XXXX-XXXX/cra", ("admin", "handler")),
     ("post", "/team/reports/MP-XXXX-XXXX/reply", ("admin", "handler")),
+    ("post", "/team/reports/MP-XXXX-XXXX/credit/1/withdraw", ("admin", "handler")),
     ("post", "/team/users/1", ("admin",)),
+    ("post", "/team/signout", ("admin", "handler", "auditor")),
 ]
 
 

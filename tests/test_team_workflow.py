@@ -311,3 +311,16 @@ def test_due_soon_filter(portal):
     assert "MP-SOON-0000" in page and "MP-LATE-R000" not in page
     newest = team.get("/team/?show=all&sort=newest").data.decode()
     assert newest.index("MP-LATE-R000") < newest.index("MP-SOON-0000")
+
+
+def test_list_filters_by_state(portal):
+    from app.db import database
+    from app.models import Report
+
+    with database.connection_context():
+        Report.create(reference="MP-FIXI-NG00", state="fixing")
+        Report.create(reference="MP-SPAM-0000", state="spam")
+    team = team_client(portal, "alice", "handler")
+    page = team.get("/team/?show=fixing").data.decode()
+    assert "MP-FIXI-NG00" in page and "MP-SPAM-0000" not in page
+    assert "MP-SPAM-0000" in team.get("/team/?show=closed").data.decode()

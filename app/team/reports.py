@@ -59,6 +59,7 @@ def home():
         reports=[(row, deadlines.clocks(row)) for row in rows],
         shown=shown,
         order=order,
+        state_names=list(workflow.LABELS),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
