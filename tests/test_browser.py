@@ -108,6 +108,17 @@ def test_follow_up_with_javascript(served, team_key, tmp_path):
     assert messages == [f"Sealed in the browser {MARKER}".encode()]
 
 
+def _send_report_through(context, served, route_uploads, attachment):
+    """Start sending a report with `attachment`, every upload request passing `route_uploads`."""
+    page = context.new_page()
+    page.route("**/uploads/**", route_uploads)
+    page.goto(served + "/report")
+    page.wait_for_selector("form[data-enhanced=yes]")
+    _fill_report(page, [str(attachment)])
+    page.click("button[type=submit]")
+    return page
+
+
 def test_large_attachment_resumes_after_a_dropped_part(served, team_key, tmp_path):
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(50 * 1024 * 1024))
@@ -121,12 +132,7 @@ def test_large_attachment_resumes_after_a_dropped_part(served, team_key, tmp_pat
             route.continue_()
 
     with chromium() as context:
-        page = context.new_page()
-        page.route("**/uploads/**", drop_once)
-        page.goto(served + "/report")
-        page.wait_for_selector("form[data-enhanced=yes]")
-        _fill_report(page, [str(big)])
-        page.click("button[type=submit]")
+        page = _send_report_through(context, served, drop_once, big)
         page.wait_for_selector("[data-progress][data-percent='100']", state="attached", timeout=120_000)
         page.wait_for_selector(".passphrase", timeout=60_000)
     assert dropped, "the test did not cut the upload"
@@ -228,12 +234,7 @@ def test_cancel_stops_the_upload_and_nothing_becomes_a_report(served, team_key, 
         route.continue_()
 
     with chromium() as context:
-        page = context.new_page()
-        page.route("**/uploads/**", slow)
-        page.goto(served + "/report")
-        page.wait_for_selector("form[data-enhanced=yes]")
-        _fill_report(page, [str(big)])
-        page.click("button[type=submit]")
+        page = _send_report_through(context, served, slow, big)
         page.wait_for_selector("[data-cancel]:not([hidden])")
         page.wait_for_selector("[data-progress][data-percent]", state="attached")  # a part is stored
         page.click("[data-cancel]")

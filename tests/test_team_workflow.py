@@ -169,6 +169,18 @@ def test_reply_file_for_someone_else_is_refused(portal, reported, other_key):
     assert "not a Meldpunt envelope" in team.get(f"/team/reports/{reference}").data.decode()
 
 
+def _open_with_cli(bundle, team_key, tmp_path) -> str:
+    """Open an exported bundle as the team would; the portal's team key here lives in memory, so
+    the CLI gets a key file made of it. Returns report.md."""
+    from crypto.keyfile import TeamKey
+
+    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
+    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
+    key = ["--key", tmp_path / "team.key", "--passphrase-file", tmp_path / "pw"]
+    run_cli("open", bundle, *key, "-o", tmp_path / "out", check=True)
+    return (tmp_path / "out" / "report.md").read_text()
+
+
 def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
     reporter, passphrase, reference = reported
     team = team_client(portal, "alice", "handler")
@@ -176,23 +188,7 @@ def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
     bundle = team.get(f"/team/reports/{reference}/export")
     assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
     (tmp_path / "b.zip").write_bytes(bundle.data)
-    # The portal's team key is the session's in-memory key; give the CLI a key file of it.
-    from crypto.keyfile import TeamKey
-
-    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
-    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
-    run_cli(
-        "open",
-        tmp_path / "b.zip",
-        "--key",
-        tmp_path / "team.key",
-        "--passphrase-file",
-        tmp_path / "pw",
-        "-o",
-        tmp_path / "out",
-        check=True,
-    )
-    text = (tmp_path / "out" / "report.md").read_text()
+    text = _open_with_cli(tmp_path / "b.zip", team_key, tmp_path)
     assert REPORT["title"] in text and REPORT["description"] in text and "Confirmed." in text
     for name, content in FILES:
         assert (tmp_path / "out" / "attachments" / name).read_bytes() == content
@@ -278,22 +274,7 @@ def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, te
         names = outer.namelist()
         assert len(names) == 2 and all(name.endswith(".zip") for name in names)
         (tmp_path / "one.zip").write_bytes(outer.read(names[0]))
-    from crypto.keyfile import TeamKey
-
-    TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
-    (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
-    run_cli(
-        "open",
-        tmp_path / "one.zip",
-        "--key",
-        tmp_path / "team.key",
-        "--passphrase-file",
-        tmp_path / "pw",
-        "-o",
-        tmp_path / "out",
-        check=True,
-    )
-    assert REPORT["title"] in (tmp_path / "out" / "report.md").read_text()
+    assert REPORT["title"] in _open_with_cli(tmp_path / "one.zip", team_key, tmp_path)
     later = team.get(f"/team/export?since={(datetime.date.today() + datetime.timedelta(days=1)).isoformat()}")
     assert later.status_code == 303
     assert team.get("/team/export?since=yesterday").status_code == 400
