@@ -1,17 +1,45 @@
 """Envelope bytes in and out of database rows, a megabyte at a time, in constant memory."""
 
+import queue
+import threading
+
+from .db import database
 from .models import CHUNK_ROW_BYTES, Chunk, Item
+
+# Rows waiting for the writer thread: enough to keep parsing and storing busy at the same time,
+# few enough that memory stays flat (4 MiB).
+QUEUE_ROWS = 4
 
 
 class BlobWriter:
     """A writable file object that appends ciphertext to an item's chunk rows."""
 
-    def __init__(self, item: Item):
+    def __init__(self, item: Item, background: bool = False):
+        """`background`: store rows on a thread of their own, for long streams written outside a
+        transaction (the rows would otherwise wait for the caller's transaction to commit)."""
         self.item = item
         self._pieces: list[bytes] = []
         self._pending = 0
         self._seq = 0
         self.size = 0
+        self._failure: BaseException | None = None
+        self._writer = None
+        if background:
+            self._rows: queue.Queue = queue.Queue(QUEUE_ROWS)
+            self._writer = threading.Thread(target=self._write_rows, daemon=True)
+            self._writer.start()
+
+    def _write_rows(self) -> None:
+        """Store rows from the queue on this thread's own connection, while the request thread
+        goes on parsing and sealing: the database write and the encryption overlap."""
+        try:
+            with database.connection_context():
+                while (row := self._rows.get()) is not None:
+                    Chunk.create(item=self.item.id, seq=row[0], data=row[1])
+        except BaseException as exc:  # noqa: BLE001  (handed to the request thread in close())
+            self._failure = exc
+            while self._rows.get() is not None:
+                pass
 
     def write(self, data: bytes) -> int:
         self._pieces.append(bytes(data))
@@ -30,12 +58,28 @@ class BlobWriter:
         if self._pending:
             self._store(b"".join(self._pieces))
             self._pieces, self._pending = [], 0
+        if self._writer is not None:
+            self._rows.put(None)
+            self._writer.join()
+            if self._failure is not None:
+                raise self._failure
         self.item.size = self.size
         self.item.complete = True
         self.item.save()
 
+    def abort(self) -> None:
+        """Stop the writer thread without finishing the item (the caller deletes it)."""
+        if self._writer is not None and self._writer.is_alive():
+            self._rows.put(None)
+            self._writer.join()
+
     def _store(self, data: bytes) -> None:
-        Chunk.create(item=self.item, seq=self._seq, data=data)
+        if self._writer is None:
+            Chunk.create(item=self.item, seq=self._seq, data=data)
+        elif self._failure is not None:
+            raise self._failure
+        else:
+            self._rows.put((self._seq, data))
         self._seq += 1
 
 

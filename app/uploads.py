@@ -34,7 +34,8 @@ class SealedUpload:
             self.item = Item.create(kind=self._session.kind)
             self.item.upload_name = self._filename or ""  # in memory only, to list it on a retry
             self._session.items.append(self.item)
-            self._blob = BlobWriter(self.item)
+            self._blob = BlobWriter(self.item, background=True)
+            self._session.writers.append(self._blob)
             if self._session.seal:
                 meta = Meta(self._session.kind, name=self._filename or None, type=self._content_type, day=today())
                 self._sealer = Sealer(self._blob, self._session.recipients, meta)
@@ -80,6 +81,7 @@ class UploadSession:
         self.budget = budget
         self.seal = seal
         self.items: list[Item] = []
+        self.writers: list[BlobWriter] = []
 
     def spend(self, size: int) -> None:
         self.budget -= size
@@ -88,6 +90,8 @@ class UploadSession:
 
     def discard(self) -> None:
         """Delete everything this request stored (cascade takes the chunk rows)."""
+        for writer in self.writers:  # an upload cut off mid-way leaves its writer waiting
+            writer.abort()
         for item in self.items:
             Item.delete().where(Item.id == item.id).execute()
         self.items = []

@@ -196,3 +196,19 @@ def test_without_the_browser_bundle_pages_fall_back_to_the_server_path(portal):
     portal.config["SCRIPT_INTEGRITY"] = None  # what a machine without npm gets
     page = portal.test_client().get("/report").data.decode()
     assert "<script" not in page and 'enctype="multipart/form-data"' in page
+
+
+def test_an_upload_cut_off_midway_leaves_no_writer_thread_behind(make_portal):
+    import threading
+
+    portal = make_portal(MELDPUNT_MAX_UPLOAD_BYTES=3 * 1024 * 1024)
+    client = portal.test_client()
+    # Within the declared limit, so the parser starts storing, then over the budget mid-way.
+    response = submit_report(client, files=[("big.bin", bytes(3 * 1024 * 1024 + 512 * 1024))])
+    assert response.status_code == 413
+    writers = [
+        t
+        for t in threading.enumerate()
+        if getattr(t, "_target", None).__class__.__name__ == "method" and t._target.__name__ == "_write_rows"
+    ]
+    assert writers == []
