@@ -125,3 +125,21 @@ def test_credit_name_required_when_credit_wanted(client):
     response = submit_report(client, fields={**REPORT, "credit_name": ""}, files=[])
     assert response.status_code == 400
     assert "Give the name to credit" in response.data.decode()
+
+
+def test_invalid_follow_up_keeps_its_attachments(portal, client, team_key):
+    passphrase = passphrase_from(submit_report(client, files=[]).data)
+    sign_in(client, passphrase)
+    page = client.get("/mailbox")
+    failed = client.post(
+        "/mailbox",
+        data={"csrf_token": csrf_token(page.data), "message": "", "attachments": [(io.BytesIO(b"kept"), "kept.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert failed.status_code == 400 and "kept.txt" in failed.data.decode()
+    retry = client.post("/mailbox", data={"csrf_token": csrf_token(failed.data), "message": "now with text"})
+    assert retry.status_code == 302
+    stored = _stored(portal, team_key)
+    message = [item for item, _, body in stored if body == b"now with text"][0]
+    kept = [item for item, meta, body in stored if meta.name == "kept.txt"][0]
+    assert kept.parent_id == message.id

@@ -27,8 +27,10 @@ from ..reporting import (
     thread,
 )
 from ..uploads import open_upload_session
-from . import bp, sealed
+from . import bp, kept, sealed
 from .forms import FollowUpForm, LoginForm, LogoutForm
+
+KEPT = "kept_follow_up_uploads"
 
 
 @bp.route("/replies", methods=["GET", "POST"])
@@ -80,7 +82,8 @@ def mailbox():
     ):
         return _sealed_follow_up(box)
     if request.method == "POST":
-        budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"]
+        earlier = kept.recall(KEPT)
+        budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
         upload = open_upload_session([team_key(), PublicKey.parse(box.public_key)], "attachment", budget)
         try:
             form = FollowUpForm()
@@ -89,10 +92,11 @@ def mailbox():
             upload.discard()
             raise
         if form.validate():
-            store_follow_up(box, form.message.data, attachments)
+            store_follow_up(box, form.message.data, [*earlier, *attachments])
+            kept.forget(KEPT)
             flash(_("Your message was sealed and sent to the security team."))
             return redirect(url_for("reporter.mailbox"))
-        upload.discard()
+        kept.remember(KEPT, earlier, attachments)  # sealed already; kept for the next try
         status = 400
     report = box.report
     return render_template(
@@ -102,6 +106,7 @@ def mailbox():
         form=form,
         logout=LogoutForm(),
         reporter_key=PublicKey.parse(box.public_key).raw.hex(),
+        kept=kept.recall(KEPT),
         disclosure=deadlines.disclosure_day(report),
     ), status
 

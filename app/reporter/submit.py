@@ -1,6 +1,6 @@
 """The report form: streamed and sealed on the server, then the passphrase, shown once."""
 
-from flask import current_app, g, render_template, request, session
+from flask import current_app, g, render_template, request
 from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
@@ -10,7 +10,7 @@ from ..limits import submit_limits
 from ..models import Item, Report
 from ..reporting import store_report, store_sealed_report, team_key
 from ..uploads import open_upload_session
-from . import bp, sealed
+from . import bp, kept, sealed
 from .forms import ReportForm, SealedReportForm
 
 KEPT = "kept_uploads"
@@ -22,11 +22,11 @@ KEPT = "kept_uploads"
 def report_form():
     g.encrypting = True
     if request.method == "GET":
-        return render_template("reporter/report.html", form=ReportForm(), kept=_kept())
+        return render_template("reporter/report.html", form=ReportForm(), kept=kept.recall(KEPT))
     if request.mimetype == "application/x-www-form-urlencoded" and "sealed_report" in request.form:
         return _sealed_report()
-    kept = _kept()
-    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in kept)
+    earlier = kept.recall(KEPT)
+    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
     upload = open_upload_session([team_key()], "attachment", budget)
     try:
         form = ReportForm()
@@ -36,15 +36,13 @@ def report_form():
         raise
     if form.website.data:  # the honeypot: a bot gets what looks like success, and nothing is kept
         upload.discard()
-        _discard(kept)
+        kept.forget(KEPT, delete=True)
         return _passphrase_page(passphrases.generate(), reference=None)
     if not form.validate():
-        session[KEPT] = [{"id": item.id, "name": item.name} for item in kept] + [
-            {"id": item.id, "name": item.upload_name} for item in new
-        ]
-        return render_template("reporter/report.html", form=form, kept=_kept()), 400
-    report, phrase = store_report(form.fields_for_envelope(), [*kept, *new])
-    session.pop(KEPT, None)
+        kept.remember(KEPT, earlier, new)
+        return render_template("reporter/report.html", form=form, kept=kept.recall(KEPT)), 400
+    report, phrase = store_report(form.fields_for_envelope(), [*earlier, *new])
+    kept.forget(KEPT)
     return _passphrase_page(phrase, reference=report.reference)
 
 
@@ -68,24 +66,6 @@ def _sealed_report():
     report, phrase = store_sealed_report(items[0], items[1:])
     sealed.forget([request.form["sealed_report"], *handles])
     return _passphrase_page(phrase, reference=report.reference)
-
-
-def _kept() -> list[Item]:
-    """Attachments received with an earlier, incomplete try of this form (names from the session)."""
-    entries = session.get(KEPT) or []
-    names = {entry["id"]: entry["name"] for entry in entries}
-    rows = Item.select().where(Item.id.in_(list(names)), Item.report.is_null(), Item.complete)
-    items = []
-    for row in rows:
-        row.name = names[row.id]
-        items.append(row)
-    return items
-
-
-def _discard(items: list[Item]) -> None:
-    for item in items:
-        Item.delete().where(Item.id == item.id).execute()
-    session.pop(KEPT, None)
 
 
 def _passphrase_page(phrase: passphrases.Passphrase, reference: str | None):
