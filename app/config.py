@@ -37,6 +37,7 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": 2,  # argon2id at 64 MiB each, per worker process
+    "MELDPUNT_POW_BITS": 18,  # proof of work before a browser-sealed report; 0 switches it off
     "MELDPUNT_LIMIT_SUBMIT": "20 per hour; 200 per day",  # for everyone together
     "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "5 per minute",
     "MELDPUNT_LIMIT_LOGIN": "60 per minute",

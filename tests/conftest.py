@@ -86,6 +86,7 @@ def portal_config(tmp_path, team_key) -> dict:
         "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "1000 per minute",
         "MELDPUNT_LIMIT_TEAM_SIGNIN": "1000 per minute",
         "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "1000 per minute",
+        "MELDPUNT_POW_BITS": 8,  # the work is real but small; tests/test_sealed_uploads.py checks it
     }
 
 

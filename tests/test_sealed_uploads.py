@@ -15,8 +15,27 @@ def token(client):
     return csrf_token(client.get("/report").data)
 
 
-def start(client, token, size, purpose="report"):
-    return client.post("/uploads", data={"purpose": purpose, "size": size}, headers={"X-CSRFToken": token})
+def solve(client) -> str:
+    """Do the anti-spam work the report page asks for, as the browser's script does."""
+    import hashlib
+    import re
+
+    page = client.get("/report").data.decode()
+    challenge = bytes.fromhex(re.search(r'data-pow-challenge="([0-9a-f]+)"', page).group(1))
+    bits = int(re.search(r'data-pow-bits="(\d+)"', page).group(1))
+    from app.pow import leading_zero_bits
+
+    counter = 0
+    while leading_zero_bits(hashlib.blake2b(challenge + counter.to_bytes(8, "little"), digest_size=32).digest()) < bits:
+        counter += 1
+    return str(counter)
+
+
+def start(client, token, size, purpose="report", proof=None):
+    data = {"purpose": purpose, "size": size}
+    if purpose == "report":
+        data["pow"] = solve(client) if proof is None else proof
+    return client.post("/uploads", data=data, headers={"X-CSRFToken": token})
 
 
 def put(client, token, handle, number, data):
@@ -156,3 +175,16 @@ def test_purge_removes_unfinished_browser_uploads(client, token, team_key):
         stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < datetime.date.today()))
         assert stale.execute() == 1
     assert PrivateKey  # the purge query is the one `meldpunt purge` runs (tests/test_admin_cli.py)
+
+
+def test_a_report_upload_needs_the_anti_spam_work(client, token):
+    refused = start(client, token, 5000, proof="12345")
+    assert refused.status_code == 403 and refused.get_json()["error"] == "proof-of-work"
+    assert start(client, token, 5000).status_code == 200  # solved
+    assert start(client, token, 5000, proof="").status_code == 200  # solved once per report
+
+
+def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
+    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    assert submit(client, token, upload(client, token, report)).status_code == 200
+    assert start(client, token, 5000, proof="").status_code == 403  # the next report works again

@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from crypto import PublicKey
 
+from .. import pow
 from ..limits import limited
 from ..models import Item, Mailbox, Report, User
 from ..parts import PART_BYTES, PartRefused, start, store_part
@@ -53,6 +54,7 @@ def _refusal(code: str, status: int = 400, **extra):
         "unknown-upload": _("This upload is unknown or has expired. Reload the page and try again."),
         "out-of-order": _("A part arrived out of order; the upload continues from the last stored part."),
         "wrong-part-size": _("A part has the wrong size. Reload the page and try again."),
+        "proof-of-work": _("The anti-spam check did not succeed. Reload the page and try again."),
     }
     return jsonify(error=code, message=messages[code], **extra), status
 
@@ -69,6 +71,8 @@ def start_upload():
         raise BadRequest()
     report = Report.get_or_none(Report.reference == request.form.get("report", "")) if purpose == "reply" else None
     recipients_for(purpose, report.id if report else None)  # follow-ups and replies need a sign-in
+    if purpose == "report" and not pow.check(request.form.get("pow", "")):
+        return _refusal("proof-of-work", 403)
     uploads = dict(session.get(UPLOADS) or {})
     spent = sum(row.expected_size for row in Item.select().where(Item.handle.in_(list(uploads))))
     if size + spent > budget() or len(uploads) >= MAX_UPLOADS_PER_SESSION:

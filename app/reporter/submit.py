@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
-from .. import csrf
+from .. import csrf, pow
 from ..limits import submit_limits
 from ..models import Item, Report
 from ..reporting import store_report, store_sealed_report, team_key
@@ -14,6 +14,11 @@ from . import bp, kept, sealed
 from .forms import ReportForm, SealedReportForm
 
 KEPT = "kept_uploads"
+
+
+@bp.context_processor
+def _proof_of_work():
+    return {"pow_challenge": pow.challenge, "pow_bits": pow.bits}
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -55,7 +60,7 @@ def _sealed_report():
         for item in items or []:
             Item.delete().where(Item.id == item.id).execute()
         return _passphrase_page(passphrases.generate(), reference=None)
-    valid = form.validate()
+    valid = form.validate() and pow.solved()
     if not valid or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         page = ReportForm(formdata=None)
@@ -65,6 +70,7 @@ def _sealed_report():
         return render_template("reporter/report.html", form=page, kept=[]), 400
     report, phrase = store_sealed_report(items[0], items[1:])
     sealed.forget([request.form["sealed_report"], *handles])
+    pow.spend()
     return _passphrase_page(phrase, reference=report.reference)
 
 

@@ -10,6 +10,35 @@ const utf8 = new TextEncoder();
 // For the known-answer tests and the benchmark, which drive the page through Playwright.
 globalThis.Meldpunt = { sodium, envelope };
 
+// The anti-spam work the server asks for before a report's first upload (app/pow.py): a counter
+// whose BLAKE2b-256 with the challenge starts with `bits` zero bits. It yields now and then so the
+// page stays responsive.
+async function proofOfWork(challengeHex, bits) {
+  if (!challengeHex || !bits) return "";
+  const input = new Uint8Array(challengeHex.length / 2 + 8);
+  input.set(hexToBytes(challengeHex));
+  const view = new DataView(input.buffer);
+  const offset = challengeHex.length / 2;
+  for (let counter = 0; ; counter++) {
+    view.setUint32(offset, counter >>> 0, true);
+    view.setUint32(offset + 4, Math.floor(counter / 2 ** 32), true);
+    if (leadingZeroBits(sodium.crypto_generichash(32, input)) >= bits) return String(counter);
+    if (counter % 20000 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+function leadingZeroBits(digest) {
+  let count = 0;
+  for (const byte of digest) {
+    if (byte === 0) {
+      count += 8;
+      continue;
+    }
+    return count + Math.clz32(byte) - 24;
+  }
+  return count;
+}
+
 function hexToBytes(hex) {
   return Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
 }
@@ -114,8 +143,12 @@ async function sealAndSend(form, status, progressBox, cancel) {
     signal: controller.signal,
     onProgress: (bytes) => progress.add(bytes),
   });
-  status.textContent = form.dataset.sendingMessage;
   try {
+    if (form.dataset.powChallenge) {
+      status.textContent = form.dataset.powMessage;
+      uploader.proof = await proofOfWork(form.dataset.powChallenge, Number(form.dataset.powBits));
+    }
+    status.textContent = form.dataset.sendingMessage;
     const mainId = await uploader.upload(main.length, [main]);
     const attachmentIds = [];
     for (const file of files) {

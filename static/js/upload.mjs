@@ -38,6 +38,7 @@ export class Uploader {
   async start(size) {
     const form = new URLSearchParams({ purpose: this.purpose, size: String(size) });
     if (this.report) form.set("report", this.report);
+    if (this.proof) form.set("pow", this.proof);
     const response = await this.request("POST", "/uploads", form);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new UploadError(answer.message || `upload refused (${response.status})`);
