@@ -9,12 +9,15 @@ again (the answer was lost) is accepted without storing it twice.
 import io
 import secrets
 
+from flask import session
+
 from crypto import CryptoError, PublicKey, spec
 from crypto.envelope import read_header
 
 from .models import CHUNK_ROW_BYTES, Chunk, Item
 
 PART_BYTES = 4 * CHUNK_ROW_BYTES
+UPLOADS = "uploads"  # session key: {handle: purpose} for this browser's uploads
 MAX_HEADER_BYTES = spec.header_length(spec.MAX_RECIPIENTS)
 
 
@@ -59,3 +62,21 @@ def _check_header(data: bytes, recipients: list[PublicKey]) -> None:
         raise PartRefused("not-an-envelope") from None
     if not header.addressed_to(recipients):
         raise PartRefused("wrong-recipients")
+
+
+def claim(handles: list[str], purpose: str) -> list[Item] | None:
+    """The completed uploads these handles name, all from this session and for this purpose."""
+    uploads = session.get(UPLOADS) or {}
+    if not handles or any(uploads.get(handle) != purpose for handle in handles):
+        return None
+    items = {row.handle: row for row in Item.select().where(Item.handle.in_(handles), Item.complete)}
+    if len(items) != len(set(handles)) or len(set(handles)) != len(handles):
+        return None
+    return [items[handle] for handle in handles]
+
+
+def forget(handles: list[str]) -> None:
+    uploads = dict(session.get(UPLOADS) or {})
+    for handle in handles:
+        uploads.pop(handle, None)
+    session[UPLOADS] = uploads

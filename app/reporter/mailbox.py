@@ -14,7 +14,7 @@ from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
 from crypto.names import safe_name
 
-from .. import csrf, deadlines
+from .. import csrf, deadlines, parts
 from ..blobs import BlobReader
 from ..limits import login_limits
 from ..models import Mailbox
@@ -27,7 +27,7 @@ from ..reporting import (
     thread,
 )
 from ..uploads import open_upload_session
-from . import bp, kept, sealed
+from . import bp, kept
 from .forms import FollowUpForm, LoginForm, LogoutForm
 
 KEPT = "kept_follow_up_uploads"
@@ -115,11 +115,11 @@ def _sealed_follow_up(box: Mailbox):
     if not FlaskForm().validate_on_submit():
         abort(400)
     handles = [request.form["sealed_message"], *request.form.getlist("sealed_attachments")]
-    items = sealed.claim(handles, "message")
+    items = parts.claim(handles, "message")
     if items is None:
         abort(400)
     store_sealed_follow_up(box, items[0], items[1:])
-    sealed.forget(handles)
+    parts.forget(handles)
     flash(_("Your message was sealed and sent to the security team."))
     return redirect(url_for("reporter.mailbox"), code=303)
 

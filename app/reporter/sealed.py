@@ -13,11 +13,10 @@ from crypto import PublicKey
 from .. import pow
 from ..limits import limited
 from ..models import Item, Mailbox, Report, User
-from ..parts import PART_BYTES, PartRefused, start, store_part
+from ..parts import PART_BYTES, UPLOADS, PartRefused, start, store_part
 from ..reporting import team_key
 from . import bp
 
-UPLOADS = "uploads"
 PURPOSES = ("report", "message", "reply")
 MAX_UPLOADS_PER_SESSION = 64
 # The padding adds at most 6.25 %, the chunks 17 bytes in 64 KiB; this covers both, with room.
@@ -111,21 +110,3 @@ def upload_status(handle: str):
         return _refusal("unknown-upload", 404)
     item, _purpose = owned
     return jsonify(received=item.parts, size=item.size, complete=item.complete)
-
-
-def claim(handles: list[str], purpose: str) -> list[Item] | None:
-    """The completed uploads these handles name, all from this session and for this purpose."""
-    uploads = session.get(UPLOADS) or {}
-    if not handles or any(uploads.get(handle) != purpose for handle in handles):
-        return None
-    items = {row.handle: row for row in Item.select().where(Item.handle.in_(handles), Item.complete)}
-    if len(items) != len(set(handles)) or len(set(handles)) != len(handles):
-        return None
-    return [items[handle] for handle in handles]
-
-
-def forget(handles: list[str]) -> None:
-    uploads = dict(session.get(UPLOADS) or {})
-    for handle in handles:
-        uploads.pop(handle, None)
-    session[UPLOADS] = uploads

@@ -5,12 +5,12 @@ from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
-from .. import csrf, pow
+from .. import csrf, parts, pow
 from ..limits import submit_limits
 from ..models import Item, Report
 from ..reporting import store_report, store_sealed_report, team_key
 from ..uploads import open_upload_session
-from . import bp, kept, sealed
+from . import bp, kept
 from .forms import ReportForm, SealedReportForm
 
 KEPT = "kept_uploads"
@@ -55,7 +55,7 @@ def _sealed_report():
     """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged."""
     form = SealedReportForm()
     handles = request.form.getlist("sealed_attachments")
-    items = sealed.claim([request.form["sealed_report"], *handles], "report")
+    items = parts.claim([request.form["sealed_report"], *handles], "report")
     if form.website.data:
         for item in items or []:
             Item.delete().where(Item.id == item.id).execute()
@@ -69,7 +69,7 @@ def _sealed_report():
             page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
     report, phrase = store_sealed_report(items[0], items[1:])
-    sealed.forget([request.form["sealed_report"], *handles])
+    parts.forget([request.form["sealed_report"], *handles])
     pow.spend()
     return _passphrase_page(phrase, reference=report.reference)
 

@@ -1,7 +1,7 @@
 """The security team's side. Deny by default: every route needs a signed-in, enrolled, enabled
 account with a role allowed there; only sign-in and enrolment are open."""
 
-from flask import Blueprint, abort, g, session
+from flask import Blueprint, abort, g, request, session
 
 from ..models import User
 
@@ -13,8 +13,6 @@ IDLE_MINUTES = 30
 
 @bp.before_request
 def _require_account():
-    from flask import request
-
     g.user = None
     user = User.get_or_none(User.id == session.get("team_user", -1))
     if user is not None and user.enrolled and not user.disabled:

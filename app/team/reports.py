@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from crypto import CryptoError, PublicKey
 from crypto.envelope import read_header
 
-from .. import csrf, deadlines, workflow
+from .. import csrf, deadlines, parts, workflow
 from ..blobs import BlobReader
 from ..db import database
+from ..export import bundle_for
 from ..models import Credit, Event, Item, Mailbox, Report, today
 from ..reporting import next_position, seal_reply, team_key
 from ..uploads import open_upload_session
@@ -178,10 +179,8 @@ def reply(reference: str):
     _checked_form()
     row = _report(reference)
     if "sealed_reply" in request.form:  # sealed in the browser: adopt the envelope unchanged
-        from ..reporter import sealed
-
         handle = request.form["sealed_reply"]
-        items = sealed.claim([handle], f"reply:{row.id}")
+        items = parts.claim([handle], f"reply:{row.id}")
         if items is None:
             abort(400)
         with database.atomic():
@@ -191,7 +190,7 @@ def reply(reference: str):
             workflow.record(row, g.user, "reply", "sealed in the browser")
             row.updated = today()
             row.save()
-        sealed.forget([handle])
+        parts.forget([handle])
         flash(_("The reply is sealed to the reporter and the team."))
         return redirect(url_for("team.report", reference=reference), code=303)
     text = request.form.get("message", "").strip()
@@ -249,8 +248,6 @@ class _Refused(Exception):
 
 @bp.get("/reports/<reference>/export")
 def export(reference: str):
-    from ..export import bundle_for
-
     row = _report(reference)
     workflow.record(row, g.user, "export")
     data = bundle_for([row])
@@ -291,8 +288,6 @@ def withdraw_credit(reference: str, credit_id: int):
 @bp.get("/export")
 def export_since():
     """Every report changed on or after ?since=YYYY-MM-DD, as a zip holding one bundle each."""
-    from ..export import bundle_for
-
     try:
         since = datetime.date.fromisoformat(request.args.get("since", ""))
     except ValueError:
