@@ -158,8 +158,7 @@ def user_add(name: str, role: str) -> None:
         if User.get_or_none(User.name == name):
             raise click.ClickException(f"an account named {name!r} exists already")
         _, token = create(name, role)
-    base = (settings.get("MELDPUNT_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    click.echo(f"{base}/team/enrol/{token}")
+    _print_enrolment_link(settings, token)
 
 
 @main.command()
@@ -186,3 +185,25 @@ def notify() -> None:
         send(settings, message)
         remember(counts["last_item"])
     click.echo(f"Sent: {message['Subject']}")
+
+
+@user.command("reset")
+@click.argument("name")
+def user_reset(name: str) -> None:
+    """New password and second factor for NAME: print a fresh enrolment link (valid 7 days)."""
+    settings = config.load(config.instance_path())
+    _bind(settings)
+    from .accounts import reset_enrolment
+    from .models import User
+
+    with database.connection_context():
+        account = User.get_or_none(User.name == name)
+        if account is None:
+            raise click.ClickException(f"no account named {name!r}")
+        token = reset_enrolment(account)
+    _print_enrolment_link(settings, token)
+
+
+def _print_enrolment_link(settings: dict, token: str) -> None:
+    base = (settings.get("MELDPUNT_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    click.echo(f"{base}/team/enrol/{token}")

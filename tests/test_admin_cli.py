@@ -98,3 +98,14 @@ def test_purge_removes_stale_unfinished_uploads(tmp_path, team_key):
     assert "Deleted 1 unfinished uploads." in result.stdout
     with database.connection_context():
         assert Item.select().count() == 1
+
+
+def test_user_add_and_reset_print_enrolment_links(tmp_path, team_key):
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    added = meldpunt("user", "add", "alice", "--role", "handler", instance=instance)
+    assert added.returncode == 0 and added.stdout.startswith("http://127.0.0.1:5000/team/enrol/")
+    assert meldpunt("user", "add", "alice", "--role", "admin", instance=instance).returncode != 0
+    reset = meldpunt("user", "reset", "alice", instance=instance)
+    assert reset.returncode == 0 and reset.stdout != added.stdout
+    assert meldpunt("user", "reset", "nobody", instance=instance).returncode != 0
