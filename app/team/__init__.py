@@ -35,4 +35,4 @@ ROLES_FOR: dict[str, tuple[str, ...]] = {
     "team.user_action": ("admin",),
 }
 
-from . import auth, reports, users  # noqa: E402,F401  (routes register on bp)
+from . import auth, publishing, replies, reports, users  # noqa: E402,F401  (routes register on bp)

@@ -1,7 +1,7 @@
 """Team sign-in with password and TOTP, enrolment through a one-time link, sign-out."""
 
 import segno
-from flask import Response, abort, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -96,7 +96,3 @@ def enrol_qr(token: str):
     uri = accounts.provisioning_uri(user, current_app.config["MELDPUNT_ORGANISATION"])
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
     return Response(svg, mimetype="image/svg+xml")
-
-
-def current_user():
-    return g.user

@@ -2,20 +2,16 @@
 
 import datetime
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from crypto import CryptoError, PublicKey
-from crypto.envelope import read_header
+from crypto import PublicKey
 
-from .. import csrf, deadlines, parts, workflow
-from ..blobs import BlobReader
+from .. import deadlines, workflow
 from ..db import database
-from ..export import bundle_for
 from ..models import Credit, Event, Item, Mailbox, Report, today
-from ..reporting import next_position, seal_reply, team_key
-from ..uploads import open_upload_session
+from ..reporting import seal_reply
 from . import bp
 
 PAGE_SIZE = 50
@@ -67,7 +63,7 @@ def home():
     )
 
 
-def _report(reference: str) -> Report:
+def find_report(reference: str) -> Report:
     report = Report.get_or_none(Report.reference == reference)
     if report is None:
         abort(404)
@@ -77,7 +73,7 @@ def _report(reference: str) -> Report:
 @bp.get("/reports/<reference>")
 def report(reference: str):
     g.encrypting = True  # replies are sealed in the browser when JavaScript runs
-    row = _report(reference)
+    row = find_report(reference)
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
     steps = {
         e.action.removeprefix("cra:")
@@ -100,15 +96,15 @@ def report(reference: str):
     )
 
 
-def _checked_form() -> None:
+def checked_form() -> None:
     if not FlaskForm().validate_on_submit():
         abort(400)
 
 
 @bp.post("/reports/<reference>/state")
 def change_state(reference: str):
-    _checked_form()
-    row = _report(reference)
+    checked_form()
+    row = find_report(reference)
     target = request.form.get("state", "")
     duplicate_of = None
     if target == "duplicate":
@@ -136,8 +132,8 @@ def _day(name: str) -> datetime.date | None:
 
 @bp.post("/reports/<reference>/dates")
 def set_dates(reference: str):
-    _checked_form()
-    row = _report(reference)
+    checked_form()
+    row = find_report(reference)
     fix, disclosure = _day("fix_expected"), _day("disclosure_planned")
     reason = request.form.get("reason", "").strip()
     if disclosure and disclosure != row.disclosure_planned and not reason:
@@ -156,8 +152,8 @@ def set_dates(reference: str):
 
 @bp.post("/reports/<reference>/cra")
 def cra(reference: str):
-    _checked_form()
-    row = _report(reference)
+    checked_form()
+    row = find_report(reference)
     step = request.form.get("step", "")
     if step == "aware":
         if row.cra_aware_at is None:
@@ -171,135 +167,3 @@ def cra(reference: str):
     else:
         abort(400)
     return redirect(url_for("team.report", reference=reference), code=303)
-
-
-@bp.post("/reports/<reference>/reply")
-def reply(reference: str):
-    """A reply typed here (sealed on the server) or made offline with `meldpunt-team reply`."""
-    _checked_form()
-    row = _report(reference)
-    if "sealed_reply" in request.form:  # sealed in the browser: adopt the envelope unchanged
-        handle = request.form["sealed_reply"]
-        items = parts.claim([handle], f"reply:{row.id}")
-        if items is None:
-            abort(400)
-        with database.atomic():
-            Item.update(report=row, kind="reply", position=next_position(row), handle=None).where(
-                Item.id == items[0].id
-            ).execute()
-            workflow.record(row, g.user, "reply", "sealed in the browser")
-            row.updated = today()
-            row.save()
-        parts.forget([handle])
-        flash(_("The reply is sealed to the reporter and the team."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    text = request.form.get("message", "").strip()
-    if not text:
-        flash(_("Write a reply first."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    seal_reply(row, text)
-    workflow.record(row, g.user, "reply", "typed in the workspace")
-    row.updated = today()
-    row.save()
-    flash(_("The reply is sealed to the reporter and the team."))
-    return redirect(url_for("team.report", reference=reference), code=303)
-
-
-@bp.post("/reports/<reference>/reply-file")
-@csrf.exempt  # checked inside, after the file part has streamed in
-def reply_file(reference: str):
-    """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
-    exactly this report's reporter and the team key."""
-    row = _report(reference)
-    mailbox = Mailbox.get_or_none(Mailbox.report == row)
-    if mailbox is None:
-        abort(404)
-    upload = open_upload_session([], "reply", current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"], seal=False)
-    try:
-        _checked_form()
-        stored = upload.completed()
-        if len(stored) != 1:
-            raise _Refused(_("Choose one reply file (.mpe) made with meldpunt-team reply."))
-        try:
-            header = read_header(BlobReader(stored[0]))
-        except CryptoError:
-            raise _Refused(_("This file is not a Meldpunt envelope.")) from None
-        if not header.addressed_to([team_key(), PublicKey.parse(mailbox.public_key)]):
-            raise _Refused(_("This envelope is not sealed to this report's reporter and the team key."))
-    except _Refused as refused:
-        upload.discard()
-        flash(str(refused))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    except BaseException:
-        upload.discard()
-        raise
-    with database.atomic():
-        Item.update(report=row, kind="reply", position=next_position(row)).where(Item.id == stored[0].id).execute()
-        workflow.record(row, g.user, "reply", "uploaded envelope")
-        row.updated = today()
-        row.save()
-    flash(_("The reply is stored unchanged; the reporter can read it."))
-    return redirect(url_for("team.report", reference=reference), code=303)
-
-
-class _Refused(Exception):
-    pass
-
-
-@bp.get("/reports/<reference>/export")
-def export(reference: str):
-    row = _report(reference)
-    workflow.record(row, g.user, "export")
-    data = bundle_for([row])
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename={row.reference}.zip"},
-    )
-
-
-@bp.post("/reports/<reference>/credit")
-def credit(reference: str):
-    """Publish the name the reporter asked to be credited with (typed after reading it offline)."""
-    _checked_form()
-    row = _report(reference)
-    name = request.form.get("name", "").strip()
-    if row.state not in CREDITABLE or not name or len(name) > 200:
-        flash(_("Credit can be published for a resolved report, with a name."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    Credit.create(report=row, name=name)
-    workflow.record(row, g.user, "credit-published", name)
-    return redirect(url_for("team.report", reference=reference), code=303)
-
-
-@bp.post("/reports/<reference>/credit/<int:credit_id>/withdraw")
-def withdraw_credit(reference: str, credit_id: int):
-    _checked_form()
-    row = _report(reference)
-    entry = Credit.get_or_none(Credit.id == credit_id, Credit.report == row)
-    if entry is None:
-        abort(404)
-    entry.withdrawn = True
-    entry.save()
-    workflow.record(row, g.user, "credit-withdrawn", entry.name)
-    return redirect(url_for("team.report", reference=reference), code=303)
-
-
-@bp.get("/export")
-def export_since():
-    """Every report changed on or after ?since=YYYY-MM-DD, as a zip holding one bundle each."""
-    try:
-        since = datetime.date.fromisoformat(request.args.get("since", ""))
-    except ValueError:
-        abort(400)
-    rows = list(Report.select().where(Report.updated >= since).order_by(Report.id))
-    if not rows:
-        flash(_("No report changed since that day."))
-        return redirect(url_for("team.home"), code=303)
-    workflow.record(None, g.user, "export", f"{len(rows)} reports changed since {since.isoformat()}")
-    data = bundle_for(rows) if len(rows) > 1 else bundle_for(rows, outer=True)
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename=meldpunt-since-{since.isoformat()}.zip"},
-    )

@@ -83,6 +83,7 @@ class Progress {
     const speed = this.done / 1048576 / Math.max(seconds, 0.001);
     this.text.textContent = `${percent}% · ${speed.toFixed(1)} MiB/s`;
     this.box.dataset.percent = String(percent);
+    globalThis.Meldpunt.progress = percent; // outlives the page swap after sending, for the tests
   }
 }
 

@@ -1,0 +1,90 @@
+"""Replies to the reporter: typed here (sealed in the browser, or on the server without
+JavaScript) or made offline with `meldpunt-team reply` and uploaded unchanged."""
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+
+from crypto import CryptoError, PublicKey
+from crypto.envelope import read_header
+
+from .. import csrf, parts, workflow
+from ..blobs import BlobReader
+from ..db import database
+from ..models import Item, Mailbox, today
+from ..reporting import next_position, seal_reply, team_key
+from ..uploads import open_upload_session
+from . import bp
+from .reports import checked_form, find_report
+
+
+@bp.post("/reports/<reference>/reply")
+def reply(reference: str):
+    """A reply typed here (sealed on the server) or made offline with `meldpunt-team reply`."""
+    checked_form()
+    row = find_report(reference)
+    if "sealed_reply" in request.form:  # sealed in the browser: adopt the envelope unchanged
+        handle = request.form["sealed_reply"]
+        items = parts.claim([handle], f"reply:{row.id}")
+        if items is None:
+            abort(400)
+        with database.atomic():
+            Item.update(report=row, kind="reply", position=next_position(row), handle=None).where(
+                Item.id == items[0].id
+            ).execute()
+            workflow.record(row, g.user, "reply", "sealed in the browser")
+            row.updated = today()
+            row.save()
+        parts.forget([handle])
+        flash(_("The reply is sealed to the reporter and the team."))
+        return redirect(url_for("team.report", reference=reference), code=303)
+    text = request.form.get("message", "").strip()
+    if not text:
+        flash(_("Write a reply first."))
+        return redirect(url_for("team.report", reference=reference), code=303)
+    seal_reply(row, text)
+    workflow.record(row, g.user, "reply", "typed in the workspace")
+    row.updated = today()
+    row.save()
+    flash(_("The reply is sealed to the reporter and the team."))
+    return redirect(url_for("team.report", reference=reference), code=303)
+
+
+@bp.post("/reports/<reference>/reply-file")
+@csrf.exempt  # checked inside, after the file part has streamed in
+def reply_file(reference: str):
+    """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
+    exactly this report's reporter and the team key."""
+    row = find_report(reference)
+    mailbox = Mailbox.get_or_none(Mailbox.report == row)
+    if mailbox is None:
+        abort(404)
+    upload = open_upload_session([], "reply", current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"], seal=False)
+    try:
+        checked_form()
+        stored = upload.completed()
+        if len(stored) != 1:
+            raise _Refused(_("Choose one reply file (.mpe) made with meldpunt-team reply."))
+        try:
+            header = read_header(BlobReader(stored[0]))
+        except CryptoError:
+            raise _Refused(_("This file is not a Meldpunt envelope.")) from None
+        if not header.addressed_to([team_key(), PublicKey.parse(mailbox.public_key)]):
+            raise _Refused(_("This envelope is not sealed to this report's reporter and the team key."))
+    except _Refused as refused:
+        upload.discard()
+        flash(str(refused))
+        return redirect(url_for("team.report", reference=reference), code=303)
+    except BaseException:
+        upload.discard()
+        raise
+    with database.atomic():
+        Item.update(report=row, kind="reply", position=next_position(row)).where(Item.id == stored[0].id).execute()
+        workflow.record(row, g.user, "reply", "uploaded envelope")
+        row.updated = today()
+        row.save()
+    flash(_("The reply is stored unchanged; the reporter can read it."))
+    return redirect(url_for("team.report", reference=reference), code=303)
+
+
+class _Refused(Exception):
+    pass
