@@ -10,10 +10,12 @@ import io
 import secrets
 
 from flask import session
+from peewee import IntegrityError
 
 from crypto import CryptoError, PublicKey, spec
 from crypto.envelope import read_header
 
+from .db import database
 from .models import CHUNK_ROW_BYTES, Chunk, Item
 
 PART_BYTES = 4 * CHUNK_ROW_BYTES
@@ -45,13 +47,18 @@ def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]
         raise PartRefused("wrong-part-size")
     if number == 0:
         _check_header(data, recipients)
-    for offset in range(0, len(data), CHUNK_ROW_BYTES):
-        seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
-        Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
-    item.parts += 1
-    item.size += len(data)
-    item.complete = item.size == item.expected_size
-    item.save()
+    try:
+        with database.atomic():
+            for offset in range(0, len(data), CHUNK_ROW_BYTES):
+                seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
+                Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
+            item.parts += 1
+            item.size += len(data)
+            item.complete = item.size == item.expected_size
+            item.save()
+    except IntegrityError:
+        # The same part sent twice at once: the other request stored it.
+        raise PartRefused("out-of-order", status=409, received=number + 1) from None
     return item
 
 

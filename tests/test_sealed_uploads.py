@@ -188,3 +188,16 @@ def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
     report = seal_bytes(b"{}", [team_key.public], Meta("report"))
     assert submit(client, token, upload(client, token, report)).status_code == 200
     assert start(client, token, 5000, proof="").status_code == 403  # the next report works again
+
+
+def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
+    """Simulated by storing the part's rows behind the upload's back, as a parallel request would."""
+    from app.db import database
+    from app.models import Chunk, Item
+
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    with database.connection_context():
+        Chunk.create(item=Item.get(Item.handle == handle), seq=0, data=b"from the other request")
+    answer = put(client, token, handle, 0, envelope[:PART])
+    assert answer.status_code == 409 and answer.get_json()["received"] == 1
