@@ -212,3 +212,14 @@ def test_an_upload_cut_off_midway_leaves_no_writer_thread_behind(make_portal):
         if getattr(t, "_target", None).__class__.__name__ == "method" and t._target.__name__ == "_write_rows"
     ]
     assert writers == []
+
+
+def test_tampered_form_values_get_translated_errors(client):
+    from .portal_helpers import REPORT
+
+    client.get("/?lang=nl")
+    response = submit_report(client, fields={**REPORT, "exploited": "perhaps", "title": "x" * 301}, files=[])
+    page = response.data.decode()
+    assert response.status_code == 400
+    assert "Kies een van de mogelijkheden." in page and "Dit is te lang." in page
+    assert "Not a valid choice" not in page

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 REQUIRED = _l("Please fill in this field.")
+TOO_LONG = _l("This is too long.")
 
 
 class _TextLimit:
@@ -40,9 +41,11 @@ class ReportForm(_TextLimit, FlaskForm):
         _l("I have read the disclosure policy and report under its terms."),
         validators=[DataRequired(_l("Please accept the policy to send a report."))],
     )
-    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=300)])
-    system = StringField(_l("Affected system or product"), validators=[DataRequired(REQUIRED), Length(max=1000)])
-    version = StringField(_l("Version"), validators=[Optional(), Length(max=300)])
+    title = StringField(_l("Title"), validators=[DataRequired(REQUIRED), Length(max=300, message=TOO_LONG)])
+    system = StringField(
+        _l("Affected system or product"), validators=[DataRequired(REQUIRED), Length(max=1000, message=TOO_LONG)]
+    )
+    version = StringField(_l("Version"), validators=[Optional(), Length(max=300, message=TOO_LONG)])
     description = TextAreaField(_l("Description of the vulnerability"), validators=[DataRequired(REQUIRED)])
     steps = TextAreaField(_l("Steps to reproduce"), validators=[Optional()])
     impact = TextAreaField(_l("Impact"), validators=[Optional()])
@@ -54,9 +57,10 @@ class ReportForm(_TextLimit, FlaskForm):
             SelectChoice("unknown", _l("Don't know")),
         ],
         default="unknown",
+        invalid_choice_message=_l("Choose one of the options."),
     )
     credit = BooleanField(_l("I would like to be credited when the vulnerability is disclosed"))
-    credit_name = StringField(_l("Name to credit"), validators=[Length(max=200)])
+    credit_name = StringField(_l("Name to credit"), validators=[Length(max=200, message=TOO_LONG)])
     attachments = MultipleFileField(_l("Attachments"))
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it
     kept_uploads = StringField()  # attachments already received with an earlier try
@@ -94,7 +98,9 @@ class FollowUpForm(_TextLimit, FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    passphrase = PasswordField(_l("Your passphrase"), validators=[DataRequired(REQUIRED), Length(max=500)])
+    passphrase = PasswordField(
+        _l("Your passphrase"), validators=[DataRequired(REQUIRED), Length(max=500, message=TOO_LONG)]
+    )
 
 
 class LogoutForm(FlaskForm):

@@ -12,18 +12,23 @@ from .. import accounts
 from ..limits import limited
 from . import IDLE_MINUTES, bp
 
+REQUIRED = _l("Please fill in this field.")
+TOO_LONG = _l("This is too long.")
+
 
 class SignInForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired()])
-    password = PasswordField(_l("Password"), validators=[DataRequired()])
-    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED)])
+    code = StringField(
+        _l("Code from your authenticator app"), validators=[DataRequired(REQUIRED), Length(max=12, message=TOO_LONG)]
+    )
 
 
 class PasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
         validators=[
-            DataRequired(),
+            DataRequired(REQUIRED),
             Length(
                 min=accounts.MIN_PASSWORD_CHARS,
                 max=1000,
@@ -37,7 +42,9 @@ class PasswordForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=12)])
+    code = StringField(
+        _l("Code from your authenticator app"), validators=[DataRequired(REQUIRED), Length(max=12, message=TOO_LONG)]
+    )
 
 
 @bp.route("/signin", methods=["GET", "POST"])
