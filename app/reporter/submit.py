@@ -64,7 +64,9 @@ def _sealed_report():
     if not valid or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         page = ReportForm(formdata=None)
-        page.accept_policy.errors = [*form.accept_policy.errors, *form.csrf_token.errors]
+        page.accept_policy.errors = list(form.accept_policy.errors)
+        if form.csrf_token.errors:  # Flask-WTF's own wording is English; say it in the page's language
+            page.accept_policy.errors.append(_("The form had expired. Check it and send it again."))
         if items is None:
             page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
