@@ -117,6 +117,11 @@ def store_follow_up(mailbox: Mailbox, text: str, attachments: list[Item]) -> Ite
     return item
 
 
+def adopt_reply(report_row: Report, item: Item) -> Item:
+    """A reply that arrived already sealed (in the browser, or offline) joins the thread unchanged."""
+    return _claim(item, report_row, "reply", next_position(report_row))
+
+
 def store_sealed_follow_up(mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
     with database.atomic():
         item = _claim(sealed, mailbox.report, "message", next_position(mailbox.report))

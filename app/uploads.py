@@ -108,6 +108,18 @@ def open_upload_session(recipients: list[PublicKey], kind: str, budget: int, sea
     return g.upload_session
 
 
+def receive(make_form, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True):
+    """Parse the request, its file parts sealed (or kept as they are) while they stream in; returns
+    the upload session, the form and the completed items. If parsing fails, nothing is kept."""
+    session = open_upload_session(recipients, kind, budget, seal)
+    try:
+        form = make_form()
+        return session, form, session.completed()
+    except BaseException:
+        session.discard()
+        raise
+
+
 class MeldpuntRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         session = g.get("upload_session")

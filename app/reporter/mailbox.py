@@ -26,7 +26,7 @@ from ..reporting import (
     team_key,
     thread,
 )
-from ..uploads import open_upload_session
+from ..uploads import receive
 from . import bp, kept
 from .forms import FollowUpForm, LoginForm, LogoutForm
 
@@ -84,13 +84,8 @@ def mailbox():
     if request.method == "POST":
         earlier = kept.recall(KEPT)
         budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
-        upload = open_upload_session([team_key(), PublicKey.parse(box.public_key)], "attachment", budget)
-        try:
-            form = FollowUpForm()
-            attachments = upload.completed()
-        except BaseException:
-            upload.discard()
-            raise
+        recipients = [team_key(), PublicKey.parse(box.public_key)]
+        _upload, form, attachments = receive(FollowUpForm, recipients, "attachment", budget)
         if form.validate():
             store_follow_up(box, form.message.data, [*earlier, *attachments])
             kept.forget(KEPT)

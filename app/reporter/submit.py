@@ -9,7 +9,7 @@ from .. import csrf, parts, pow
 from ..limits import submit_limits
 from ..models import Item, Report
 from ..reporting import store_report, store_sealed_report, team_key
-from ..uploads import open_upload_session
+from ..uploads import receive
 from . import bp, kept
 from .forms import ReportForm, SealedReportForm
 
@@ -32,13 +32,7 @@ def report_form():
         return _sealed_report()
     earlier = kept.recall(KEPT)
     budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
-    upload = open_upload_session([team_key()], "attachment", budget)
-    try:
-        form = ReportForm()
-        new = upload.completed()
-    except BaseException:
-        upload.discard()
-        raise
+    upload, form, new = receive(ReportForm, [team_key()], "attachment", budget)
     if form.website.data:  # the honeypot: a bot gets what looks like success, and nothing is kept
         upload.discard()
         kept.forget(KEPT, delete=True)

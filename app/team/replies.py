@@ -3,6 +3,7 @@ JavaScript) or made offline with `meldpunt-team reply` and uploaded unchanged.""
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 
 from crypto import CryptoError, PublicKey
 from crypto.envelope import read_header
@@ -10,9 +11,9 @@ from crypto.envelope import read_header
 from .. import csrf, parts, workflow
 from ..blobs import BlobReader
 from ..db import database
-from ..models import Item, Mailbox, today
-from ..reporting import next_position, seal_reply, team_key
-from ..uploads import open_upload_session
+from ..models import Mailbox, Report, today
+from ..reporting import adopt_reply, seal_reply, team_key
+from ..uploads import receive
 from . import bp
 from .reports import checked_form, find_report
 
@@ -28,24 +29,27 @@ def reply(reference: str):
         if items is None:
             abort(400)
         with database.atomic():
-            Item.update(report=row, kind="reply", position=next_position(row), handle=None).where(
-                Item.id == items[0].id
-            ).execute()
-            workflow.record(row, g.user, "reply", "sealed in the browser")
-            row.updated = today()
-            row.save()
+            adopt_reply(row, items[0])
+            _replied(row, "sealed in the browser")
         parts.forget([handle])
-        flash(_("The reply is sealed to the reporter and the team."))
-        return redirect(url_for("team.report", reference=reference), code=303)
+        return _back(reference, _("The reply is sealed to the reporter and the team."))
     text = request.form.get("message", "").strip()
     if not text:
-        flash(_("Write a reply first."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    seal_reply(row, text)
-    workflow.record(row, g.user, "reply", "typed in the workspace")
+        return _back(reference, _("Write a reply first."))
+    with database.atomic():
+        seal_reply(row, text)
+        _replied(row, "typed in the workspace")
+    return _back(reference, _("The reply is sealed to the reporter and the team."))
+
+
+def _replied(row: Report, how: str) -> None:
+    workflow.record(row, g.user, "reply", how)
     row.updated = today()
     row.save()
-    flash(_("The reply is sealed to the reporter and the team."))
+
+
+def _back(reference: str, message: str):
+    flash(message)
     return redirect(url_for("team.report", reference=reference), code=303)
 
 
@@ -58,10 +62,11 @@ def reply_file(reference: str):
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
     if mailbox is None:
         abort(404)
-    upload = open_upload_session([], "reply", current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"], seal=False)
+    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"]
+    upload, form, stored = receive(FlaskForm, [], "reply", budget, seal=False)
     try:
-        checked_form()
-        stored = upload.completed()
+        if not form.validate_on_submit():
+            abort(400)
         if len(stored) != 1:
             raise _Refused(_("Choose one reply file (.mpe) made with meldpunt-team reply."))
         try:
@@ -72,18 +77,14 @@ def reply_file(reference: str):
             raise _Refused(_("This envelope is not sealed to this report's reporter and the team key."))
     except _Refused as refused:
         upload.discard()
-        flash(str(refused))
-        return redirect(url_for("team.report", reference=reference), code=303)
+        return _back(reference, str(refused))
     except BaseException:
         upload.discard()
         raise
     with database.atomic():
-        Item.update(report=row, kind="reply", position=next_position(row)).where(Item.id == stored[0].id).execute()
-        workflow.record(row, g.user, "reply", "uploaded envelope")
-        row.updated = today()
-        row.save()
-    flash(_("The reply is stored unchanged; the reporter can read it."))
-    return redirect(url_for("team.report", reference=reference), code=303)
+        adopt_reply(row, stored[0])
+        _replied(row, "uploaded envelope")
+    return _back(reference, _("The reply is stored unchanged; the reporter can read it."))
 
 
 class _Refused(Exception):
