@@ -1,7 +1,7 @@
 import sys
 
 from app import create_app
-from app.config import ConfigError
+from app.domain.settings import ConfigError
 
 try:
     app = create_app()

@@ -1,4 +1,5 @@
-"""`meldpunt`: set up and check an instance. Works before the portal can start."""
+"""`meldpunt`: set up, check, upgrade and run the regular jobs of an instance. Uses the domain
+layer directly, without a Flask app, so it works before the portal can start."""
 
 import secrets
 import sys
@@ -9,8 +10,10 @@ import click
 
 from crypto import CryptoError, PublicKey
 
-from . import config
-from .db import create_schema, database, open_database
+from .domain import schema
+from .domain import settings as config
+from .domain.db import bind, database
+from .domain.settings import Settings
 
 
 def _write_settings(path: Path, values: dict) -> None:
@@ -26,8 +29,11 @@ def _write_settings(path: Path, values: dict) -> None:
     path.chmod(0o600)
 
 
-def _bind(settings: dict) -> None:
-    database.initialize(open_database(settings["DATABASE_URL"]))
+def _load() -> Settings:
+    """The instance's settings, with the database bound to them."""
+    loaded = Settings.load()
+    bind(loaded["DATABASE_URL"])
+    return loaded
 
 
 @click.group()
@@ -55,13 +61,10 @@ def init(team_key: str, dev: bool) -> None:
     if dev:
         values["MELDPUNT_SECURE_COOKIES"] = False
     _write_settings(path, values)
-    settings = config.load(folder)
-    _bind(settings)
-    create_schema()
-    from .reporting import ensure_installation_salt
+    _load()
+    from .domain.reports import initialise
 
-    with database.connection_context():
-        ensure_installation_salt()
+    initialise()
     click.echo(f"Instance ready in {folder}. Team key fingerprint: {key.fingerprint}")
 
 
@@ -89,6 +92,8 @@ def check() -> None:
     except config.ConfigError as exc:
         line(False, str(exc))
     line(_database_ready(settings), f"database {_redacted(settings['DATABASE_URL'])}")
+    behind = _pending_migrations(settings)
+    line(not behind, "database schema up to date" if not behind else f"database schema is behind: {behind}")
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
     line(translations.exists(), "Dutch translations compiled (make translations)")
     bundle = config.ROOT / "static" / "vendor" / "meldpunt.js"
@@ -109,15 +114,27 @@ def check() -> None:
 
 def _database_ready(settings: dict) -> bool:
     try:
-        _bind(settings)
+        bind(settings["DATABASE_URL"])
         with database.connection_context():
-            from .models import MODELS, Setting
-            from .reporting import SALT_SETTING
+            from .domain.models import Setting
+            from .domain.reports import SALT_SETTING
 
-            tables = set(database.get_tables())
-            return all(m._meta.table_name in tables for m in MODELS) and bool(Setting.get_or_none(key=SALT_SETTING))
+            return schema.current_version() is not None and bool(Setting.get_or_none(key=SALT_SETTING))
     except Exception:  # noqa: BLE001  (any failure here means "not ready", said on the line)
         return False
+
+
+def _pending_migrations(settings: dict) -> str:
+    """'' when the schema is current; otherwise what to run, in words."""
+    try:
+        bind(settings["DATABASE_URL"])
+        with database.connection_context():
+            pending = schema.pending()
+    except Exception:  # noqa: BLE001  (an unreachable database is reported on the line above)
+        return ""
+    if not pending:
+        return ""
+    return f"{len(pending)} migration(s) to apply, run `meldpunt upgrade`"
 
 
 def _redacted(url: str) -> str:
@@ -128,14 +145,30 @@ def _redacted(url: str) -> str:
 
 
 @main.command()
+def upgrade() -> None:
+    """Bring the database schema up to date (back it up first; see docs/operations.md)."""
+    _load()
+    with database.connection_context():
+        if schema.current_version() is None:
+            raise click.ClickException("the database is empty: run `meldpunt init` first")
+        applied = schema.upgrade()
+        version = schema.current_version()
+    for number, description in applied:
+        click.echo(f"Applied migration {number}: {description}")
+    click.echo(f"Database schema at version {version}.")
+
+
+@main.command()
 def purge() -> None:
     """Delete uploads that never became part of a report (older than today)."""
-    settings = config.load(config.instance_path())
-    _bind(settings)
-    from .models import Item, today
+    loaded = _load()
+    from .domain.clock import today
+    from .domain.models import Item
 
     with database.connection_context():
-        stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < today())).execute()
+        stale = (
+            Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < today(loaded.zone))).execute()
+        )
     click.echo(f"Deleted {stale} unfinished uploads.")
 
 
@@ -149,10 +182,9 @@ def user() -> None:
 @click.option("--role", required=True, type=click.Choice(["admin", "handler", "auditor"]))
 def user_add(name: str, role: str) -> None:
     """Create an account and print its one-time enrolment link (valid 7 days)."""
-    settings = config.load(config.instance_path())
-    _bind(settings)
-    from .accounts import create
-    from .models import User
+    settings = _load()
+    from .domain.accounts import create
+    from .domain.models import User
 
     with database.connection_context():
         if User.get_or_none(User.name == name):
@@ -163,27 +195,23 @@ def user_add(name: str, role: str) -> None:
 
 @main.command()
 def notify() -> None:
-    """Mail the team how many reports, messages and deadlines wait, and nothing else (for cron)."""
-    from flask import Flask
+    """Mail the team what is new (reports, messages, deadlines), as counts only (for cron)."""
+    from .domain.notify import compose, pending, remember, send
 
-    from .notify import compose, pending_counts, remember, send
-
-    settings = config.load(config.instance_path())
+    settings = _load()
     if not settings.get("MELDPUNT_SMTP_HOST") or not settings.get("MELDPUNT_MAIL_TO"):
         raise click.ClickException("set MELDPUNT_SMTP_HOST and MELDPUNT_MAIL_TO to send notifications")
-    _bind(settings)
-    holder = Flask(__name__)  # deadlines read their settings from an app's config
-    holder.config.update(settings)
-    with holder.app_context(), database.connection_context():
-        counts = pending_counts()
+    with database.connection_context():
+        found = pending(settings)
         recipients = [address.strip() for address in settings["MELDPUNT_MAIL_TO"].split(",") if address.strip()]
         sender = settings.get("MELDPUNT_MAIL_FROM") or recipients[0]
-        message = compose(counts, sender, recipients, settings["MELDPUNT_ORGANISATION"])
+        message = compose(found, sender, recipients, settings["MELDPUNT_ORGANISATION"])
         if message is None:
+            remember(found)  # clocks no longer due are forgotten, so they count again if they return
             click.echo("Nothing to tell.")
             return
         send(settings, message)
-        remember(counts["last_item"])
+        remember(found)
     click.echo(f"Sent: {message['Subject']}")
 
 
@@ -191,10 +219,9 @@ def notify() -> None:
 @click.argument("name")
 def user_reset(name: str) -> None:
     """New password and second factor for NAME: print a fresh enrolment link (valid 7 days)."""
-    settings = config.load(config.instance_path())
-    _bind(settings)
-    from .accounts import reset_enrolment
-    from .models import User
+    settings = _load()
+    from .domain.accounts import reset_enrolment
+    from .domain.models import User
 
     with database.connection_context():
         account = User.get_or_none(User.name == name)

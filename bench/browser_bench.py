@@ -38,8 +38,7 @@ def python_mib_s(mib: int, key: PrivateKey) -> float:
 
 def browser_mib_s(mib: int, key: PrivateKey) -> float:
     from app import create_app
-    from app.db import create_schema, database
-    from app.reporting import ensure_installation_salt
+    from app.domain.reports import initialise
 
     folder = Path(tempfile.mkdtemp())
     try:
@@ -51,9 +50,7 @@ def browser_mib_s(mib: int, key: PrivateKey) -> float:
                 "MELDPUNT_SECURE_COOKIES": False,
             }
         )
-        create_schema()
-        with database.connection_context():
-            ensure_installation_salt()
+        initialise()
         with live_server(app) as base, chromium() as context:
             page = context.new_page()
             page.goto(base + "/report")

@@ -22,8 +22,8 @@ RUNS = 20
 
 
 def fill(count: int) -> None:
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     start = datetime.date.today() - datetime.timedelta(days=400)
     states = ("received", "acknowledged", "confirmed", "fixing", "resolved", "disclosed", "spam")
@@ -42,8 +42,8 @@ def fill(count: int) -> None:
 
 def time_list(count: int) -> dict[str, float]:
     from app import create_app
-    from app.db import create_schema, database
-    from app.reporting import ensure_installation_salt
+    from app.domain.db import database
+    from app.domain.reports import initialise
     from tests.team_helpers import team_client
 
     folder = Path(tempfile.mkdtemp())
@@ -57,9 +57,8 @@ def time_list(count: int) -> dict[str, float]:
                 "MELDPUNT_LIMIT_TEAM_SIGNIN": "1000 per minute",
             }
         )
-        create_schema()
+        initialise()
         with database.connection_context():
-            ensure_installation_salt()
             fill(count)
         client = team_client(app, "bench", "handler")
         results = {}

@@ -96,14 +96,11 @@ def make_portal(portal_config):
 
     def make(**overrides):
         from app import create_app
-        from app.db import create_schema, database
-        from app.reporting import ensure_installation_salt
+        from app.domain.reports import initialise
 
         (portal_config["INSTANCE"]).mkdir(exist_ok=True)
         app = create_app({**portal_config, **overrides})
-        create_schema()
-        with database.connection_context():
-            ensure_installation_salt()
+        initialise()
         return app
 
     return make

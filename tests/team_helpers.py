@@ -12,8 +12,8 @@ PASSWORD = "a long team password, not a real one"
 
 
 def enrol(client, portal, name: str, role: str) -> pyotp.TOTP:
-    from app.accounts import create
-    from app.db import database
+    from app.domain.accounts import create
+    from app.domain.db import database
 
     with portal.app_context(), database.connection_context():
         _, token = create(name, role)
@@ -43,3 +43,25 @@ def team_client(portal, name: str, role: str):
     totp = enrol(client, portal, name, role)
     assert sign_in(client, name, totp).status_code == 302
     return client
+
+
+def team_today(portal):
+    """Today on the team's calendar (MELDPUNT_TIMEZONE), whatever the machine's TZ says."""
+    from app.domain.clock import today
+    from app.web.context import EXTENSION
+
+    return today(portal.extensions[EXTENSION].zone)
+
+
+def add_report(portal, reference: str, **fields):
+    """A report row as the portal would store it (received and updated today unless given)."""
+    from app.domain.models import Report
+
+    day = team_today(portal)
+    return Report.create(reference=reference, **{"received": day, "updated": day, **fields})
+
+
+def settings_of(portal):
+    from app.web.context import EXTENSION
+
+    return portal.extensions[EXTENSION]

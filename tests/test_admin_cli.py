@@ -66,14 +66,14 @@ def test_portal_refuses_to_start_without_a_team_key(tmp_path):
 
 def test_portal_refuses_a_short_secret(portal_config):
     from app import create_app
-    from app.config import ConfigError
+    from app.domain.settings import ConfigError
 
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({**portal_config, "SECRET_KEY": "dev"})
 
 
 def test_environment_overrides_the_instance_file(tmp_path, team_key, monkeypatch):
-    from app import config
+    from app.domain import settings as config
 
     (tmp_path / "meldpunt.toml").write_text('MELDPUNT_ORGANISATION = "From file"\nMELDPUNT_RESPONSE_DAYS = 5\n')
     monkeypatch.setenv("MELDPUNT_ORGANISATION", "From environment")
@@ -85,15 +85,18 @@ def test_environment_overrides_the_instance_file(tmp_path, team_key, monkeypatch
 def test_purge_removes_stale_unfinished_uploads(tmp_path, team_key):
     instance = tmp_path / "instance"
     meldpunt("init", "--team-key", team_key.public, instance=instance)
-    from app.db import database, open_database
-    from app.models import Item, today
+    from app.domain.clock import today
+    from app.domain.db import bind, database
+    from app.domain.models import Item
+    from app.domain.settings import Settings
 
-    database.initialize(open_database(f"sqlite:///{instance / 'meldpunt.db'}"))
+    bind(f"sqlite:///{instance / 'meldpunt.db'}")
     import datetime
 
+    day = today(Settings.load(instance).zone)
     with database.connection_context():
-        Item.create(kind="attachment", day=today() - datetime.timedelta(days=2))
-        Item.create(kind="attachment")  # today's may still be uploading
+        Item.create(kind="attachment", day=day - datetime.timedelta(days=2))
+        Item.create(kind="attachment", day=day)  # today's may still be uploading
     result = meldpunt("purge", instance=instance)
     assert "Deleted 1 unfinished uploads." in result.stdout
     with database.connection_context():

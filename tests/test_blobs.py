@@ -1,5 +1,6 @@
 """Envelope bytes in and out of 1 MiB rows, on the request's thread or a writer thread."""
 
+import datetime
 import os
 
 import pytest
@@ -7,13 +8,13 @@ import pytest
 
 @pytest.mark.parametrize("background", [False, True])
 def test_rows_round_trip(portal, background):
-    from app.blobs import BlobReader, BlobWriter
-    from app.db import database
-    from app.models import Chunk, Item
+    from app.domain.blobs import BlobReader, BlobWriter
+    from app.domain.db import database
+    from app.domain.models import Chunk, Item
 
     data = os.urandom(5 * 1024 * 1024 + 123)
     with database.connection_context():
-        item = Item.create(kind="attachment")
+        item = Item.create(kind="attachment", day=datetime.date(2026, 11, 28))
         writer = BlobWriter(item, background=background)
         for start in range(0, len(data), 70_000):  # pieces that do not line up with rows
             writer.write(data[start : start + 70_000])
@@ -28,12 +29,12 @@ def test_rows_round_trip(portal, background):
 def test_a_failing_writer_thread_fails_the_upload(portal):
     from peewee import IntegrityError
 
-    from app.blobs import BlobWriter
-    from app.db import database
-    from app.models import Item
+    from app.domain.blobs import BlobWriter
+    from app.domain.db import database
+    from app.domain.models import Item
 
     with database.connection_context():
-        item = Item.create(kind="attachment")
+        item = Item.create(kind="attachment", day=datetime.date(2026, 11, 28))
         writer = BlobWriter(item, background=True)
         writer.write(os.urandom(1024 * 1024))  # row 0
         writer._seq = 0  # the next row repeats seq 0: the unique index refuses it

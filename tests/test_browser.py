@@ -22,9 +22,9 @@ def served(make_portal):
 
 
 def _stored(team_key):
-    from app.blobs import BlobReader
-    from app.db import database
-    from app.models import Item
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
 
     with database.connection_context():
         return [
@@ -280,9 +280,9 @@ def _team_sign_in_in_browser(page, base, token, name="root"):
 
 
 def _reported_portal(make_portal):
-    from app.accounts import create
-    from app.db import database
-    from app.models import Report
+    from app.domain.accounts import create
+    from app.domain.db import database
+    from app.domain.models import Report
 
     from .portal_helpers import passphrase_from, submit_report
 

@@ -61,8 +61,8 @@ def test_notification_counts_without_content(make_portal, portal_config, smtp):
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
     assert "2 new reports" in mail and "security-team@example.nl" in mail
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     with database.connection_context():
         references = [r.reference for r in Report.select()]
@@ -87,8 +87,8 @@ def test_deadlines_due_within_a_day_are_counted(make_portal, portal_config, smtp
     port, inbox = smtp
     portal = make_portal()
     submit_report(portal.test_client(), files=[])
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     with database.connection_context():
         Report.update(received=datetime.date.today() - datetime.timedelta(days=4)).execute()  # answer due tomorrow

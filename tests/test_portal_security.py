@@ -78,7 +78,7 @@ def test_idle_session_expires(client, monkeypatch):
     sign_in(client, passphrase_from(submit_report(client, files=[]).data))
     assert client.get("/mailbox").status_code == 200
     later = time.time() + 16 * 60
-    monkeypatch.setattr("app.sessions.time.time", lambda: later)
+    monkeypatch.setattr("app.web.sessions.time.time", lambda: later)
     assert client.get("/mailbox").status_code == 302
 
 
@@ -88,8 +88,8 @@ def test_report_without_csrf_token_is_refused_but_kept(portal, client):
     assert response.status_code == 400
     page = response.data.decode()
     assert "The form had expired" in page and REPORT["description"] in page
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     with database.connection_context():
         assert Report.select().count() == 0
@@ -133,8 +133,8 @@ def test_oversized_upload_is_refused_with_a_page_and_nothing_kept(make_portal):
     response = submit_report(client, files=[("big.bin", bytes(60_000)), ("bigger.bin", bytes(60_000))])
     assert response.status_code == 413
     assert "larger than this portal accepts" in response.data.decode()
-    from app.db import database
-    from app.models import Chunk, Item
+    from app.domain.db import database
+    from app.domain.models import Chunk, Item
 
     with database.connection_context():
         assert Item.select().count() == 0 and Chunk.select().count() == 0
@@ -158,8 +158,8 @@ def test_too_much_text_is_refused_with_the_text_kept(make_portal):
 def test_honeypot_discards_without_telling(portal, client):
     response = submit_report(client, fields={**REPORT, "website": "http://spam.example"})
     assert response.status_code == 200 and len(passphrase_from(response.data).split()) == 7
-    from app.db import database
-    from app.models import Item, Mailbox, Report
+    from app.domain.db import database
+    from app.domain.models import Item, Mailbox, Report
 
     with database.connection_context():
         assert Report.select().count() == 0 and Item.select().count() == 0 and Mailbox.select().count() == 0
@@ -181,14 +181,17 @@ def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
     """With every argon2id slot taken, a sign-in waits briefly and then gets 503, not more memory."""
     portal = make_portal(MELDPUNT_DERIVATIONS_AT_ONCE=1)
     client = portal.test_client()
-    monkeypatch.setattr("app.limits.DERIVATION_WAIT_SECONDS", 0.1)
-    slots = portal.extensions["meldpunt_derivations"]
-    assert slots.acquire(timeout=1)
+    from app.web.context import EXTENSION
+
+    limit = portal.extensions[EXTENSION].derivations
+    monkeypatch.setattr(limit, "_wait", 0.1)
+    assert limit._slots.acquire(timeout=1)
     try:
         busy = sign_in(client, "abacus zoom abacus zoom abacus zoom abacus")
         assert busy.status_code == 503 and "The portal is busy" in busy.data.decode()
+        assert busy.headers["Retry-After"] == "60"
     finally:
-        slots.release()
+        limit._slots.release()
     assert sign_in(client, "abacus zoom abacus zoom abacus zoom abacus").status_code == 400
 
 

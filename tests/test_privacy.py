@@ -61,8 +61,8 @@ def test_no_marker_in_database_files_or_logs(make_portal, portal_config, caplog,
 
 
 def test_stored_dates_are_days(portal, client):
-    from app.db import database
-    from app.models import Item, Report
+    from app.domain.db import database
+    from app.domain.models import Item, Report
 
     submit_report(client)
     with database.connection_context():
@@ -73,7 +73,7 @@ def test_stored_dates_are_days(portal, client):
 
 
 def test_schema_has_no_column_for_request_metadata(portal):
-    from app.models import MODELS
+    from app.domain.models import MODELS
 
     columns = {field for model in MODELS for field in model._meta.fields}
     for forbidden in ("ip", "address", "agent", "user_agent", "language", "referrer", "created_at", "timestamp"):

@@ -11,9 +11,9 @@ from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_repo
 
 def _stored(portal, team_key):
     """Every stored item, decrypted with the team's private key."""
-    from app.blobs import BlobReader
-    from app.db import database
-    from app.models import Item
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
 
     with database.connection_context():
         items = list(Item.select().order_by(Item.position, Item.id))
@@ -77,8 +77,8 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
 
 
 def test_follow_up_is_sealed_to_the_reporter_too(portal, client, team_key):
-    from app.db import database
-    from app.models import Mailbox
+    from app.domain.db import database
+    from app.domain.models import Mailbox
     from crypto import PublicKey
     from crypto.envelope import read_header
 
@@ -88,7 +88,7 @@ def test_follow_up_is_sealed_to_the_reporter_too(portal, client, team_key):
     client.post("/mailbox", data={"csrf_token": csrf_token(page.data), "message": "hello"})
     stored = _stored(portal, team_key)
     message = [item for item, _, _ in stored if item.kind == "message"][0]
-    from app.blobs import BlobReader
+    from app.domain.blobs import BlobReader
 
     with database.connection_context():
         mailbox = Mailbox.get()

@@ -23,7 +23,7 @@ def solve(client) -> str:
     page = client.get("/report").data.decode()
     challenge = bytes.fromhex(re.search(r'data-pow-challenge="([0-9a-f]+)"', page).group(1))
     bits = int(re.search(r'data-pow-bits="(\d+)"', page).group(1))
-    from app.pow import leading_zero_bits
+    from app.web.pow import leading_zero_bits
 
     counter = 0
     while leading_zero_bits(hashlib.blake2b(challenge + counter.to_bytes(8, "little"), digest_size=32).digest()) < bits:
@@ -55,14 +55,14 @@ def upload(client, token, envelope, purpose="report"):
 
 
 def submit(client, token, report, attachments=()):
-    data = {"csrf_token": token, "accept_policy": "y", "sealed_report": report, "sealed_attachments": list(attachments)}
+    data = {"csrf_token": token, "accept_policy": "y", "sealed": report, "sealed_attachments": list(attachments)}
     return client.post("/report", data=data)
 
 
 def stored_envelopes():
-    from app.blobs import BlobReader
-    from app.db import database
-    from app.models import Item
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
 
     with database.connection_context():
         return [(item.kind, BlobReader(item).read()) for item in Item.select().order_by(Item.position)]
@@ -139,8 +139,8 @@ def test_upload_needs_a_csrf_token(client):
 
 
 def test_follow_up_envelopes_must_include_the_reporter(client, token, team_key):
-    from app.db import database
-    from app.models import Mailbox
+    from app.domain.db import database
+    from app.domain.models import Mailbox
     from crypto import PublicKey
 
     report = seal_bytes(b"{}", [team_key.public], Meta("report"))
@@ -154,7 +154,7 @@ def test_follow_up_envelopes_must_include_the_reporter(client, token, team_key):
     assert put(client, token, handle, 0, team_only).get_json()["error"] == "wrong-recipients"
     both = seal_bytes(b"hi", [team_key.public, reporter], Meta("message"))
     handle = upload(client, token, both, "message")
-    answer = client.post("/mailbox", data={"csrf_token": token, "sealed_message": handle})
+    answer = client.post("/mailbox", data={"csrf_token": token, "sealed": handle})
     assert answer.status_code == 303
     assert ("message", both) in stored_envelopes()
 
@@ -166,8 +166,8 @@ def test_a_follow_up_upload_needs_a_signed_in_mailbox(client, token):
 def test_purge_removes_unfinished_browser_uploads(client, token, team_key):
     import datetime
 
-    from app.db import database
-    from app.models import Item
+    from app.domain.db import database
+    from app.domain.models import Item
 
     start(client, token, 5000)
     with database.connection_context():
@@ -192,8 +192,8 @@ def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
 
 def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
     """Simulated by storing the part's rows behind the upload's back, as a parallel request would."""
-    from app.db import database
-    from app.models import Chunk, Item
+    from app.domain.db import database
+    from app.domain.models import Chunk, Item
 
     envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]

@@ -17,8 +17,8 @@ def test_enrol_and_sign_in_with_a_real_code(portal):
 
 
 def test_the_qr_code_is_served_as_svg_by_us(portal):
-    from app.accounts import create
-    from app.db import database
+    from app.domain.accounts import create
+    from app.domain.db import database
 
     client = portal.test_client()
     with portal.app_context(), database.connection_context():
@@ -33,8 +33,8 @@ def test_the_qr_code_is_served_as_svg_by_us(portal):
 
 
 def test_short_password_is_refused(portal):
-    from app.accounts import create
-    from app.db import database
+    from app.domain.accounts import create
+    from app.domain.db import database
 
     client = portal.test_client()
     with portal.app_context(), database.connection_context():
@@ -47,8 +47,8 @@ def test_short_password_is_refused(portal):
 
 
 def test_enrolment_link_works_once(portal):
-    from app.accounts import create
-    from app.db import database
+    from app.domain.accounts import create
+    from app.domain.db import database
 
     client = portal.test_client()
     with portal.app_context(), database.connection_context():
@@ -95,8 +95,8 @@ def test_failures_throttle_the_account(portal):
         assert sign_in(client, "alice", totp, password="wrong password entirely").status_code == 400
     # Now even the right password and code are refused for a while.
     assert sign_in(client, "alice", totp, offset=30).status_code == 400
-    from app.db import database
-    from app.models import User
+    from app.domain.db import database
+    from app.domain.models import User
 
     with database.connection_context():
         user = User.get(User.name == "alice")
@@ -106,7 +106,7 @@ def test_failures_throttle_the_account(portal):
 def test_failures_spread_out_do_not_lock(portal, monkeypatch):
     import datetime
 
-    from app import accounts
+    from app.domain import accounts
 
     client = portal.test_client()
     totp = enrol(client, portal, "alice", "handler")
@@ -123,8 +123,8 @@ def test_disabled_accounts_cannot_sign_in_and_lose_their_session(portal):
     client = portal.test_client()
     totp = enrol(client, portal, "bob", "handler")
     assert sign_in(client, "bob", totp).status_code == 302
-    from app.db import database
-    from app.models import User
+    from app.domain.db import database
+    from app.domain.models import User
 
     with database.connection_context():
         bob = User.get(User.name == "bob")
@@ -141,8 +141,8 @@ def test_admin_resets_2fa_with_a_new_link(portal):
     admin = team_client(portal, "root", "admin")
     client = portal.test_client()
     enrol(client, portal, "bob", "handler")
-    from app.db import database
-    from app.models import User
+    from app.domain.db import database
+    from app.domain.models import User
 
     with database.connection_context():
         bob = User.get(User.name == "bob")
@@ -156,7 +156,7 @@ def test_admin_resets_2fa_with_a_new_link(portal):
 def test_idle_team_session_ends_after_30_minutes(portal, monkeypatch):
     client = team_client(portal, "alice", "handler")
     later = time.time() + 31 * 60
-    monkeypatch.setattr("app.sessions.time.time", lambda: later)
+    monkeypatch.setattr("app.web.sessions.time.time", lambda: later)
     assert client.get("/team/").status_code == 403
 
 

@@ -7,15 +7,15 @@ import pytest
 
 from .conftest import TEAM_PASSPHRASE, csrf_token, run_cli
 from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_report
-from .team_helpers import team_client
+from .team_helpers import add_report, settings_of, team_client, team_today
 
 
 @pytest.fixture
 def reported(portal):
     reporter = portal.test_client()
     passphrase = passphrase_from(submit_report(reporter).data)
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     with database.connection_context():
         reference = Report.get().reference
@@ -28,22 +28,23 @@ def _post(client, path, **data):
 
 
 def test_every_transition_in_the_table(portal):
-    from app import workflow
-    from app.db import database
-    from app.models import Report, User
+    from app.domain import workflow
+    from app.domain.db import database
+    from app.domain.models import Report, User
 
-    with portal.app_context(), database.connection_context():
+    settings = settings_of(portal)
+    with database.connection_context():
         user = User.create(name="t", role="handler")
-        other = Report.create(reference="MP-OTHE-R000")
-        for source in workflow.LABELS:
-            for target in workflow.LABELS:
-                report = Report.create(reference=f"MP-{source[:4]}-{target[:4]}".upper(), state=source)
+        other = add_report(portal, "MP-OTHE-R000")
+        for source in workflow.STATES:
+            for target in workflow.STATES:
+                report = add_report(portal, f"MP-{source[:4]}-{target[:4]}".upper(), state=source)
                 if target in workflow.allowed(source):
-                    workflow.change_state(report, target, user, duplicate_of=other)
+                    workflow.change_state(settings, report, target, user, duplicate_of=other)
                     assert Report.get_by_id(report.id).state == target
                 else:
                     with pytest.raises(workflow.TransitionRefused):
-                        workflow.change_state(report, target, user, duplicate_of=other)
+                        workflow.change_state(settings, report, target, user, duplicate_of=other)
                 report.delete_instance()
 
 
@@ -52,7 +53,14 @@ def test_a_duplicate_must_name_another_report(portal, reported):
     team = team_client(portal, "alice", "handler")
     response = _post(team, f"/team/reports/{reference}/state", state="duplicate", duplicate_of="MP-NONE-XIST")
     assert response.status_code == 303
-    assert "not possible" in team.get(f"/team/reports/{reference}").data.decode()
+    assert "No report has the reference MP-NONE-XIST." in team.get(f"/team/reports/{reference}").data.decode()
+    # Without a reference the message says what is missing, not that the change is impossible.
+    _post(team, f"/team/reports/{reference}/state", state="duplicate", duplicate_of="")
+    page = team.get(f"/team/reports/{reference}").data.decode()
+    assert "Name the original report&#39;s reference" in page
+    assert "not possible" not in page
+    _post(team, f"/team/reports/{reference}/state", state="duplicate", duplicate_of=reference)
+    assert "cannot be a duplicate of itself" in team.get(f"/team/reports/{reference}").data.decode()
 
 
 def test_reporter_sees_each_step(portal, reported):
@@ -73,8 +81,8 @@ def test_reporter_sees_each_step(portal, reported):
     assert "Disclosed" in page and "We are looking into it." in page
     assert "December 15, 2026" in page and "January 20, 2027" in page
     assert "not yet" not in page.split("Acknowledged")[1][:80]
-    from app.db import database
-    from app.models import Event, Report
+    from app.domain.db import database
+    from app.domain.models import Event, Report
 
     with database.connection_context():
         actions = [e.action for e in Event.select().where(Event.report == Report.get(Report.reference == reference))]
@@ -94,9 +102,9 @@ def test_typed_reply_reaches_the_mailbox_sealed(portal, reported, team_key):
     _post(team, f"/team/reports/{reference}/reply", message="Thanks, reproduced.")
     sign_in(reporter, passphrase)
     assert "Thanks, reproduced." in reporter.get("/mailbox").data.decode()
-    from app.blobs import BlobReader
-    from app.db import database
-    from app.models import Item
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
     from crypto import open_bytes
 
     with database.connection_context():
@@ -107,8 +115,8 @@ def test_typed_reply_reaches_the_mailbox_sealed(portal, reported, team_key):
 
 def test_reply_made_offline_with_the_cli(portal, reported, tmp_path, team_key):
     reporter, passphrase, reference = reported
-    from app.db import database
-    from app.models import Mailbox
+    from app.domain.db import database
+    from app.domain.models import Mailbox
 
     with database.connection_context():
         reporter_key = Mailbox.get().public_key
@@ -205,7 +213,7 @@ def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
     ],
 )
 def test_deadline_arithmetic(start, days, working, due):
-    from app.deadlines import add_days, latest_start_due_before
+    from app.domain.deadlines import add_days, latest_start_due_before
 
     begin = datetime.date.fromisoformat(start)
     assert add_days(begin, days, working) == datetime.date.fromisoformat(due)
@@ -217,25 +225,24 @@ def test_deadline_arithmetic(start, days, working, due):
 
 
 def test_cra_clock_runs_in_utc_hours(portal):
-    from app.deadlines import clocks
-    from app.models import Report
+    from app.domain.deadlines import clocks
+    from app.domain.models import Report
 
-    with portal.app_context():
-        report = Report(reference="MP-CRAC-LOCK", received=datetime.date(2026, 10, 24))
-        report.cra_aware_at = datetime.datetime(2026, 10, 24, 23, 30)  # the night the clocks go back
-        names = {clock.name: clock.due for clock in clocks(report)}
+    report = Report(reference="MP-CRAC-LOCK", received=datetime.date(2026, 10, 24))
+    report.cra_aware_at = datetime.datetime(2026, 10, 24, 23, 30)  # the night the clocks go back
+    names = {clock.name: clock.due for clock in clocks(settings_of(portal), report)}
     assert names["cra_early_warning"] == datetime.datetime(2026, 10, 25, 23, 30)
     assert names["cra_notification"] == datetime.datetime(2026, 10, 27, 23, 30)
 
 
 def test_overdue_filter_lists_unanswered_old_reports(portal, reported):
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
+    from app.domain.models import Report
 
     _, _, reference = reported
     with database.connection_context():
-        Report.update(received=datetime.date.today() - datetime.timedelta(days=10)).execute()
-        Report.create(reference="MP-FRES-H000")
+        Report.update(received=team_today(portal) - datetime.timedelta(days=10)).execute()
+        add_report(portal, "MP-FRES-H000")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=overdue").data.decode()
     assert reference in page and "MP-FRES-H000" not in page
@@ -253,8 +260,8 @@ def test_hall_of_fame_needs_an_explicit_action_and_can_be_withdrawn(portal, repo
     assert "Ada L." in client.get("/hall-of-fame?lang=en").data.decode()
     assert "Eregalerij" in client.get("/hall-of-fame?lang=nl").data.decode()
     assert "Acknowledgments: http://localhost/hall-of-fame" in client.get("/.well-known/security.txt").data.decode()
-    from app.db import database
-    from app.models import Credit
+    from app.domain.db import database
+    from app.domain.models import Credit
 
     with database.connection_context():
         credit = Credit.get()
@@ -268,25 +275,24 @@ def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, te
     reporter = portal.test_client()
     submit_report(reporter, files=[])
     team = team_client(portal, "alice", "handler")
-    response = team.get(f"/team/export?since={datetime.date.today().isoformat()}")
+    response = team.get(f"/team/export?since={team_today(portal).isoformat()}")
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as outer:
         names = outer.namelist()
         assert len(names) == 2 and all(name.endswith(".zip") for name in names)
         (tmp_path / "one.zip").write_bytes(outer.read(names[0]))
     assert REPORT["title"] in _open_with_cli(tmp_path / "one.zip", team_key, tmp_path)
-    later = team.get(f"/team/export?since={(datetime.date.today() + datetime.timedelta(days=1)).isoformat()}")
+    later = team.get(f"/team/export?since={(team_today(portal) + datetime.timedelta(days=1)).isoformat()}")
     assert later.status_code == 303
     assert team.get("/team/export?since=yesterday").status_code == 400
 
 
 def test_due_soon_filter(portal):
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
 
     with database.connection_context():
-        Report.create(reference="MP-SOON-0000", received=datetime.date.today() - datetime.timedelta(days=4))
-        Report.create(reference="MP-LATE-R000", received=datetime.date.today())
+        add_report(portal, "MP-SOON-0000", received=team_today(portal) - datetime.timedelta(days=4))
+        add_report(portal, "MP-LATE-R000")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=soon").data.decode()
     assert "MP-SOON-0000" in page and "MP-LATE-R000" not in page
@@ -295,12 +301,11 @@ def test_due_soon_filter(portal):
 
 
 def test_list_filters_by_state(portal):
-    from app.db import database
-    from app.models import Report
+    from app.domain.db import database
 
     with database.connection_context():
-        Report.create(reference="MP-FIXI-NG00", state="fixing")
-        Report.create(reference="MP-SPAM-0000", state="spam")
+        add_report(portal, "MP-FIXI-NG00", state="fixing")
+        add_report(portal, "MP-SPAM-0000", state="spam")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=fixing").data.decode()
     assert "MP-FIXI-NG00" in page and "MP-SPAM-0000" not in page

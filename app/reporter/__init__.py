@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("reporter", __name__)
 
-from . import mailbox, pages, sealed, submit  # noqa: E402,F401  (routes register on bp)
+from . import mailbox, pages, submit, uploads  # noqa: E402,F401  (routes register on bp)

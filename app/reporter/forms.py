@@ -1,11 +1,12 @@
 """The reporter's forms. Every message is translated; text limits come from configuration."""
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..web.context import settings
 
 REQUIRED = _l("Please fill in this field.")
 TOO_LONG = _l("This is too long.")
@@ -18,7 +19,7 @@ class _TextLimit:
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        limit = current_app.config["MELDPUNT_MAX_TEXT_CHARS"]
+        limit = settings().max_text_chars
         total = sum(len(getattr(self, name).data or "") for name in self.TEXT_FIELDS)
         if total > limit:
             first = getattr(self, self.TEXT_FIELDS[0])

@@ -3,7 +3,8 @@ name in the encrypted session) so the reporter does not lose them on the next tr
 
 from flask import session
 
-from ..models import Item
+from ..domain.models import Item
+from ..domain.uploads import delete_items
 
 
 def remember(key: str, kept: list[Item], new: list[Item]) -> None:
@@ -24,6 +25,5 @@ def recall(key: str) -> list[Item]:
 
 def forget(key: str, delete: bool = False) -> None:
     if delete:
-        for item in recall(key):
-            Item.delete().where(Item.id == item.id).execute()
+        delete_items(recall(key))
     session.pop(key, None)

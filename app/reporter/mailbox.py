@@ -6,7 +6,7 @@ key while they are signed in, never the passphrase.
 
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -14,19 +14,21 @@ from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
 from crypto.names import safe_name
 
-from .. import csrf, deadlines, parts
-from ..blobs import BlobReader
-from ..limits import login_limits
-from ..models import Mailbox
-from ..reporting import (
-    open_mailbox,
+from ..domain import deadlines
+from ..domain.blobs import BlobReader
+from ..domain.models import Mailbox
+from ..domain.reports import (
+    find_mailbox,
+    follow_up_recipients,
     readable_attachment,
+    store_browser_sealed_follow_up,
     store_follow_up,
-    store_sealed_follow_up,
-    team_key,
     thread,
 )
-from ..uploads import receive
+from ..web import uploads
+from ..web.context import settings
+from ..web.csrf import csrf
+from ..web.limits import login_limits
 from . import bp, kept
 from .forms import FollowUpForm, LoginForm, LogoutForm
 
@@ -44,7 +46,7 @@ def login():
     except InvalidPassphrase as problem:
         form.passphrase.errors = [_passphrase_problem(problem)]
         return render_template("reporter/login.html", form=form), 400
-    found = open_mailbox(phrase)
+    found = find_mailbox(settings(), phrase)
     if found is None:
         form.passphrase.errors = [_("No mailbox opens with this passphrase. Check the seven words and try again.")]
         return render_template("reporter/login.html", form=form), 400
@@ -75,19 +77,15 @@ def mailbox():
     box, key = _signed_in()
     g.encrypting = True
     form, status = FollowUpForm(formdata=None), 200
-    if (
-        request.method == "POST"
-        and request.mimetype == "application/x-www-form-urlencoded"
-        and ("sealed_message" in request.form)
-    ):
-        return _sealed_follow_up(box)
+    if uploads.browser_sealed():
+        return _browser_sealed_follow_up(box)
     if request.method == "POST":
         earlier = kept.recall(KEPT)
-        budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
-        recipients = [team_key(), PublicKey.parse(box.public_key)]
-        _upload, form, attachments = receive(FollowUpForm, recipients, "attachment", budget)
+        budget = settings().max_upload_bytes - sum(item.size for item in earlier)
+        recipients = follow_up_recipients(settings(), box)
+        _files, form, attachments = uploads.stream(FollowUpForm, recipients, "attachment", budget)
         if form.validate():
-            store_follow_up(box, form.message.data, [*earlier, *attachments])
+            store_follow_up(settings(), box, form.message.data, [*earlier, *attachments])
             kept.forget(KEPT)
             flash(_("Your message was sealed and sent to the security team."))
             return redirect(url_for("reporter.mailbox"))
@@ -102,19 +100,18 @@ def mailbox():
         logout=LogoutForm(),
         reporter_key=PublicKey.parse(box.public_key).raw.hex(),
         kept=kept.recall(KEPT),
-        disclosure=deadlines.disclosure_day(report),
+        disclosure=deadlines.disclosure_day(settings(), report),
     ), status
 
 
-def _sealed_follow_up(box: Mailbox):
+def _browser_sealed_follow_up(box: Mailbox):
     if not FlaskForm().validate_on_submit():
         abort(400)
-    handles = [request.form["sealed_message"], *request.form.getlist("sealed_attachments")]
-    items = parts.claim(handles, "message")
+    items = uploads.claim("message")
     if items is None:
         abort(400)
-    store_sealed_follow_up(box, items[0], items[1:])
-    parts.forget(handles)
+    store_browser_sealed_follow_up(box, items[0], items[1:])
+    uploads.forget(uploads.sealed_handles())
     flash(_("Your message was sealed and sent to the security team."))
     return redirect(url_for("reporter.mailbox"), code=303)
 

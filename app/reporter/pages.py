@@ -6,8 +6,10 @@ from flask import Response, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 
-from ..config import ROOT
-from ..models import Credit, today
+from ..domain.clock import today
+from ..domain.models import Credit
+from ..domain.settings import ROOT
+from ..web.context import settings
 from . import bp
 
 SECURITY_TXT_DAYS = 180
@@ -54,7 +56,9 @@ def base_url() -> str:
 @bp.get("/.well-known/security.txt")
 def security_txt():
     base = base_url()
-    expires = datetime.datetime.combine(today() + datetime.timedelta(days=SECURITY_TXT_DAYS), datetime.time())
+    expires = datetime.datetime.combine(
+        today(settings().zone) + datetime.timedelta(days=SECURITY_TXT_DAYS), datetime.time()
+    )
     lines = [
         f"Contact: {current_app.config.get('MELDPUNT_CONTACT') or base + url_for('reporter.report_form')}",
         f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",

@@ -1,15 +1,17 @@
-"""The report form: streamed and sealed on the server, then the passphrase, shown once."""
+"""The report form, on either upload path, then the passphrase, shown once."""
 
-from flask import current_app, g, render_template, request
+from flask import g, render_template, request
 from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
-from .. import csrf, parts, pow
-from ..limits import submit_limits
-from ..models import Item, Report
-from ..reporting import store_report, store_sealed_report, team_key
-from ..uploads import receive
+from ..domain.models import Report
+from ..domain.reports import store_browser_sealed_report, store_report
+from ..domain.uploads import delete_items
+from ..web import pow, uploads
+from ..web.context import settings
+from ..web.csrf import csrf
+from ..web.limits import submit_limits
 from . import bp, kept
 from .forms import ReportForm, SealedReportForm
 
@@ -28,34 +30,31 @@ def report_form():
     g.encrypting = True
     if request.method == "GET":
         return render_template("reporter/report.html", form=ReportForm(), kept=kept.recall(KEPT))
-    if request.mimetype == "application/x-www-form-urlencoded" and "sealed_report" in request.form:
-        return _sealed_report()
+    if uploads.browser_sealed():
+        return _browser_sealed_report()
     earlier = kept.recall(KEPT)
-    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"] - sum(item.size for item in earlier)
-    upload, form, new = receive(ReportForm, [team_key()], "attachment", budget)
+    budget = settings().max_upload_bytes - sum(item.size for item in earlier)
+    files, form, new = uploads.stream(ReportForm, [settings().team_key], "attachment", budget)
     if form.website.data:  # the honeypot: a bot gets what looks like success, and nothing is kept
-        upload.discard()
+        files.discard()
         kept.forget(KEPT, delete=True)
         return _passphrase_page(passphrases.generate(), reference=None)
     if not form.validate():
         kept.remember(KEPT, earlier, new)
         return render_template("reporter/report.html", form=form, kept=kept.recall(KEPT)), 400
-    report, phrase = store_report(form.fields_for_envelope(), [*earlier, *new])
+    report, phrase = store_report(settings(), form.fields_for_envelope(), [*earlier, *new])
     kept.forget(KEPT)
     return _passphrase_page(phrase, reference=report.reference)
 
 
-def _sealed_report():
+def _browser_sealed_report():
     """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged."""
     form = SealedReportForm()
-    handles = request.form.getlist("sealed_attachments")
-    items = parts.claim([request.form["sealed_report"], *handles], "report")
+    items = uploads.claim("report")
     if form.website.data:
-        for item in items or []:
-            Item.delete().where(Item.id == item.id).execute()
+        delete_items(items or [])
         return _passphrase_page(passphrases.generate(), reference=None)
-    valid = form.validate() and pow.solved()
-    if not valid or items is None:
+    if not (form.validate() and pow.solved()) or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         page = ReportForm(formdata=None)
         page.accept_policy.errors = list(form.accept_policy.errors)
@@ -64,8 +63,8 @@ def _sealed_report():
         if items is None:
             page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
-    report, phrase = store_sealed_report(items[0], items[1:])
-    parts.forget([request.form["sealed_report"], *handles])
+    report, phrase = store_browser_sealed_report(settings(), items[0], items[1:])
+    uploads.forget(uploads.sealed_handles())
     pow.spend()
     return _passphrase_page(phrase, reference=report.reference)
 

@@ -1,16 +1,19 @@
 """Team sign-in with password and TOTP, enrolment through a one-time link, sign-out."""
 
 import segno
-from flask import Response, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Response, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import accounts
-from ..limits import limited
-from . import IDLE_MINUTES, bp
+from ..domain import accounts
+from ..domain.errors import SignInFailed
+from ..web.accounts import sign_in_session
+from ..web.context import settings
+from ..web.limits import limited
+from . import bp
 
 REQUIRED = _l("Please fill in this field.")
 TOO_LONG = _l("This is too long.")
@@ -53,14 +56,12 @@ def signin():
     form = SignInForm()
     if form.validate_on_submit():
         try:
-            user = accounts.sign_in(form.name.data.strip(), form.password.data, form.code.data)
-        except accounts.SignInFailed:
+            user = accounts.sign_in(settings(), form.name.data.strip(), form.password.data, form.code.data)
+        except SignInFailed:
             flash(_("Invalid name, password or code."))
             return render_template("team/signin.html", form=form), 400
-        session.clear()
-        session["team_user"] = user.id
-        session["_idle"] = IDLE_MINUTES
-        return redirect(url_for("team.home"))
+        sign_in_session(user)
+        return redirect(url_for("audit.home" if user.role == "auditor" else "team.home"))
     return render_template("team/signin.html", form=form), 400 if form.is_submitted() else 200
 
 
@@ -81,17 +82,17 @@ def enrol(token: str):
     if user.password_hash is None:
         form = PasswordForm()
         if form.validate_on_submit():
-            accounts.set_password(user, form.password.data)
+            accounts.set_password(settings(), user, form.password.data)
             return redirect(url_for("team.enrol", token=token))
         return render_template("team/enrol_password.html", form=form, user=user), 400 if form.is_submitted() else 200
     form = CodeForm()
     if form.validate_on_submit():
-        if accounts.finish_enrolment(user, form.code.data):
+        if accounts.finish_enrolment(settings(), user, form.code.data):
             flash(_("Enrolment complete. Sign in with your password and a code."))
             return redirect(url_for("team.signin"))
         form.code.errors = [_("That code is not right. Check the time on your phone and try the next code.")]
     status = 400 if form.is_submitted() else 200
-    secret = accounts.totp_secret(user)
+    secret = accounts.totp_secret(settings(), user)
     return render_template("team/enrol_code.html", form=form, user=user, secret=secret, token=token), status
 
 
@@ -100,6 +101,6 @@ def enrol_qr(token: str):
     user = accounts.by_enrol_token(token)
     if user is None or user.totp_secret is None:
         abort(404)
-    uri = accounts.provisioning_uri(user, current_app.config["MELDPUNT_ORGANISATION"])
+    uri = accounts.provisioning_uri(settings(), user)
     svg = segno.make(uri, error="m").svg_inline(scale=5, border=2)
     return Response(svg, mimetype="image/svg+xml")

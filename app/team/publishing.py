@@ -5,23 +5,26 @@ import datetime
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from .. import workflow
-from ..export import bundle_for
-from ..models import Credit, Report
+from ..domain import workflow
+from ..domain.errors import TransitionRefused
+from ..domain.export import bundle_for
+from ..domain.models import Credit, Report
+from ..web.context import settings
 from . import bp
-from .reports import CREDITABLE, checked_form, find_report
+from .reports import back, checked_form, find_report
+
+MAX_CREDIT_CHARS = 200
+
+
+def _zip(data, name: str) -> Response:
+    return Response(data, mimetype="application/zip", headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.get("/reports/<reference>/export")
 def export(reference: str):
     row = find_report(reference)
     workflow.record(row, g.user, "export")
-    data = bundle_for([row])
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename={row.reference}.zip"},
-    )
+    return _zip(bundle_for([row]), f"{row.reference}.zip")
 
 
 @bp.post("/reports/<reference>/credit")
@@ -30,12 +33,13 @@ def credit(reference: str):
     checked_form()
     row = find_report(reference)
     name = request.form.get("name", "").strip()
-    if row.state not in CREDITABLE or not name or len(name) > 200:
-        flash(_("Credit can be published for a resolved report, with a name."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    Credit.create(report=row, name=name)
-    workflow.record(row, g.user, "credit-published", name)
-    return redirect(url_for("team.report", reference=reference), code=303)
+    try:
+        if not name or len(name) > MAX_CREDIT_CHARS:
+            raise TransitionRefused("a credit needs a name")
+        workflow.publish_credit(settings(), row, g.user, name)
+    except TransitionRefused:
+        return back(reference, _("Credit can be published for a resolved report, with a name."))
+    return back(reference)
 
 
 @bp.post("/reports/<reference>/credit/<int:credit_id>/withdraw")
@@ -45,10 +49,8 @@ def withdraw_credit(reference: str, credit_id: int):
     entry = Credit.get_or_none(Credit.id == credit_id, Credit.report == row)
     if entry is None:
         abort(404)
-    entry.withdrawn = True
-    entry.save()
-    workflow.record(row, g.user, "credit-withdrawn", entry.name)
-    return redirect(url_for("team.report", reference=reference), code=303)
+    workflow.withdraw_credit(row, g.user, entry)
+    return back(reference)
 
 
 @bp.get("/export")
@@ -63,9 +65,4 @@ def export_since():
         flash(_("No report changed since that day."))
         return redirect(url_for("team.home"), code=303)
     workflow.record(None, g.user, "export", f"{len(rows)} reports changed since {since.isoformat()}")
-    data = bundle_for(rows) if len(rows) > 1 else bundle_for(rows, outer=True)
-    return Response(
-        data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename=meldpunt-since-{since.isoformat()}.zip"},
-    )
+    return _zip(bundle_for(rows, outer=True), f"meldpunt-since-{since.isoformat()}.zip")

@@ -1,56 +1,58 @@
 """Replies to the reporter: typed here (sealed in the browser, or on the server without
 JavaScript) or made offline with `meldpunt-team reply` and uploaded unchanged."""
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from crypto import CryptoError, PublicKey
-from crypto.envelope import read_header
-
-from .. import csrf, parts, workflow
-from ..blobs import BlobReader
-from ..db import database
-from ..models import Mailbox, Report, today
-from ..reporting import adopt_reply, seal_reply, team_key
-from ..uploads import receive
+from ..domain import workflow
+from ..domain.blobs import BlobReader
+from ..domain.db import database
+from ..domain.errors import UploadRefused
+from ..domain.models import Report
+from ..domain.reports import adopt_reply, reply_recipients, seal_reply
+from ..domain.uploads import check_header
+from ..web import uploads
+from ..web.context import settings
+from ..web.csrf import csrf
 from . import bp
-from .reports import checked_form, find_report
+from .reports import back, checked_form, find_report
+
+
+def reply_purpose(row: Report) -> str:
+    return f"reply:{row.id}"
 
 
 @bp.post("/reports/<reference>/reply")
 def reply(reference: str):
-    """A reply typed here (sealed on the server) or made offline with `meldpunt-team reply`."""
+    """A reply typed here: sealed in the browser (adopted unchanged) or on the server."""
     checked_form()
     row = find_report(reference)
-    if "sealed_reply" in request.form:  # sealed in the browser: adopt the envelope unchanged
-        handle = request.form["sealed_reply"]
-        items = parts.claim([handle], f"reply:{row.id}")
-        if items is None:
+    if uploads.browser_sealed():
+        items = uploads.claim(reply_purpose(row))
+        if items is None or len(items) != 1:
             abort(400)
         with database.atomic():
             adopt_reply(row, items[0])
             _replied(row, "sealed in the browser")
-        parts.forget([handle])
-        return _back(reference, _("The reply is sealed to the reporter and the team."))
+        uploads.forget(uploads.sealed_handles())
+        return back(reference, _sent())
     text = request.form.get("message", "").strip()
     if not text:
-        return _back(reference, _("Write a reply first."))
+        return back(reference, _("Write a reply first."))
     with database.atomic():
-        seal_reply(row, text)
+        seal_reply(settings(), row, text)
         _replied(row, "typed in the workspace")
-    return _back(reference, _("The reply is sealed to the reporter and the team."))
+    return back(reference, _sent())
+
+
+def _sent() -> str:
+    return _("The reply is sealed to the reporter and the team.")
 
 
 def _replied(row: Report, how: str) -> None:
     workflow.record(row, g.user, "reply", how)
-    row.updated = today()
-    row.save()
-
-
-def _back(reference: str, message: str):
-    flash(message)
-    return redirect(url_for("team.report", reference=reference), code=303)
+    workflow.touch(settings(), row)
 
 
 @bp.post("/reports/<reference>/reply-file")
@@ -59,33 +61,24 @@ def reply_file(reference: str):
     """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
     exactly this report's reporter and the team key."""
     row = find_report(reference)
-    mailbox = Mailbox.get_or_none(Mailbox.report == row)
-    if mailbox is None:
-        abort(404)
-    budget = current_app.config["MELDPUNT_MAX_UPLOAD_BYTES"]
-    upload, form, stored = receive(FlaskForm, [], "reply", budget, seal=False)
+    recipients = reply_recipients(settings(), row)
+    files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False)
     try:
         if not form.validate_on_submit():
             abort(400)
         if len(stored) != 1:
-            raise _Refused(_("Choose one reply file (.mpe) made with meldpunt-team reply."))
-        try:
-            header = read_header(BlobReader(stored[0]))
-        except CryptoError:
-            raise _Refused(_("This file is not a Meldpunt envelope.")) from None
-        if not header.addressed_to([team_key(), PublicKey.parse(mailbox.public_key)]):
-            raise _Refused(_("This envelope is not sealed to this report's reporter and the team key."))
-    except _Refused as refused:
-        upload.discard()
-        return _back(reference, str(refused))
+            files.discard()
+            return back(reference, _("Choose one reply file (.mpe) made with meldpunt-team reply."))
+        check_header(BlobReader(stored[0]), recipients)
+    except UploadRefused as refused:
+        files.discard()
+        if refused.code == "wrong-recipients":
+            return back(reference, _("This envelope is not sealed to this report's reporter and the team key."))
+        return back(reference, _("This file is not a Meldpunt envelope."))
     except BaseException:
-        upload.discard()
+        files.discard()
         raise
     with database.atomic():
         adopt_reply(row, stored[0])
         _replied(row, "uploaded envelope")
-    return _back(reference, _("The reply is stored unchanged; the reporter can read it."))
-
-
-class _Refused(Exception):
-    pass
+    return back(reference, _("The reply is stored unchanged; the reporter can read it."))

@@ -5,58 +5,68 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from peewee import JOIN
 
 from crypto import PublicKey
 
-from .. import deadlines, workflow
-from ..db import database
-from ..models import Credit, Event, Item, Mailbox, Report, today
-from ..reporting import seal_reply
+from ..domain import deadlines, workflow
+from ..domain.db import database
+from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
+from ..domain.models import Credit, Event, Item, Mailbox, Report, User
+from ..domain.reports import seal_reply
+from ..web.context import settings
+from ..web.i18n import state_label
 from . import bp
 
 PAGE_SIZE = 50
-CREDITABLE = ("resolved", "disclosed")
-FILTERS = ("open", "overdue", "soon", "closed", "all")
+MAX_PAGE = 1_000_000
 SORTS = {"oldest": (Report.received.asc(), Report.id.asc()), "newest": (Report.received.desc(), Report.id.desc())}
+HISTORY_ROWS = 50
+
+
+def _filters() -> dict[str, tuple[str, object]]:
+    """Each list filter: its label and its condition. The template shows exactly these."""
+    config = settings()
+    awaiting_answer = Report.state.in_(workflow.OPEN) & Report.acknowledged.is_null()
+    overdue_cutoff = deadlines.overdue_answer_cutoff(config)
+    return {
+        "open": (_("Open"), Report.state.in_(workflow.OPEN)),
+        "overdue": (_("Answer overdue"), awaiting_answer & (Report.received <= overdue_cutoff)),
+        "soon": (
+            _("Answer due soon"),
+            awaiting_answer
+            & (Report.received > overdue_cutoff)
+            & (Report.received <= deadlines.due_soon_cutoff(config)),
+        ),
+        "closed": (_("Closed"), Report.state.not_in(workflow.OPEN)),
+        "all": (_("All"), None),
+        **{state: (state_label(state), Report.state == state) for state in workflow.STATES},
+    }
 
 
 @bp.get("/")
 def home():
     if g.user.role == "auditor":
-        return render_template("team/auditor.html")
+        return redirect(url_for("audit.home"))
+    filters = _filters()
     shown = request.args.get("show", "open")
-    shown = shown if shown in FILTERS or shown in workflow.LABELS else "open"
-    page = max(1, request.args.get("page", 1, type=int))
-    query = Report.select()
-    if shown == "open":
-        query = query.where(Report.state.in_(workflow.OPEN))
-    elif shown == "closed":
-        query = query.where(Report.state.not_in(workflow.OPEN))
-    elif shown == "overdue":
-        query = query.where(
-            Report.state.in_(workflow.OPEN),
-            Report.acknowledged.is_null(),
-            Report.received <= deadlines.overdue_answer_cutoff(),
-        )
-    elif shown == "soon":  # the answer is due today or tomorrow
-        query = query.where(
-            Report.state.in_(workflow.OPEN),
-            Report.acknowledged.is_null(),
-            Report.received > deadlines.overdue_answer_cutoff(),
-            Report.received <= deadlines.due_soon_cutoff(),
-        )
-    elif shown in workflow.LABELS:
-        query = query.where(Report.state == shown)
+    shown = shown if shown in filters else "open"
+    page = min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
     order = request.args.get("sort", "oldest")
     order = order if order in SORTS else "oldest"
+    query = Report.select()
+    condition = filters[shown][1]
+    if condition is not None:
+        query = query.where(condition)
     total = query.count()
     rows = list(query.order_by(*SORTS[order]).paginate(page, PAGE_SIZE))
     return render_template(
         "team/list.html",
-        reports=[(row, deadlines.clocks(row)) for row in rows],
+        reports=[(row, deadlines.clocks(settings(), row)) for row in rows],
+        filters=[(name, label) for name, (label, _condition) in filters.items() if name not in workflow.STATES],
+        states=[(state, filters[state][0]) for state in workflow.STATES],
         shown=shown,
         order=order,
-        state_names=list(workflow.LABELS),
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
@@ -75,24 +85,27 @@ def report(reference: str):
     g.encrypting = True  # replies are sealed in the browser when JavaScript runs
     row = find_report(reference)
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
-    steps = {
-        e.action.removeprefix("cra:")
-        for e in Event.select().where(Event.report == row, Event.action.startswith("cra:"))
-    }
-    items = list(Item.select().where(Item.report == row).order_by(Item.position, Item.id))
+    reporter = PublicKey.parse(mailbox.public_key) if mailbox else None
+    events = (
+        Event.select(Event, User)
+        .join(User, JOIN.LEFT_OUTER)
+        .where(Event.report == row)
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(HISTORY_ROWS)
+    )
     return render_template(
         "team/report.html",
         report=row,
-        clocks=deadlines.clocks(row, steps),
-        items=items,
-        events=list(row.events.order_by(Event.at.desc()).limit(50)),
-        reporter_fingerprint=PublicKey.parse(mailbox.public_key).fingerprint if mailbox else None,
-        reporter_key=PublicKey.parse(mailbox.public_key).raw.hex() if mailbox else None,
+        clocks=deadlines.clocks(settings(), row),
+        items=list(Item.select().where(Item.report == row).order_by(Item.position, Item.id)),
+        events=list(events),
+        reporter_fingerprint=reporter.fingerprint if reporter else None,
+        reporter_key=reporter.raw.hex() if reporter else None,
         transitions=workflow.allowed(row.state),
         form=FlaskForm(),
-        default_disclosure=deadlines.disclosure_day(row),
+        default_disclosure=deadlines.disclosure_day(settings(), row),
         credits=list(row.credits.where(~Credit.withdrawn)),
-        can_credit=row.state in CREDITABLE,
+        can_credit=row.state in workflow.CREDITABLE,
     )
 
 
@@ -101,26 +114,37 @@ def checked_form() -> None:
         abort(400)
 
 
+def back(reference: str, message: str | None = None):
+    if message:
+        flash(message)
+    return redirect(url_for("team.report", reference=reference), code=303)
+
+
 @bp.post("/reports/<reference>/state")
 def change_state(reference: str):
     checked_form()
     row = find_report(reference)
     target = request.form.get("state", "")
-    duplicate_of = None
+    original = None
     if target == "duplicate":
-        duplicate_of = Report.get_or_none(Report.reference == request.form.get("duplicate_of", "").strip())
+        named = request.form.get("duplicate_of", "").strip()
+        if not named:
+            return back(reference, _("Name the original report's reference to mark this one as a duplicate."))
+        original = Report.get_or_none(Report.reference == named)
+        if original is None:
+            return back(reference, _("No report has the reference %(reference)s.", reference=named))
     try:
         with database.atomic():
-            workflow.change_state(row, target, g.user, duplicate_of)
+            workflow.change_state(settings(), row, target, g.user, original)
             message = request.form.get("message", "").strip()
             if message:
-                seal_reply(row, message)
+                seal_reply(settings(), row, message)
                 workflow.record(row, g.user, "reply", "typed with a state change")
-    except workflow.TransitionRefused:
-        flash(_("That change is not possible from the current state."))
-        return redirect(url_for("team.report", reference=reference)), 303
-    flash(_("State changed to: %(state)s", state=workflow.label(target)))
-    return redirect(url_for("team.report", reference=reference), code=303)
+    except DuplicateNeedsOriginal:
+        return back(reference, _("A report cannot be a duplicate of itself."))
+    except TransitionRefused:
+        return back(reference, _("That change is not possible from the current state."))
+    return back(reference, _("State changed to: %(state)s", state=state_label(target)))
 
 
 def _day(name: str) -> datetime.date | None:
@@ -134,20 +158,13 @@ def _day(name: str) -> datetime.date | None:
 def set_dates(reference: str):
     checked_form()
     row = find_report(reference)
-    fix, disclosure = _day("fix_expected"), _day("disclosure_planned")
+    in_force = deadlines.disclosure_day(settings(), row)
     reason = request.form.get("reason", "").strip()
-    if disclosure and disclosure != row.disclosure_planned and not reason:
-        flash(_("Give a reason for the disclosure date."))
-        return redirect(url_for("team.report", reference=reference), code=303)
-    if fix:
-        row.fix_expected = fix
-        workflow.record(row, g.user, "fix-expected", fix.isoformat())
-    if disclosure:
-        row.disclosure_planned = disclosure
-        workflow.record(row, g.user, "disclosure-planned", f"{disclosure.isoformat()}: {reason}")
-    row.updated = today()
-    row.save()
-    return redirect(url_for("team.report", reference=reference), code=303)
+    try:
+        workflow.set_dates(settings(), row, g.user, _day("fix_expected"), _day("disclosure_planned"), in_force, reason)
+    except TransitionRefused:
+        return back(reference, _("Give a reason for the disclosure date."))
+    return back(reference, _("Dates saved."))
 
 
 @bp.post("/reports/<reference>/cra")
@@ -156,14 +173,10 @@ def cra(reference: str):
     row = find_report(reference)
     step = request.form.get("step", "")
     if step == "aware":
-        if row.cra_aware_at is None:
-            row.exploited = True
-            row.cra_aware_at = workflow.now()
-            row.updated = today()
-            row.save()
-            workflow.record(row, g.user, "cra:aware", "actively exploited: the team is aware")
-    elif step in deadlines.CRA_STEPS and row.cra_aware_at:
-        workflow.record(row, g.user, f"cra:{step}", "sent")
+        workflow.mark_aware(settings(), row, g.user)
     else:
-        abort(400)
-    return redirect(url_for("team.report", reference=reference), code=303)
+        try:
+            workflow.mark_cra_step_sent(row, g.user, step)
+        except TransitionRefused:
+            abort(400)
+    return back(reference)

@@ -4,9 +4,9 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from .. import accounts
-from ..models import User
-from ..workflow import record
+from ..domain import accounts
+from ..domain.models import User
+from ..domain.workflow import record
 from . import bp
 
 

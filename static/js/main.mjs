@@ -140,6 +140,7 @@ async function sealAndSend(form, status, progressBox, cancel) {
   const uploader = new Uploader({
     csrfToken: form.elements.csrf_token.value,
     purpose,
+    base: form.dataset.uploads,
     report: form.dataset.report,
     signal: controller.signal,
     onProgress: (bytes) => progress.add(bytes),
@@ -156,7 +157,7 @@ async function sealAndSend(form, status, progressBox, cancel) {
       attachmentIds.push(await uploader.upload(fileEnvelopeSize(file, recipients), sealFile(file, recipients)));
     }
     const fields = new URLSearchParams({ csrf_token: form.elements.csrf_token.value });
-    fields.set({ report: "sealed_report", message: "sealed_message", reply: "sealed_reply" }[purpose], mainId);
+    fields.set("sealed", mainId);
     for (const id of attachmentIds) fields.append("sealed_attachments", id);
     if (form.elements.accept_policy?.checked) fields.set("accept_policy", "y");
     if (form.elements.website) fields.set("website", form.elements.website.value);

@@ -17,8 +17,10 @@ function sleep(ms, signal) {
 export class UploadError extends Error {}
 
 export class Uploader {
-  constructor({ csrfToken, purpose, report, signal, onProgress }) {
+  // `base`: where this page's uploads go (the reporter's or the team's endpoints).
+  constructor({ csrfToken, purpose, base, report, signal, onProgress }) {
     this.csrfToken = csrfToken;
+    this.base = base;
     this.purpose = purpose;
     this.report = report;
     this.signal = signal;
@@ -39,7 +41,7 @@ export class Uploader {
     const form = new URLSearchParams({ purpose: this.purpose, size: String(size) });
     if (this.report) form.set("report", this.report);
     if (this.proof) form.set("pow", this.proof);
-    const response = await this.request("POST", "/uploads", form);
+    const response = await this.request("POST", this.base, form);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new UploadError(answer.message || `upload refused (${response.status})`);
     return answer;
@@ -72,7 +74,7 @@ export class Uploader {
   async sendPart(id, number, bytes) {
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       try {
-        const response = await this.request("PUT", `/uploads/${id}/${number}`, bytes, {
+        const response = await this.request("PUT", `${this.base}/${id}/${number}`, bytes, {
           "Content-Type": "application/octet-stream",
         });
         if (response.ok) {
@@ -100,7 +102,7 @@ export class Uploader {
 
   async stored(id, number) {
     try {
-      const response = await this.request("GET", `/uploads/${id}`);
+      const response = await this.request("GET", `${this.base}/${id}`);
       return response.ok && (await response.json()).received > number;
     } catch {
       return false;

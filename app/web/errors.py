@@ -1,10 +1,16 @@
-"""Error pages in the visitor's language. Never a traceback, never a reset connection."""
+"""Error pages in the visitor's language, and the one place where the domain's exceptions become
+responses. A visitor never sees a traceback or a reset connection; the log gets the traceback of
+an unexpected error, without request data (no path, query, address or form)."""
+
+import traceback
 
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wsgi import LimitedStream
+
+from ..domain import errors as domain
 
 # Enough to drain a slightly oversized upload so the browser gets the 413 page instead of a reset;
 # a client sending far more than the limit is cut off.
@@ -23,6 +29,18 @@ MESSAGES = {
     500: (_l("Something went wrong"), _l("The portal could not handle this request. Nothing you sent was kept.")),
     503: (_l("Busy"), _l("The portal is busy. Please wait a minute and try again.")),
 }
+# Each domain failure that reaches this far, as the status its page has. Views answer the ones
+# they can explain better (a flash message, a form error) before they get here.
+STATUS_FOR = {
+    domain.Busy: 503,
+    domain.TooLarge: 413,
+    domain.NotFound: 404,
+    domain.TransitionRefused: 400,
+    domain.UploadRefused: 400,
+    domain.SignInFailed: 403,
+    domain.NotInitialised: 503,
+}
+
 CSRF = (
     _l("The form has expired"),
     _l("For your protection, forms expire. Go back, reload the page and send it again."),
@@ -40,17 +58,39 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        if error.code == 413:
-            _drain()
-        title, message = MESSAGES.get(error.code, (error.name, error.description))
-        return render_error(error.code or 500, title, message)
+        return _page(error.code or 500, error)
+
+    @app.errorhandler(domain.DomainError)
+    def _domain(error: domain.DomainError):
+        code = next((code for kind, code in STATUS_FOR.items() if isinstance(error, kind)), 500)
+        if code == 500:
+            return _unexpected(error)
+        return _page(code)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.error("unhandled %s at %s", type(error).__name__, request.endpoint)
+        app.logger.error("unhandled %s in %s\n%s", type(error).__name__, request.endpoint, _frames(error))
         return render_error(500, *MESSAGES[500])
 
     app.register_error_handler(InternalServerError, lambda e: render_error(500, *MESSAGES[500]))
+
+
+def _frames(error: BaseException) -> str:
+    """Where it happened: the traceback's frames (file, line, function, source line), without the
+    exception's message or any local value, either of which may hold what a visitor sent. The
+    endpoint names the view without its path."""
+    return "Traceback (most recent call last):\n" + "".join(traceback.format_tb(error.__traceback__)).rstrip()
+
+
+def _page(code: int, error: HTTPException | None = None):
+    if code == 413:
+        _drain()
+    default = (error.name, error.description) if error else MESSAGES[500]
+    title, message = MESSAGES.get(code, default)
+    response = render_error(code, title, message)
+    if code == 503:
+        return (*response, {"Retry-After": "60"})
+    return response
 
 
 def _drain() -> None:

@@ -1,20 +1,12 @@
-"""Rate limits and the cap on concurrent argon2id derivations.
-
-Reporters behind Tor all arrive from the same address, so per-address limits alone do nothing
-there: every limit also has a global variant. Limit state lives in this process's memory only.
-"""
-
-import threading
-from contextlib import contextmanager
+"""Rate limits. Reporters behind Tor all arrive from the same address, so per-address limits alone
+do nothing there: every limit also has a global variant. Limit state lives in this process's
+memory only. (The cap on argon2id derivations is app/domain/derivations.py.)"""
 
 from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import ServiceUnavailable
 
 limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", headers_enabled=False)
-
-DERIVATION_WAIT_SECONDS = 10
 
 
 def everyone() -> str:
@@ -40,16 +32,3 @@ login_limits = limited("LOGIN")
 
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
-    app.extensions["meldpunt_derivations"] = threading.BoundedSemaphore(app.config["MELDPUNT_DERIVATIONS_AT_ONCE"])
-
-
-@contextmanager
-def derivation_slot():
-    """At most N argon2id derivations (64 MiB each) at once in this process; 503 if none frees up."""
-    slots = current_app.extensions["meldpunt_derivations"]
-    if not slots.acquire(timeout=DERIVATION_WAIT_SECONDS):
-        raise ServiceUnavailable()
-    try:
-        yield
-    finally:
-        slots.release()

@@ -1,10 +1,10 @@
-"""Database binding: one peewee database per app, a connection per request.
+"""Database binding: one peewee database for the process, bound once by the app factory or the CLI.
 
 Any database playhouse.db_url understands; SQLite (the default) gets WAL and foreign keys. Nothing
-here or in the models is SQLite-only.
+here or in the models is SQLite-only. The web layer opens a connection per request
+(app/web/context.py); the CLI and the benches use `database.connection_context()`.
 """
 
-from flask import Flask
 from peewee import DatabaseProxy
 from playhouse.db_url import connect
 
@@ -27,21 +27,5 @@ def open_database(url: str):
     return connect(url)
 
 
-def init_app(app: Flask) -> None:
-    database.initialize(open_database(app.config["DATABASE_URL"]))
-
-    @app.before_request
-    def _connect() -> None:
-        database.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc: BaseException | None) -> None:
-        if not database.is_closed():
-            database.close()
-
-
-def create_schema() -> None:
-    from .models import MODELS
-
-    with database.connection_context():
-        database.create_tables(MODELS, safe=True)
+def bind(url: str) -> None:
+    database.initialize(open_database(url))

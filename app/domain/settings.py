@@ -6,11 +6,16 @@ The instance file is `instance/meldpunt.toml` (or `$MELDPUNT_INSTANCE/meldpunt.t
 
 import os
 import tomllib
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crypto import InvalidPublicKey, PublicKey
 
-ROOT = Path(__file__).resolve().parent.parent
+from .derivations import DerivationLimit
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 GIB = 1024**3
 
 DEFAULTS: dict[str, object] = {
@@ -22,6 +27,7 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_CONTACT": None,  # security.txt Contact; default: the report form
     "MELDPUNT_ONION_ADDRESS": None,  # http://….onion, sent as Onion-Location
     "MELDPUNT_POLICY_DIR": None,  # folder with policy.nl.md / policy.en.md
+    "MELDPUNT_TIMEZONE": "Europe/Amsterdam",  # the team's calendar: which day "within 5 days" ends
     "MELDPUNT_RESPONSE_DAYS": 5,
     "MELDPUNT_RESPONSE_WORKING_DAYS": False,  # count the answer's days Monday to Friday only
     "MELDPUNT_DISCLOSURE_DAYS": 60,
@@ -101,3 +107,56 @@ def check_secret(settings: dict) -> None:
     secret = settings.get("SECRET_KEY")
     if not secret or len(str(secret)) < 32:
         raise ConfigError("SECRET_KEY is missing or shorter than 32 characters: run `meldpunt init` or set it.")
+
+
+class Settings(Mapping):
+    """The loaded settings, read-only, with the values the domain needs already parsed.
+
+    Made once per app (or CLI run) by `Settings.load` and passed to domain functions; the web
+    layer keeps it in `app.extensions` (see app/web/context.py).
+    """
+
+    def __init__(self, values: Mapping[str, object]):
+        self._values = dict(values)
+
+    @classmethod
+    def load(cls, folder: Path | None = None, overrides: dict | None = None) -> "Settings":
+        return cls(load(folder or instance_path(), overrides))
+
+    def __getitem__(self, key: str) -> object:
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @cached_property
+    def team_key(self) -> PublicKey:
+        return team_key(self._values)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        name = str(self._values["MELDPUNT_TIMEZONE"])
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"MELDPUNT_TIMEZONE {name!r} is not a time zone name such as Europe/Amsterdam.") from None
+
+    @cached_property
+    def derivations(self) -> DerivationLimit:
+        """One per app: the cap on concurrent argon2id derivations in this process."""
+        return DerivationLimit(int(self._values["MELDPUNT_DERIVATIONS_AT_ONCE"]))
+
+    @property
+    def secret_key(self) -> str:
+        return str(self._values["SECRET_KEY"])
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self._values["MELDPUNT_MAX_UPLOAD_BYTES"])
+
+    @property
+    def max_text_chars(self) -> int:
+        return int(self._values["MELDPUNT_MAX_TEXT_CHARS"])

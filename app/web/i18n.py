@@ -8,9 +8,7 @@ from flask_babel import Babel, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .workflow import label as state_label
-
-LANGUAGES = ("nl", "en")
+LANGUAGES = {"nl": "Nederlands", "en": "English"}  # code: the language's name in itself
 COOKIE = "mp_lang"
 
 babel = Babel()
@@ -20,7 +18,7 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 def init_app(app: Flask) -> None:
@@ -54,6 +52,18 @@ def init_app(app: Flask) -> None:
         return format_date(value, "long") if value else _("not yet")
 
 
+STATES = {
+    "received": _l("Received"),
+    "acknowledged": _l("Acknowledged"),
+    "confirmed": _l("Confirmed"),
+    "fixing": _l("Being fixed"),
+    "resolved": _l("Resolved"),
+    "disclosed": _l("Disclosed"),
+    "duplicate": _l("Duplicate"),
+    "not_vulnerability": _l("Not a vulnerability"),
+    "out_of_scope": _l("Out of scope"),
+    "spam": _l("Spam"),
+}
 CLOCKS = {
     "answer": _l("Answer with assessment"),
     "disclosure": _l("Disclosure"),
@@ -62,6 +72,10 @@ CLOCKS = {
     "cra_final_report": _l("CRA final report (14 days after the fix)"),
 }
 CLOCK_STATUS = {"done": _l("done"), "overdue": _l("overdue"), "soon": _l("due within a day"), "running": _l("running")}
+
+
+def state_label(state: str) -> str:
+    return str(STATES.get(state, state))
 
 
 def clock_label(name: str) -> str:

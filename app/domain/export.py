@@ -33,9 +33,9 @@ def bundle_for(reports: list[Report], outer: bool = False) -> Iterator[bytes]:
     if len(reports) == 1 and not outer:
         write_bundle(reports[0], spool)
     else:
-        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as outer:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
             for report in reports:
-                with outer.open(zipfile.ZipInfo(f"{report.reference}.zip", (1980, 1, 1, 0, 0, 0)), "w") as member:
+                with archive.open(zipfile.ZipInfo(f"{report.reference}.zip", (1980, 1, 1, 0, 0, 0)), "w") as member:
                     write_bundle(report, member)
     spool.seek(0)
 

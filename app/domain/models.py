@@ -4,7 +4,6 @@ Report content exists only as envelopes (docs/format.md), kept as ciphertext chu
 database itself, so a deployment has one store to back up, replicate and purge.
 """
 
-import datetime
 import secrets
 
 from peewee import (
@@ -25,10 +24,6 @@ CHUNK_ROW_BYTES = 1024 * 1024
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
-def today() -> datetime.date:
-    return datetime.datetime.now(datetime.UTC).date()
-
-
 class BaseModel(Model):
     class Meta:
         database = database
@@ -44,15 +39,19 @@ class Setting(BaseModel):
 class Report(BaseModel):
     reference = CharField(unique=True)
     state = CharField(default="received", index=True)
-    received = DateField(default=today, index=True)
+    received = DateField(index=True)
     acknowledged = DateField(null=True)
     fix_expected = DateField(null=True)
     disclosure_planned = DateField(null=True)
-    updated = DateField(default=today, index=True)  # for "export everything changed since"
+    updated = DateField(index=True)  # for "export everything changed since"
     duplicate_of = ForeignKeyField("self", null=True, on_delete="SET NULL")
     exploited = BooleanField(default=False)  # marked by the team; starts nothing by itself
     cra_aware_at = DateTimeField(null=True)  # the team's own "we are aware" moment (a team time)
     resolved_on = DateField(null=True)
+    # When the team recorded each CRA step as sent (team times); a sent step is no longer due.
+    cra_early_warning_sent = DateTimeField(null=True)
+    cra_notification_sent = DateTimeField(null=True)
+    cra_final_report_sent = DateTimeField(null=True)
 
     @staticmethod
     def new_reference() -> str:
@@ -75,7 +74,7 @@ class Item(BaseModel):
     report = ForeignKeyField(Report, backref="items", null=True, on_delete="CASCADE")
     kind = CharField()
     parent = ForeignKeyField("self", null=True, backref="attachments", on_delete="CASCADE")
-    day = DateField(default=today)
+    day = DateField()
     position = IntegerField(default=0)
     size = IntegerField(default=0)  # ciphertext bytes
     complete = BooleanField(default=False)
@@ -126,7 +125,7 @@ class Credit(BaseModel):
 
     report = ForeignKeyField(Report, backref="credits", on_delete="CASCADE")
     name = CharField()
-    published = DateField(default=today)
+    published = DateField()
     withdrawn = BooleanField(default=False)
 
 

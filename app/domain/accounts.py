@@ -11,13 +11,14 @@ import secrets
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from flask import current_app
 
 from crypto import CryptoError, secretbox
 
-from .limits import derivation_slot
+from .clock import now
+from .errors import SignInFailed
 from .models import User
-from .workflow import now, record
+from .settings import Settings
+from .workflow import record
 
 ROLES = ("admin", "handler", "auditor")
 MIN_PASSWORD_CHARS = 15
@@ -29,16 +30,12 @@ TOTP_STEP = 30
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 
 
-class SignInFailed(Exception):
-    """Name, password or code wrong, account disabled or throttled: deliberately one error."""
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _totp_key() -> bytes:
-    return secretbox.derive_key(str(current_app.secret_key).encode(), b"meldpunt/v1/totp-secret")
+def _totp_key(settings: Settings) -> bytes:
+    return secretbox.derive_key(settings.secret_key.encode(), b"meldpunt/v1/totp-secret")
 
 
 def create(name: str, role: str) -> tuple[User, str]:
@@ -72,25 +69,26 @@ def by_enrol_token(token: str) -> User | None:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    with derivation_slot():
+def set_password(settings: Settings, user: User, password: str) -> None:
+    with settings.derivations.slot():
         user.password_hash = _hasher.hash(password)
-    user.totp_secret = secretbox.encrypt(_totp_key(), pyotp.random_base32().encode())
+    user.totp_secret = secretbox.encrypt(_totp_key(settings), pyotp.random_base32().encode())
     user.save()
 
 
-def totp_secret(user: User) -> str:
-    return secretbox.decrypt(_totp_key(), bytes(user.totp_secret)).decode()
+def totp_secret(settings: Settings, user: User) -> str:
+    return secretbox.decrypt(_totp_key(settings), bytes(user.totp_secret)).decode()
 
 
-def provisioning_uri(user: User, issuer: str) -> str:
-    return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.name, issuer_name=issuer)
+def provisioning_uri(settings: Settings, user: User) -> str:
+    issuer = str(settings["MELDPUNT_ORGANISATION"])
+    return pyotp.TOTP(totp_secret(settings, user)).provisioning_uri(name=user.name, issuer_name=issuer)
 
 
-def _accept_code(user: User, code: str) -> bool:
+def _accept_code(settings: Settings, user: User, code: str) -> bool:
     """A code of this step or one step either side, never one that was used before."""
     code = "".join(code.split())
-    totp = pyotp.TOTP(totp_secret(user))
+    totp = pyotp.TOTP(totp_secret(settings, user))
     current = totp.timecode(datetime.datetime.now(datetime.UTC))
     for step in (current - 1, current, current + 1):
         if step > user.totp_last_step and secrets.compare_digest(totp.generate_otp(step), code):
@@ -100,8 +98,8 @@ def _accept_code(user: User, code: str) -> bool:
     return False
 
 
-def finish_enrolment(user: User, code: str) -> bool:
-    if user.password_hash is None or user.totp_secret is None or not _accept_code(user, code):
+def finish_enrolment(settings: Settings, user: User, code: str) -> bool:
+    if user.password_hash is None or user.totp_secret is None or not _accept_code(settings, user, code):
         return False
     user.enrolled = True
     user.enrol_token = None
@@ -112,18 +110,18 @@ def finish_enrolment(user: User, code: str) -> bool:
     return True
 
 
-def sign_in(name: str, password: str, code: str) -> User:
+def sign_in(settings: Settings, name: str, password: str, code: str) -> User:
     user = User.get_or_none(User.name == name)
     if user is None:
-        with derivation_slot():  # as costly as a real check, so timing does not tell names apart
+        with settings.derivations.slot():  # as costly as a real check, so timing does not tell names apart
             _hasher.hash(password)
         raise SignInFailed()
     if user.disabled or not user.enrolled or (user.locked_until and user.locked_until > now()):
         raise SignInFailed()
     try:
-        with derivation_slot():
+        with settings.derivations.slot():
             _hasher.verify(user.password_hash, password)
-        if not _accept_code(user, code):
+        if not _accept_code(settings, user, code):
             raise SignInFailed()
     except (VerificationError, SignInFailed, CryptoError):
         _failed(user)

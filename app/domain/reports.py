@@ -1,0 +1,232 @@
+"""Reports, mailboxes and threads: storing what reporters and the team send, reading it back.
+
+Views validate and orchestrate; this module seals (through `crypto`) and stores. Items arrive
+from app/domain/uploads.py complete but unowned; here they are adopted into a report or thread.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from peewee import IntegrityError, fn
+
+from crypto import Meta, Opener, PrivateKey, PublicKey, Sealer, report
+from crypto import passphrase as passphrases
+
+from . import schema
+from .blobs import BlobReader, BlobWriter
+from .clock import today
+from .db import database
+from .errors import NotFound, NotInitialised
+from .models import Item, Mailbox, Report, Setting
+from .settings import Settings
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+SALT_SETTING = "installation_salt"
+
+
+def installation_salt() -> bytes:
+    row = Setting.get_or_none(Setting.key == SALT_SETTING)
+    if row is None:
+        raise NotInitialised("the installation salt is missing: run `meldpunt init`")
+    return bytes(row.value)
+
+
+def ensure_installation_salt() -> None:
+    if Setting.get_or_none(Setting.key == SALT_SETTING) is None:
+        Setting.create(key=SALT_SETTING, value=passphrases.new_installation_salt())
+
+
+def initialise() -> None:
+    """A database ready for reports, as `meldpunt init` leaves it: tables and installation salt."""
+    with database.connection_context():
+        schema.create()
+        ensure_installation_salt()
+
+
+def derive_identity(settings: Settings, phrase: passphrases.Passphrase) -> passphrases.ReporterIdentity:
+    with settings.derivations.slot():
+        return passphrases.derive(phrase, installation_salt())
+
+
+def _sealed_item(
+    report_row: Report,
+    kind: str,
+    position: int,
+    body: bytes,
+    recipients: list[PublicKey],
+    meta_type: str,
+    day: datetime.date,
+) -> Item:
+    """A new item of `report_row` holding `body`, server-sealed to `recipients`."""
+    item = Item.create(report=report_row, kind=kind, position=position, day=day)
+    blob = BlobWriter(item)
+    with Sealer(blob, recipients, Meta(kind, type=meta_type, day=day)) as sealer:
+        sealer.write(body)
+    blob.close()
+    return item
+
+
+def next_position(report_row: Report) -> int:
+    highest = Item.select(fn.MAX(Item.position)).where(Item.report == report_row).scalar()
+    return (highest or 0) + 1
+
+
+def _adopt(items: list[Item], report_row: Report, parent: Item) -> None:
+    position = parent.position
+    for item in items:
+        position += 1
+        Item.update(report=report_row, parent=parent, position=position, kind="attachment", handle=None).where(
+            Item.id == item.id
+        ).execute()
+
+
+def _claim(item: Item, report_row: Report, kind: str, position: int) -> Item:
+    """An envelope the browser uploaded becomes part of a report; its upload handle stops working."""
+    Item.update(report=report_row, kind=kind, position=position, handle=None).where(Item.id == item.id).execute()
+    return Item.get_by_id(item.id)
+
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> tuple[Report, passphrases.Passphrase]:
+    """Server-seal the report's fields to the team, adopt its attachments, and create a mailbox."""
+    with database.atomic():
+        report_row = _new_report(settings)
+        day = today(settings.zone)
+        item = _sealed_item(
+            report_row, "report", 0, report.encode(fields), [settings.team_key], "application/json", day
+        )
+        _adopt(attachments, report_row, item)
+    return report_row, create_mailbox(settings, report_row)
+
+
+def store_browser_sealed_report(
+    settings: Settings, sealed: Item, attachments: list[Item]
+) -> tuple[Report, passphrases.Passphrase]:
+    """The same for a report the browser sealed: its envelopes are stored unchanged."""
+    with database.atomic():
+        report_row = _new_report(settings)
+        item = _claim(sealed, report_row, "report", 0)
+        _adopt(attachments, report_row, item)
+    return report_row, create_mailbox(settings, report_row)
+
+
+def create_mailbox(settings: Settings, report_row: Report) -> passphrases.Passphrase:
+    """A new passphrase and the mailbox it opens; the passphrase itself is never stored."""
+    phrase = passphrases.generate()
+    identity = derive_identity(settings, phrase)
+    Mailbox.create(report=report_row, lookup_token=identity.lookup_token.hex(), public_key=str(identity.key.public))
+    return phrase
+
+
+def find_mailbox(settings: Settings, phrase: passphrases.Passphrase) -> tuple[Mailbox, PrivateKey] | None:
+    """The mailbox this passphrase opens, with the reporter's key; None if it opens none."""
+    identity = derive_identity(settings, phrase)
+    mailbox = Mailbox.get_or_none(Mailbox.lookup_token == identity.lookup_token.hex())
+    return (mailbox, identity.key) if mailbox else None
+
+
+def _new_report(settings: Settings) -> Report:
+    day = today(settings.zone)
+    for _ in range(10):
+        try:
+            with database.atomic():
+                return Report.create(reference=Report.new_reference(), received=day, updated=day)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not find a free report reference")
+
+
+def follow_up_recipients(settings: Settings, mailbox: Mailbox) -> list[PublicKey]:
+    return [settings.team_key, PublicKey.parse(mailbox.public_key)]
+
+
+def reply_recipients(settings: Settings, report_row: Report) -> list[PublicKey]:
+    """The reporter of `report_row` and the team; NotFound if the report has no mailbox."""
+    mailbox = Mailbox.get_or_none(Mailbox.report == report_row)
+    if mailbox is None:
+        raise NotFound("this report has no mailbox")
+    return [PublicKey.parse(mailbox.public_key), settings.team_key]
+
+
+def store_follow_up(settings: Settings, mailbox: Mailbox, text: str, attachments: list[Item]) -> Item:
+    """A follow-up typed without JavaScript: server-sealed to the team and the reporter."""
+    recipients = follow_up_recipients(settings, mailbox)
+    with database.atomic():
+        position = next_position(mailbox.report)
+        day = today(settings.zone)
+        item = _sealed_item(mailbox.report, "message", position, text.encode("utf-8"), recipients, TEXT, day)
+        _adopt(attachments, mailbox.report, item)
+    return item
+
+
+def store_browser_sealed_follow_up(mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
+    with database.atomic():
+        item = _claim(sealed, mailbox.report, "message", next_position(mailbox.report))
+        _adopt(attachments, mailbox.report, item)
+    return item
+
+
+def adopt_reply(report_row: Report, item: Item) -> Item:
+    """A reply sealed elsewhere (in the browser, or offline) joins the thread unchanged."""
+    return _claim(item, report_row, "reply", next_position(report_row))
+
+
+def seal_reply(settings: Settings, report_row: Report, text: str) -> Item:
+    """A reply typed in the workspace, server-sealed to the reporter and the team (no JavaScript)."""
+    recipients = reply_recipients(settings, report_row)
+    with database.atomic():
+        position = next_position(report_row)
+        return _sealed_item(report_row, "reply", position, text.encode("utf-8"), recipients, TEXT, today(settings.zone))
+
+
+@dataclass
+class Attachment:
+    id: int
+    name: str
+    size: int
+
+
+@dataclass
+class Entry:
+    author: str  # "reporter" or "team"
+    day: datetime.date
+    text: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
+    """The follow-ups and replies the reporter can read, decrypted in memory for this request."""
+    entries = []
+    items = (
+        Item.select()
+        .where((Item.report == mailbox.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
+        .order_by(Item.position, Item.id)
+    )
+    for item in items:
+        opener = Opener(BlobReader(item), key)
+        body = b"".join(_bounded(opener))
+        entry = Entry("team" if item.kind == "reply" else "reporter", item.day, body.decode("utf-8", "replace"))
+        for attachment in item.attachments.where(Item.complete).order_by(Item.position):
+            meta = Opener(BlobReader(attachment), key).meta
+            entry.attachments.append(Attachment(attachment.id, meta.name or "attachment", attachment.size))
+        entries.append(entry)
+    return entries
+
+
+def _bounded(opener: Opener):
+    size = 0
+    for piece in opener:
+        size += len(piece)
+        if size > MAX_MESSAGE_BYTES:
+            break
+        yield piece
+
+
+def readable_attachment(mailbox: Mailbox, item_id: int) -> Item | None:
+    """An attachment of a message or reply in this mailbox's thread, or None."""
+    item = Item.get_or_none(Item.id == item_id, Item.report == mailbox.report, Item.kind == "attachment")
+    if item is None or item.parent is None or item.parent.kind not in ("message", "reply") or not item.complete:
+        return None
+    return item

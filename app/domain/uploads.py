@@ -1,0 +1,182 @@
+"""Uploads, on the storage side. An envelope reaches the database in one of two ways:
+
+- **Streamed** (`StreamedFiles`): the file parts of one `multipart/form-data` request, written
+  piece by piece as the parser reads them. Plaintext (the JavaScript-free path) is *server-sealed*
+  into an envelope as it streams, one 64 KiB chunk at a time; an envelope sealed elsewhere (a reply
+  made offline with `meldpunt-team reply`) is stored unchanged. Nothing is spooled to disk.
+- **Browser-sealed, in parts** (`start_browser_upload`, `store_part`): the browser seals, declares
+  the envelope's exact size, then sends parts of PART_BYTES in order; a dropped connection resumes
+  from the last stored part. Part 0 must begin with a valid envelope header addressed to exactly
+  the expected keys, so plaintext or an envelope for someone else is refused before more is stored.
+
+Either way the result is a complete `Item` that no report owns yet; app/domain/reports.py adopts
+it into a report or thread. The web side (which request may do what) is app/web/uploads.py.
+"""
+
+import datetime
+import io
+import secrets
+from collections.abc import Iterable
+
+from peewee import IntegrityError
+
+from crypto import CryptoError, Meta, PublicKey, Sealer, spec
+from crypto.envelope import read_header
+
+from .blobs import BlobWriter
+from .db import database
+from .errors import TooLarge, UploadRefused
+from .models import CHUNK_ROW_BYTES, Chunk, Item
+
+PART_BYTES = 4 * CHUNK_ROW_BYTES
+MAX_HEADER_BYTES = spec.header_length(spec.MAX_RECIPIENTS)
+
+
+class StreamedFiles:
+    """What one request's file parts become: items of `kind`, within `budget` bytes in total.
+
+    `seal=True`: each part is plaintext, server-sealed to `recipients` as it streams.
+    `seal=False`: each part is already an envelope and is stored as it arrives (checked after).
+    """
+
+    def __init__(self, recipients: list[PublicKey], kind: str, budget: int, day: datetime.date, seal: bool = True):
+        self.recipients = recipients
+        self.kind = kind
+        self.budget = budget
+        self.day = day
+        self.seal = seal
+        self.items: list[Item] = []
+        self.writers: list[BlobWriter] = []
+
+    def part(self, filename: str | None, content_type: str | None) -> "StreamedPart":
+        return StreamedPart(self, filename, content_type)
+
+    def spend(self, size: int) -> None:
+        self.budget -= size
+        if self.budget < 0:
+            raise TooLarge()
+
+    def discard(self) -> None:
+        """Delete everything this request stored (cascade takes the chunk rows)."""
+        for writer in self.writers:  # a part cut off mid-way leaves its writer waiting
+            writer.abort()
+        delete_items(self.items)
+        self.items = []
+
+    def completed(self) -> list[Item]:
+        ids = [item.id for item in self.items]
+        complete = {row.id for row in Item.select(Item.id).where(Item.id.in_(ids), Item.complete)}
+        return [item for item in self.items if item.id in complete]
+
+
+class StreamedPart:
+    """One file part: bytes in through `write`, an envelope out into an `Item`'s rows. The parser
+    treats it as the file object it would otherwise have spooled to a temporary file."""
+
+    def __init__(self, files: StreamedFiles, filename: str | None, content_type: str | None):
+        self._files = files
+        self._filename = filename
+        self._content_type = content_type
+        self._sink = None  # a Sealer, or the BlobWriter itself for envelopes kept as they are
+        self._blob: BlobWriter | None = None
+
+    def write(self, data: bytes) -> int:
+        if not data:
+            return 0
+        self._files.spend(len(data))
+        if self._sink is None:  # an empty file input sends a part with no data: no item for it
+            files = self._files
+            item = Item.create(kind=files.kind, day=files.day)
+            item.upload_name = self._filename or ""  # in memory only, to list it on a retry
+            files.items.append(item)
+            self._blob = BlobWriter(item, background=True)
+            files.writers.append(self._blob)
+            if files.seal:
+                meta = Meta(files.kind, name=self._filename or None, type=self._content_type, day=files.day)
+                self._sink = Sealer(self._blob, files.recipients, meta)
+            else:
+                self._sink = self._blob
+        return self._sink.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # The parser rewinds a part when it is complete: that is where the envelope is finished.
+        if self._sink is not None and offset == 0:
+            if self._sink is not self._blob:
+                self._sink.close()
+            self._blob.close()
+            self._sink = None
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        return b""  # the plaintext is gone; only the stored item remains
+
+    def close(self) -> None:
+        pass
+
+
+def delete_items(items: Iterable[Item]) -> None:
+    ids = [item.id for item in items]
+    if ids:
+        Item.delete().where(Item.id.in_(ids)).execute()
+
+
+# --- browser-sealed, in parts -----------------------------------------------------------------
+
+
+def start_browser_upload(expected_size: int, day: datetime.date) -> Item:
+    return Item.create(kind="upload", day=day, expected_size=expected_size, handle=secrets.token_urlsafe(24))
+
+
+def find_browser_upload(handle: str) -> Item | None:
+    return Item.get_or_none(Item.handle == handle)
+
+
+def declared_bytes(handles: Iterable[str]) -> int:
+    """What the browser declared for these uploads together (their budget counts it all)."""
+    return sum(row.expected_size or 0 for row in Item.select(Item.expected_size).where(Item.handle.in_(list(handles))))
+
+
+def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]) -> Item:
+    if item.complete or number < item.parts:
+        return item  # already stored: the browser did not see our answer and sent it again
+    if number > item.parts:
+        raise UploadRefused("out-of-order", status=409, received=item.parts)
+    remaining = item.expected_size - item.size
+    if len(data) != min(PART_BYTES, remaining):
+        raise UploadRefused("wrong-part-size")
+    if number == 0:
+        check_header(data[:MAX_HEADER_BYTES], recipients)
+    try:
+        with database.atomic():
+            for offset in range(0, len(data), CHUNK_ROW_BYTES):
+                seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
+                Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
+            item.parts += 1
+            item.size += len(data)
+            item.complete = item.size == item.expected_size
+            item.save()
+    except IntegrityError:
+        # The same part sent twice at once: the other request stored it.
+        raise UploadRefused("out-of-order", status=409, received=number + 1) from None
+    return item
+
+
+def check_header(start: bytes | io.RawIOBase, recipients: list[PublicKey]) -> None:
+    """The envelope's header is well formed and addressed to exactly `recipients`."""
+    stream = io.BytesIO(start) if isinstance(start, bytes) else start
+    try:
+        header = read_header(stream)
+    except CryptoError:
+        raise UploadRefused("not-an-envelope") from None
+    if not header.addressed_to(recipients):
+        raise UploadRefused("wrong-recipients")
+
+
+def completed_uploads(handles: list[str]) -> list[Item] | None:
+    """The completed, unclaimed uploads these handles name, in their order; None unless all are."""
+    if not handles or len(set(handles)) != len(handles):
+        return None
+    rows = {row.handle: row for row in Item.select().where(Item.handle.in_(handles), Item.complete)}
+    if len(rows) != len(handles):
+        return None
+    return [rows[handle] for handle in handles]

@@ -1,0 +1,133 @@
+"""The CVD workflow (ISO/IEC 30111, in the words a team uses): states, the one table of allowed
+transitions, and everything else the team records on a report (dates, CRA steps, credit), each
+with an event: who, what, and the exact team time.
+
+The views and the tests both read TRANSITIONS; the labels people see live in app/web/i18n.py.
+"""
+
+import datetime
+
+from .clock import now, today
+from .errors import DuplicateNeedsOriginal, TransitionRefused
+from .models import Credit, Event, Report, User
+from .settings import Settings
+
+STATES = (
+    "received",
+    "acknowledged",
+    "confirmed",
+    "fixing",
+    "resolved",
+    "disclosed",
+    "duplicate",
+    "not_vulnerability",
+    "out_of_scope",
+    "spam",
+)
+EXITS = ("duplicate", "not_vulnerability", "out_of_scope", "spam")
+OPEN = ("received", "acknowledged", "confirmed", "fixing")
+CREDITABLE = ("resolved", "disclosed")
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "received": ("acknowledged", *EXITS),
+    "acknowledged": ("confirmed", *EXITS),
+    "confirmed": ("fixing", "resolved", "duplicate"),
+    "fixing": ("resolved",),
+    "resolved": ("disclosed", "fixing"),  # back to fixing when the fix turns out incomplete
+    "disclosed": (),
+    # A closed report can be reopened when the team was wrong about it.
+    **{state: ("acknowledged",) for state in EXITS},
+}
+CRA_STEPS = ("cra_early_warning", "cra_notification", "cra_final_report")
+
+
+def allowed(state: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(state, ())
+
+
+def record(report: Report | None, user: User | None, action: str, detail: str = "") -> Event:
+    return Event.create(report=report, user=user, action=action, detail=detail, at=now())
+
+
+def touch(settings: Settings, report: Report) -> None:
+    """Mark the report changed today, for "export everything changed since"."""
+    report.updated = today(settings.zone)
+    report.save()
+
+
+def change_state(
+    settings: Settings, report: Report, target: str, user: User, duplicate_of: Report | None = None
+) -> None:
+    if target not in allowed(report.state):
+        raise TransitionRefused(f"{report.state} → {target}")
+    if target == "duplicate" and (duplicate_of is None or duplicate_of.id == report.id):
+        raise DuplicateNeedsOriginal("a duplicate names another report, the original")
+    previous = report.state
+    report.state = target
+    report.duplicate_of = duplicate_of if target == "duplicate" else None
+    day = today(settings.zone)
+    if target == "acknowledged" and report.acknowledged is None:
+        report.acknowledged = day
+    if target == "resolved":
+        report.resolved_on = day
+    touch(settings, report)
+    detail = f"{previous} → {target}" + (f" (of {duplicate_of.reference})" if duplicate_of else "")
+    record(report, user, "state", detail)
+
+
+def set_dates(
+    settings: Settings,
+    report: Report,
+    user: User,
+    fix: datetime.date | None,
+    disclosure: datetime.date | None,
+    effective_disclosure: datetime.date,
+    reason: str,
+) -> None:
+    """Record an expected fix date and/or a planned disclosure. A disclosure date is a change
+    only when it differs from the one in force (`effective_disclosure`, which the form shows), and
+    a change needs a reason."""
+    disclosure = disclosure if disclosure != effective_disclosure else None
+    if disclosure and not reason:
+        raise TransitionRefused("a changed disclosure date needs a reason")
+    if fix and fix != report.fix_expected:
+        report.fix_expected = fix
+        record(report, user, "fix-expected", fix.isoformat())
+    if disclosure:
+        report.disclosure_planned = disclosure
+        record(report, user, "disclosure-planned", f"{disclosure.isoformat()}: {reason}")
+    touch(settings, report)
+
+
+def mark_aware(settings: Settings, report: Report, user: User) -> None:
+    """The team's "we are aware" of active exploitation: starts the CRA clocks (once)."""
+    if report.cra_aware_at is not None:
+        return
+    report.exploited = True
+    report.cra_aware_at = now()
+    touch(settings, report)
+    record(report, user, "cra:aware", "actively exploited: the team is aware")
+
+
+def mark_cra_step_sent(report: Report, user: User, step: str) -> None:
+    if step not in CRA_STEPS or report.cra_aware_at is None:
+        raise TransitionRefused(f"no CRA step {step!r} to record")
+    field = f"{step}_sent"
+    if getattr(report, field) is None:
+        setattr(report, field, now())
+        report.save()
+    record(report, user, f"cra:{step}", "sent")
+
+
+def publish_credit(settings: Settings, report: Report, user: User, name: str) -> Credit:
+    if report.state not in CREDITABLE:
+        raise TransitionRefused("credit is published for resolved reports")
+    credit = Credit.create(report=report, name=name, published=today(settings.zone))
+    record(report, user, "credit-published", name)
+    return credit
+
+
+def withdraw_credit(report: Report, user: User, credit: Credit) -> None:
+    credit.withdrawn = True
+    credit.save()
+    record(report, user, "credit-withdrawn", credit.name)

@@ -1,0 +1,49 @@
+"""The part endpoints for what reporters seal in the browser: a report (sealed to the team) or a
+follow-up (sealed to the team and the signed-in reporter). The team's replies have their own
+endpoints behind the team blueprint's access rules (app/team/uploads.py)."""
+
+from flask import request, session
+from werkzeug.exceptions import BadRequest
+
+from crypto import PublicKey
+
+from ..domain.models import Mailbox
+from ..domain.reports import follow_up_recipients
+from ..web import pow, uploads
+from ..web.context import settings
+from ..web.limits import limited
+from . import bp
+
+PURPOSES = ("report", "message")
+
+
+def recipients_for(purpose: str) -> list[PublicKey]:
+    if purpose == "report":
+        return [settings().team_key]
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
+    if purpose != "message" or mailbox is None:
+        raise BadRequest()
+    return follow_up_recipients(settings(), mailbox)
+
+
+@bp.post("/uploads")
+@limited("UPLOAD")
+def start_upload():
+    purpose = request.form.get("purpose", "")
+    if purpose not in PURPOSES:
+        raise BadRequest()
+    size = uploads.declared_size()
+    recipients_for(purpose)  # a follow-up needs a signed-in reporter
+    if purpose == "report" and not pow.check(request.form.get("pow", "")):
+        return uploads.refusal("proof-of-work", 403)
+    return uploads.start(purpose, size)
+
+
+@bp.put("/uploads/<handle>/<int:number>")
+def upload_part(handle: str, number: int):
+    return uploads.put_part(handle, number, recipients_for)
+
+
+@bp.get("/uploads/<handle>")
+def upload_status(handle: str):
+    return uploads.status(handle)

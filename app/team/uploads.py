@@ -1,0 +1,45 @@
+"""The part endpoints for replies the team seals in the browser, behind the blueprint's
+deny-by-default role table (admins and handlers). Each upload names the report it answers and
+must be sealed to exactly that report's reporter and the team key."""
+
+from flask import request
+from werkzeug.exceptions import BadRequest
+
+from crypto import PublicKey
+
+from ..domain.models import Report
+from ..domain.reports import reply_recipients
+from ..web import uploads
+from ..web.context import settings
+from ..web.limits import limited
+from . import bp
+from .replies import reply_purpose
+
+
+def recipients_for(purpose: str) -> list[PublicKey]:
+    kind, _colon, report_id = purpose.partition(":")
+    row = Report.get_or_none(Report.id == int(report_id)) if kind == "reply" and report_id.isdigit() else None
+    if row is None:
+        raise BadRequest()
+    return reply_recipients(settings(), row)
+
+
+@bp.post("/uploads")
+@limited("UPLOAD")
+def start_upload():
+    row = Report.get_or_none(Report.reference == request.form.get("report", ""))
+    if row is None or request.form.get("purpose") != "reply":
+        raise BadRequest()
+    size = uploads.declared_size()
+    reply_recipients(settings(), row)  # a report without a mailbox takes no reply
+    return uploads.start(reply_purpose(row), size)
+
+
+@bp.put("/uploads/<handle>/<int:number>")
+def upload_part(handle: str, number: int):
+    return uploads.put_part(handle, number, recipients_for)
+
+
+@bp.get("/uploads/<handle>")
+def upload_status(handle: str):
+    return uploads.status(handle)

@@ -1,0 +1,35 @@
+"""Who is signed in to the workspace (the security team and the privacy officers), and the
+deny-by-default check both of their blueprints run before every request."""
+
+from flask import abort, g, request, session
+
+from ..domain.models import User
+
+SESSION_KEY = "team_user"
+IDLE_MINUTES = 30
+
+
+def signed_in_user() -> User | None:
+    user = User.get_or_none(User.id == session.get(SESSION_KEY, -1))
+    return user if user is not None and user.enrolled and not user.disabled else None
+
+
+def sign_in_session(user: User) -> None:
+    session.clear()
+    session[SESSION_KEY] = user.id
+    session["_idle"] = IDLE_MINUTES
+
+
+def require_role(roles_for: dict[str, tuple[str, ...]], default: tuple[str, ...], public: frozenset[str] = frozenset()):
+    """A `before_request` for a blueprint: every endpoint needs a signed-in, enrolled, enabled
+    account whose role `roles_for` allows (or `default`), except the `public` ones. A refusal is a
+    403, never a redirect that hides it."""
+
+    def check() -> None:
+        g.user = signed_in_user()
+        if request.endpoint in public:
+            return
+        if g.user is None or g.user.role not in roles_for.get(request.endpoint, default):
+            abort(403)
+
+    return check

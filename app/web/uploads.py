@@ -1,0 +1,161 @@
+"""Uploads, on the HTTP side: which request may send what, and one way for a view to accept a
+submission whichever path it took.
+
+    if uploads.browser_sealed():
+        items = uploads.claim(purpose)       # envelopes the browser sealed and uploaded in parts
+    else:
+        files, form, items = uploads.stream(FormClass, recipients, kind, budget)   # server-sealed
+
+`browser_sealed()` is the only place that tells the two apart. The script posts
+`application/x-www-form-urlencoded` naming its finished uploads (`sealed`, then any number of
+`sealed_attachments`); a browser without JavaScript posts `multipart/form-data`, whose file parts
+are server-sealed as they stream in (app/domain/uploads.py). A request that sends a file part
+where no view called `stream` first is refused: the parser would otherwise spool it to a
+temporary file in the clear.
+
+The part endpoints (start, part, status) are the same for every purpose; each blueprint mounts
+them behind its own access rules and says whose keys an upload must be sealed to.
+"""
+
+from collections.abc import Callable
+
+from flask import Request, g, jsonify, request, session
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest
+
+from crypto import PublicKey
+
+from ..domain import uploads
+from ..domain.clock import today
+from ..domain.errors import UploadRefused
+from ..domain.models import Item
+from .context import settings
+
+OWNED = "uploads"  # session key: {handle: purpose} for this browser's uploads
+MAX_UPLOADS_PER_SESSION = 64
+# The padding adds at most 6.25 %, the chunks 17 bytes in 64 KiB; this covers both, with room.
+SIZE_MARGIN = 1.07
+
+
+class MeldpuntRequest(Request):
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        files = g.get("streamed_files")
+        if files is None:
+            raise BadRequest("This address does not take files.")
+        return files.part(filename, content_type)
+
+
+def stream(make_form, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True):
+    """Parse a multipart request, its file parts server-sealed (or, with `seal=False`, kept as the
+    envelopes they are) while they stream in. Returns the `StreamedFiles`, the form and the
+    completed items. If parsing fails, nothing is kept."""
+    files = uploads.StreamedFiles(recipients, kind, budget, today(settings().zone), seal)
+    g.streamed_files = files
+    try:
+        form = make_form()
+        return files, form, files.completed()
+    except BaseException:
+        files.discard()
+        raise
+
+
+def browser_sealed() -> bool:
+    """True when the request names envelopes sealed and uploaded by the browser."""
+    return (
+        request.method == "POST"
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and "sealed" in request.form
+    )
+
+
+def sealed_handles() -> list[str]:
+    return [request.form["sealed"], *request.form.getlist("sealed_attachments")]
+
+
+def claim(purpose: str) -> list[Item] | None:
+    """The completed uploads this request names (main envelope first), all started in this
+    session for `purpose`; None unless every one is."""
+    handles = sealed_handles()
+    owned = session.get(OWNED) or {}
+    if any(owned.get(handle) != purpose for handle in handles):
+        return None
+    return uploads.completed_uploads(handles)
+
+
+def forget(handles: list[str]) -> None:
+    owned = dict(session.get(OWNED) or {})
+    for handle in handles:
+        owned.pop(handle, None)
+    session[OWNED] = owned
+
+
+# --- the part endpoints, shared by the blueprints ---------------------------------------------
+
+
+def budget() -> int:
+    """What one session may declare in total: the upload and text limits, plus envelope overhead."""
+    config = settings()
+    return int((config.max_upload_bytes + 8 * config.max_text_chars) * SIZE_MARGIN) + 2**20
+
+
+def refusal(code: str, status: int = 400, **extra):
+    messages = {
+        "not-an-envelope": _("This upload is not an envelope sealed by this page. Reload the page and try again."),
+        "wrong-recipients": _("This upload is not sealed to this portal's keys. Reload the page and try again."),
+        "too-large": _("What you sent is larger than this portal accepts."),
+        "unknown-upload": _("This upload is unknown or has expired. Reload the page and try again."),
+        "out-of-order": _("A part arrived out of order; the upload continues from the last stored part."),
+        "wrong-part-size": _("A part has the wrong size. Reload the page and try again."),
+        "proof-of-work": _("The anti-spam check did not succeed. Reload the page and try again."),
+    }
+    return jsonify(error=code, message=messages[code], **extra), status
+
+
+def declared_size() -> int:
+    try:
+        size = int(request.form.get("size", ""))
+    except ValueError:
+        raise BadRequest() from None
+    if size <= 0:
+        raise BadRequest()
+    return size
+
+
+def start(purpose: str, size: int):
+    """A new upload of `size` bytes for `purpose`, owned by this session (the handle alone is not
+    enough to send parts)."""
+    owned = dict(session.get(OWNED) or {})
+    if size + uploads.declared_bytes(owned) > budget() or len(owned) >= MAX_UPLOADS_PER_SESSION:
+        return refusal("too-large", 413)
+    item = uploads.start_browser_upload(size, today(settings().zone))
+    owned[item.handle] = purpose
+    session[OWNED] = owned
+    return jsonify(id=item.handle, part_size=uploads.PART_BYTES, received=0)
+
+
+def _owned(handle: str) -> tuple[Item, str] | None:
+    purpose = (session.get(OWNED) or {}).get(handle)
+    item = uploads.find_browser_upload(handle) if purpose else None
+    return (item, purpose) if item else None
+
+
+def put_part(handle: str, number: int, recipients_for: Callable[[str], list[PublicKey]]):
+    """Store part `number`; `recipients_for(purpose)` says whose keys the envelope must name."""
+    owned = _owned(handle)
+    if owned is None:
+        return refusal("unknown-upload", 404)
+    item, purpose = owned
+    data = request.get_data(cache=False)
+    try:
+        item = uploads.store_part(item, number, data, recipients_for(purpose))
+    except UploadRefused as refused:
+        return refusal(refused.code, refused.status, received=refused.received)
+    return jsonify(received=item.parts, complete=item.complete)
+
+
+def status(handle: str):
+    owned = _owned(handle)
+    if owned is None:
+        return refusal("unknown-upload", 404)
+    item, _purpose = owned
+    return jsonify(received=item.parts, size=item.size, complete=item.complete)
