@@ -16,7 +16,7 @@ $(BIN)/python:
 
 # Stamps are rebuilt whenever pyproject.toml changes, so new dependencies arrive by themselves.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[portal]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

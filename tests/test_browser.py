@@ -11,6 +11,8 @@ from crypto import open_bytes
 from .browser import chromium, live_server
 from .conftest import VECTORS
 
+pytestmark = pytest.mark.browser
+
 MARKER = "MARKER-TEXT-7f3a9c"
 FILE_MARKER = b"FILE-MARKER-51c2e8 "
 
