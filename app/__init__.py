@@ -8,17 +8,23 @@
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from .domain.settings import ROOT, Settings, check_secret
-from .web import context, errors, headers, i18n, limits
-from .web.csrf import csrf
-from .web.sessions import EncryptedSessionInterface
-from .web.uploads import MeldpuntRequest
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None) -> "Flask":
+    # Imported here, not at the top: `import app.domain` runs this file first, and the domain
+    # must import on a machine without Flask (tests/test_layers.py).
+    from flask import Flask
+
+    from .domain.settings import ROOT, Settings, check_secret
+    from .web import context, errors, headers, i18n, limits
+    from .web.csrf import csrf
+    from .web.sessions import EncryptedSessionInterface
+    from .web.uploads import MeldpuntRequest
+
     folder = Path(test_config["INSTANCE"]) if test_config and "INSTANCE" in test_config else None
     settings = Settings.load(folder, test_config)
     team_key = settings.team_key  # refuses to start without one, saying how to set it

@@ -167,32 +167,61 @@ def test_sign_out_clears_the_session(portal):
     assert client.get("/team/").status_code == 403
 
 
-TEAM_ROUTES = [
-    ("get", "/team/", ("admin", "handler", "auditor")),
-    ("get", "/team/users", ("admin",)),
-    ("get", "/team/reports/MP-XXXX-XXXX", ("admin", "handler")),
-    ("get", "/team/reports/MP-XXXX-XXXX/export", ("admin", "handler")),
-    ("get", "/team/export?since=2026-01-01", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/credit", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/reply-file", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/state", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/dates", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/cra", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/reply", ("admin", "handler")),
-    ("post", "/team/reports/MP-XXXX-XXXX/credit/1/withdraw", ("admin", "handler")),
-    ("post", "/team/users/1", ("admin",)),
-    ("post", "/team/signout", ("admin", "handler", "auditor")),
-]
+TEAM = ("admin", "handler")
+EVERYONE = ("admin", "handler", "auditor")
+OFFICERS = ("auditor", "admin")
+PUBLIC = ("anonymous", *EVERYONE)
+# Who may use each workspace endpoint. Written out here, not read from the app, so the test is a
+# second opinion; and the routes come from the app's URL map, so a new route without a line here
+# fails the test instead of going unchecked.
+EXPECTED = {
+    "team.signin": PUBLIC,
+    "team.enrol": PUBLIC,
+    "team.enrol_qr": PUBLIC,
+    "team.signout": EVERYONE,
+    "team.home": EVERYONE,  # auditors are sent on to their own pages
+    "team.report": TEAM,
+    "team.change_state": TEAM,
+    "team.set_dates": TEAM,
+    "team.cra": TEAM,
+    "team.export": TEAM,
+    "team.credit": TEAM,
+    "team.withdraw_credit": TEAM,
+    "team.export_since": TEAM,
+    "team.reply": TEAM,
+    "team.reply_file": TEAM,
+    "team.start_upload": TEAM,
+    "team.upload_part": TEAM,
+    "team.upload_status": TEAM,
+    "team.users": ("admin",),
+    "team.user_action": ("admin",),
+    "audit.home": OFFICERS,
+}
+SAMPLE = {"reference": "MP-XXXX-XXXX", "token": "no-such-token", "handle": "no-such-upload"}
+
+
+def _workspace_routes(portal):
+    for rule in portal.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("team", "audit"):
+            values = {name: SAMPLE.get(name, 1) for name in rule.arguments}
+            path = rule.build(values)[1]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, method.lower(), path
+
+
+def test_every_workspace_route_has_an_expected_role_list(portal):
+    assert {endpoint for endpoint, _, _ in _workspace_routes(portal)} == set(EXPECTED)
 
 
 @pytest.mark.parametrize("role", ["anonymous", "auditor", "handler", "admin"])
-def test_roles_on_every_team_route(portal, role):
+def test_roles_on_every_workspace_route(portal, role):
     client = portal.test_client() if role == "anonymous" else team_client(portal, f"user-{role}", role)
     token = csrf_token(client.get("/report").data)  # a valid token: the refusal must be the role's
-    for method, path, allowed in TEAM_ROUTES:
-        kwargs = {"data": {"csrf_token": token}} if method == "post" else {}
+    # Signing out last, or every route after it would be refused for that reason alone.
+    for endpoint, method, path in sorted(_workspace_routes(portal), key=lambda r: r[0] == "team.signout"):
+        kwargs = {"data": {"csrf_token": token}} if method in ("post", "put") else {}
         status = getattr(client, method)(path, **kwargs).status_code
-        if role in allowed:
-            assert status != 403, (method, path)  # 404 or 400 here: no such report, no token
+        if role in EXPECTED[endpoint]:
+            assert status != 403, (method, path)  # 404, 400 or 302 here: no such report, no form
         else:
             assert status == 403, (method, path)

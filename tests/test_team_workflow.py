@@ -96,6 +96,51 @@ def test_changing_the_disclosure_date_needs_a_reason(portal, reported):
     assert "Give a reason" in team.get(f"/team/reports/{reference}").data.decode()
 
 
+def test_an_expected_fix_date_can_be_saved_alone(portal, reported):
+    """The form sends the disclosure date in force back unchanged: that is not a change."""
+    import re
+
+    from app.domain.db import database
+    from app.domain.models import Event, Report
+
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    page = team.get(f"/team/reports/{reference}").data.decode()
+    shown = re.search(r'name="disclosure_planned" id="disclosure_planned" value="([0-9-]+)"', page).group(1)
+    _post(team, f"/team/reports/{reference}/dates", fix_expected="2026-12-15", disclosure_planned=shown, reason="")
+    after = team.get(f"/team/reports/{reference}").data.decode()
+    assert "Give a reason" not in after
+    assert "Dates saved." in after
+    with database.connection_context():
+        report = Report.get(Report.reference == reference)
+        assert report.fix_expected == datetime.date(2026, 12, 15)
+        assert report.disclosure_planned is None  # still the policy's default, not pinned
+        assert [e.action for e in Event.select().where(Event.report == report)] == ["fix-expected"]
+
+
+def test_cra_steps_recorded_as_sent_stop_counting_as_due(portal, reported):
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    _post(team, f"/team/reports/{reference}/cra", step="aware")
+    with database.connection_context():  # aware 30 hours ago: the 24 h early warning is overdue
+        aware = Report.get(Report.reference == reference).cra_aware_at - datetime.timedelta(hours=30)
+        Report.update(cra_aware_at=aware).execute()
+    listed = team.get("/team/?show=all&lang=en").data.decode()
+    assert "CRA early warning (24 h)" in listed
+    _post(team, f"/team/reports/{reference}/cra", step="cra_early_warning")
+    with database.connection_context():
+        assert Report.get(Report.reference == reference).cra_early_warning_sent is not None
+    listed = team.get("/team/?show=all&lang=en").data.decode()
+    assert "CRA early warning (24 h)" not in listed
+    assert "CRA notification (72 h)" in listed
+    page = team.get(f"/team/reports/{reference}?lang=en").data.decode()
+    assert "CRA early warning (24 h): " in page  # still listed on the report page, as done
+    assert _post(team, f"/team/reports/{reference}/cra", step="cra_bogus").status_code == 400
+
+
 def test_typed_reply_reaches_the_mailbox_sealed(portal, reported, team_key):
     reporter, passphrase, reference = reported
     team = team_client(portal, "alice", "handler")

@@ -43,3 +43,7 @@ class SignInFailed(DomainError):
 
 class NotInitialised(DomainError):
     """The database lacks what `meldpunt init` creates (the installation salt)."""
+
+
+class SchemaBehind(DomainError):
+    """The database's schema is older than the code: `meldpunt upgrade` has not run yet."""

@@ -2,10 +2,13 @@
 
 from flask import Flask, current_app
 
+from ..domain import schema
 from ..domain.db import bind, database
+from ..domain.errors import SchemaBehind
 from ..domain.settings import Settings
 
 EXTENSION = "meldpunt.settings"
+SCHEMA_CHECKED = "meldpunt.schema-current"
 
 
 def init_app(app: Flask, loaded: Settings) -> None:
@@ -15,6 +18,13 @@ def init_app(app: Flask, loaded: Settings) -> None:
     @app.before_request
     def _connect() -> None:
         database.connect(reuse_if_open=True)
+        # Code newer than its database would fail in odd places; say so once, plainly, instead.
+        # Checked until it passes once per process (an upgrade needs a restart anyway).
+        if not app.extensions.get(SCHEMA_CHECKED):
+            if schema.pending():
+                app.logger.error("the database schema is behind the code: run `meldpunt upgrade`")
+                raise SchemaBehind()
+            app.extensions[SCHEMA_CHECKED] = True
 
     @app.teardown_request
     def _close(exc: BaseException | None) -> None:

@@ -39,6 +39,7 @@ STATUS_FOR = {
     domain.UploadRefused: 400,
     domain.SignInFailed: 403,
     domain.NotInitialised: 503,
+    domain.SchemaBehind: 503,
 }
 
 CSRF = (
@@ -112,5 +113,5 @@ def _drain() -> None:
             if not data:
                 break
             remaining -= len(data)
-    except Exception:  # noqa: BLE001  (a vanished client leaves nothing to drain)
+    except Exception:  # noqa: BLE001, S110  (a vanished client leaves nothing to drain)
         pass

@@ -1,0 +1,141 @@
+"""Schema migrations: a database made by the models of 18f69c2 (version 1) is upgraded by the real
+`meldpunt upgrade` without losing a row, and ends with exactly the schema of a new database."""
+
+import datetime
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from .legacy import models_18f69c2 as legacy
+
+PORTAL_SECRET = "legacy-secret-key-that-is-long-enough-0123456789"
+AWARE = datetime.datetime(2026, 11, 20, 9, 15)
+WARNED = datetime.datetime(2026, 11, 20, 17, 40)
+
+
+def meldpunt(*args, instance: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [Path(sys.executable).parent / "meldpunt", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MELDPUNT_INSTANCE": str(instance)},
+        timeout=60,
+    )
+
+
+def _legacy_instance(folder: Path, team_key) -> Path:
+    """An instance folder whose database was made by 18f69c2's models, with rows in every table."""
+    folder.mkdir()
+    (folder / "meldpunt.toml").write_text(f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{PORTAL_SECRET}"\n')
+    db = SqliteDatabase(str(folder / "meldpunt.db"), pragmas={"foreign_keys": 1})
+    legacy.database.initialize(db)
+    with db.connection_context():
+        db.create_tables(legacy.MODELS)
+        legacy.Setting.create(key="installation_salt", value=os.urandom(16))
+        user = legacy.User.create(name="alice", role="handler", enrolled=True)
+        first = legacy.Report.create(reference="MP-AAAA-AAAA", state="fixing", cra_aware_at=AWARE, exploited=True)
+        second = legacy.Report.create(reference="MP-BBBB-BBBB", state="duplicate", duplicate_of=first)
+        legacy.Mailbox.create(report=first, lookup_token="ab" * 32, public_key=str(team_key.public))
+        item = legacy.Item.create(report=first, kind="report", complete=True, size=3)
+        legacy.Chunk.create(item=item, seq=0, data=b"\x01\x02\x03")
+        legacy.Item.create(report=first, kind="attachment", parent=item, position=1, complete=True)
+        legacy.Event.create(report=first, user=user, action="cra:aware", at=AWARE)
+        legacy.Event.create(report=first, user=user, action="cra:cra_early_warning", detail="sent", at=WARNED)
+        legacy.Event.create(report=second, user=user, action="state", detail="received → duplicate", at=WARNED)
+        legacy.Credit.create(report=first, name="Ada L.")
+    return folder
+
+
+def _rows(path: Path) -> dict[str, int]:
+    db = SqliteDatabase(str(path))
+    with db.connection_context():
+        return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in db.get_tables()}  # noqa: S608  (table names from the database itself)
+
+
+def _columns(path: Path) -> dict[str, set[tuple[str, str, bool]]]:
+    db = SqliteDatabase(str(path))
+    with db.connection_context():
+        return {
+            table: {(c.name, c.data_type.upper(), c.null) for c in db.get_columns(table)} for table in db.get_tables()
+        }
+
+
+@pytest.mark.slow
+def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
+    instance = _legacy_instance(tmp_path / "legacy", team_key)
+    before = _rows(instance / "meldpunt.db")
+
+    check = meldpunt("check", instance=instance)
+    assert check.returncode == 1
+    assert "database schema is behind" in check.stdout
+    assert "meldpunt upgrade" in check.stdout
+
+    upgrade = meldpunt("upgrade", instance=instance)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Applied migration 2" in upgrade.stdout
+    assert "Database schema at version 2." in upgrade.stdout
+
+    after = _rows(instance / "meldpunt.db")
+    grown = {table: after[table] - count for table, count in before.items()}
+    assert grown == {**dict.fromkeys(before, 0), "setting": 1}  # nothing lost; the version recorded
+    assert meldpunt("check", instance=instance).returncode == 0
+
+    # What the old schema knew only from events is now on the report itself.
+    from app.domain.db import bind, database
+    from app.domain.models import Report
+
+    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    with database.connection_context():
+        first = Report.get(Report.reference == "MP-AAAA-AAAA")
+        assert first.cra_early_warning_sent == WARNED
+        assert first.cra_notification_sent is None
+        assert Report.get(Report.reference == "MP-BBBB-BBBB").duplicate_of_id == first.id
+
+    # Upgrading twice changes nothing.
+    again = meldpunt("upgrade", instance=instance)
+    assert "Applied" not in again.stdout
+    assert _rows(instance / "meldpunt.db") == after
+
+
+@pytest.mark.slow
+def test_an_upgraded_database_has_the_schema_of_a_new_one(tmp_path, team_key):
+    upgraded = _legacy_instance(tmp_path / "legacy", team_key)
+    assert meldpunt("upgrade", instance=upgraded).returncode == 0
+    fresh = tmp_path / "fresh"
+    assert meldpunt("init", "--team-key", team_key.public, instance=fresh).returncode == 0
+    assert _columns(upgraded / "meldpunt.db") == _columns(fresh / "meldpunt.db")
+
+
+def test_upgrade_needs_an_initialised_database(tmp_path, team_key):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "meldpunt.toml").write_text(f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{PORTAL_SECRET}"\n')
+    result = meldpunt("upgrade", instance=folder)
+    assert result.returncode == 1
+    assert "meldpunt init" in result.stderr
+
+
+def test_a_new_database_is_at_the_latest_version(portal):
+    from app.domain import schema
+    from app.domain.db import database
+
+    with database.connection_context():
+        assert schema.current_version() == schema.LATEST
+        assert schema.pending() == []
+
+
+def test_the_portal_refuses_to_serve_a_database_that_is_behind(tmp_path, team_key, caplog):
+    from app import create_app
+
+    instance = _legacy_instance(tmp_path / "legacy", team_key)
+    portal = create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False})
+    page = portal.test_client().get("/?lang=en")
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "60"
+    assert "meldpunt upgrade" in caplog.text
+    assert meldpunt("upgrade", instance=instance).returncode == 0
+    assert create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False}).test_client().get("/").status_code == 200
