@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto import Meta, PrivateKey, Sealer  # noqa: E402
-from tests.browser import chromium, live_server  # noqa: E402
+from crypto import Meta, PrivateKey, Sealer  # noqa: E402  (after ROOT joins sys.path)
+from tests.browser import chromium, live_server  # noqa: E402  (after ROOT joins sys.path)
 
 MIB = 1024 * 1024
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crypto import Meta, Opener, PrivateKey, Sealer, primitives, spec  # noqa: E402
+from crypto import Meta, Opener, PrivateKey, Sealer, primitives, spec
 
 MIB = 1024 * 1024
 BLOCK = os.urandom(MIB)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crypto import PrivateKey, primitives, spec  # noqa: E402
+from crypto import PrivateKey, primitives, spec  # noqa: E402  (after ROOT joins sys.path)
 
 MIB = 1024 * 1024
 BLOCK = os.urandom(MIB)

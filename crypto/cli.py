@@ -65,13 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, run, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(name: str, run, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary)
         sub.set_defaults(run=run)
         return sub
 
-    def recipients(sub: argparse.ArgumentParser, metavar: str, help: str) -> None:
-        sub.add_argument("--to", action="append", required=True, metavar=metavar, help=help)
+    def recipients(sub: argparse.ArgumentParser, metavar: str, summary: str) -> None:
+        sub.add_argument("--to", action="append", required=True, metavar=metavar, help=summary)
 
     def key_options(sub: argparse.ArgumentParser, key_option: bool = True) -> None:
         if key_option:
@@ -136,7 +136,7 @@ def cmd_pubkey(args: argparse.Namespace) -> None:
 def cmd_encrypt(args: argparse.Namespace) -> None:
     recipients = parse_recipients([_key_line(value) for value in args.to])
     name = args.input.name if args.input else None
-    meta = Meta("attachment", name=name, type=_content_type(name), day=datetime.date.today())
+    meta = Meta("attachment", name=name, type=_content_type(name), day=_today())
     with _input(args.input, "Encrypting") as reader, _output(args.output) as writer:
         envelope.seal(reader, writer, recipients, meta)
 
@@ -173,7 +173,7 @@ def cmd_reply(args: argparse.Namespace) -> None:
     key = _team_key(args)
     if key.public in recipients:
         raise Failure("The reply is sealed to the team key anyway; give the reporter's key with --to.")
-    meta = Meta("reply", type="text/plain; charset=utf-8", day=datetime.date.today())
+    meta = Meta("reply", type="text/plain; charset=utf-8", day=_today())
     with _output(args.output) as writer, envelope.Sealer(writer, [*recipients, key.public], meta) as sealer:
         sealer.write(text.encode("utf-8"))
     print(f"Sealed to the reporter and the team: {args.output}", file=sys.stderr)
@@ -214,6 +214,11 @@ def _key_line(value: str) -> str:
     if path.is_file():
         return path.read_text(encoding="utf-8").strip()
     return value  # let PublicKey.parse say what is wrong with it
+
+
+def _today() -> datetime.date:
+    """The day on the team's offline machine: the tool runs there, so its local zone is the team's."""
+    return datetime.date.today()  # noqa: DTZ011  (the machine's local day is the team's day)
 
 
 def _content_type(name: str | None) -> str | None:

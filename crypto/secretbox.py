@@ -7,7 +7,6 @@ from . import primitives
 from .errors import Tampered
 
 NONCE_BYTES = 24
-KEY_BYTES = 32
 
 
 def derive_key(secret: bytes, label: bytes) -> bytes:

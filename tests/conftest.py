@@ -49,7 +49,12 @@ def team_file_key(key_dir) -> TeamKey:
     return TeamKey.load(key_dir / "team.key", TEAM_PASSPHRASE)
 
 
-def run_cli(*args, input: bytes | None = None, cwd=None, check: bool = False) -> subprocess.CompletedProcess:
+def run_cli(
+    *args,
+    input: bytes | None = None,  # noqa: A002  (subprocess.run's own name)
+    cwd=None,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
     """The real console entry point, in a child process, as the team would run it."""
     result = subprocess.run(
         [sys.executable, "-m", "crypto.cli", *map(str, args)],

@@ -28,10 +28,12 @@ def test_init_then_check(tmp_path, team_key):
     assert result.returncode == 0, result.stderr
     assert team_key.public.fingerprint in result.stdout
     settings = tomllib.loads((instance / "meldpunt.toml").read_text())
-    assert settings["MELDPUNT_TEAM_KEY"] == str(team_key.public) and len(settings["SECRET_KEY"]) >= 64
+    assert settings["MELDPUNT_TEAM_KEY"] == str(team_key.public)
+    assert len(settings["SECRET_KEY"]) >= 64
     assert stat.S_IMODE((instance / "meldpunt.toml").stat().st_mode) == 0o600
     check = meldpunt("check", instance=instance)
-    assert "[ok] team key" in check.stdout and "[ok] SECRET_KEY set" in check.stdout
+    assert "[ok] team key" in check.stdout
+    assert "[ok] SECRET_KEY set" in check.stdout
     assert "[ok] database" in check.stdout
     # Running init again keeps the secret; another team key is refused.
     again = meldpunt("init", "--team-key", team_key.public, instance=instance)
@@ -40,12 +42,14 @@ def test_init_then_check(tmp_path, team_key):
     from crypto import PrivateKey
 
     other = meldpunt("init", "--team-key", PrivateKey.generate().public, instance=instance)
-    assert other.returncode != 0 and "another team key" in other.stderr
+    assert other.returncode != 0
+    assert "another team key" in other.stderr
 
 
 def test_init_refuses_a_bad_key(tmp_path):
     result = meldpunt("init", "--team-key", "mpk1nonsense", instance=tmp_path / "i")
-    assert result.returncode != 0 and "wrong length" in result.stderr
+    assert result.returncode != 0
+    assert "wrong length" in result.stderr
 
 
 def test_check_reports_what_is_missing(tmp_path):
@@ -79,7 +83,8 @@ def test_environment_overrides_the_instance_file(tmp_path, team_key, monkeypatch
     monkeypatch.setenv("MELDPUNT_ORGANISATION", "From environment")
     monkeypatch.setenv("MELDPUNT_RESPONSE_DAYS", "3")
     settings = config.load(tmp_path)
-    assert settings["MELDPUNT_ORGANISATION"] == "From environment" and settings["MELDPUNT_RESPONSE_DAYS"] == 3
+    assert settings["MELDPUNT_ORGANISATION"] == "From environment"
+    assert settings["MELDPUNT_RESPONSE_DAYS"] == 3
 
 
 def test_purge_removes_stale_unfinished_uploads(tmp_path, team_key):
@@ -107,8 +112,10 @@ def test_user_add_and_reset_print_enrolment_links(tmp_path, team_key):
     instance = tmp_path / "instance"
     meldpunt("init", "--team-key", team_key.public, instance=instance)
     added = meldpunt("user", "add", "alice", "--role", "handler", instance=instance)
-    assert added.returncode == 0 and added.stdout.startswith("http://127.0.0.1:5000/team/enrol/")
+    assert added.returncode == 0
+    assert added.stdout.startswith("http://127.0.0.1:5000/team/enrol/")
     assert meldpunt("user", "add", "alice", "--role", "admin", instance=instance).returncode != 0
     reset = meldpunt("user", "reset", "alice", instance=instance)
-    assert reset.returncode == 0 and reset.stdout != added.stdout
+    assert reset.returncode == 0
+    assert reset.stdout != added.stdout
     assert meldpunt("user", "reset", "nobody", instance=instance).returncode != 0

@@ -20,7 +20,8 @@ def test_rows_round_trip(portal, background):
             writer.write(data[start : start + 70_000])
         writer.close()
         assert Chunk.select().where(Chunk.item == item).count() == 6
-        assert Item.get_by_id(item.id).complete and Item.get_by_id(item.id).size == len(data)
+        assert Item.get_by_id(item.id).complete
+        assert Item.get_by_id(item.id).size == len(data)
         assert BlobReader(item).read() == data
         reader = BlobReader(item)
         assert b"".join(iter(lambda: reader.read(333_333), b"")) == data

@@ -58,12 +58,16 @@ def test_javascript_encrypts_before_anything_leaves_the_browser(served, team_key
         assert len(page.inner_text(".passphrase").split()) == 7
     sent = b"".join(bodies)
     assert len(sent) > poc.stat().st_size  # the uploads did pass through here
-    assert MARKER.encode() not in sent and FILE_MARKER not in sent and b"Heap overflow" not in sent
+    assert MARKER.encode() not in sent
+    assert FILE_MARKER not in sent
+    assert b"Heap overflow" not in sent
     stored = _stored(team_key)
     assert [item.kind for item, _, _ in stored] == ["report", "attachment"]
     fields = json.loads(stored[0][2])
-    assert fields["description"] == f"Details: {MARKER}" and fields["exploited"] == "unknown"
-    assert stored[1][1].name == "poc.bin" and stored[1][2] == poc.read_bytes()
+    assert fields["description"] == f"Details: {MARKER}"
+    assert fields["exploited"] == "unknown"
+    assert stored[1][1].name == "poc.bin"
+    assert stored[1][2] == poc.read_bytes()
 
 
 def test_javascript_off_journey(served, team_key, tmp_path):
@@ -206,7 +210,8 @@ def test_browser_envelopes_open_in_python(served, team_key, other_key):
         assert len(data) == expected
         for key in (team_key, other_key):
             meta, body = open_bytes(data, key)
-            assert body == bytes(i % 251 for i in range(size)) and meta.name == f"f{size}.bin"
+            assert body == bytes(i % 251 for i in range(size))
+            assert meta.name == f"f{size}.bin"
         assert len(data) == sealed_length(len(meta.encode()) + size, 2)
 
 

@@ -23,7 +23,8 @@ def assert_one_line_error(result, fragment: str) -> None:
     assert result.returncode == 1, stderr
     assert "Traceback" not in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
-    assert stderr.startswith("meldpunt-team: ") and fragment.lower() in stderr.lower(), stderr
+    assert stderr.startswith("meldpunt-team: "), stderr
+    assert fragment.lower() in stderr.lower(), stderr
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def sealed_file(tmp_path, public):
 
 
 @pytest.mark.parametrize(
-    "damage, sentence",
+    ("damage", "sentence"),
     [
         (lambda d: d[: 172 + 65553], "ends before its last chunk"),
         (lambda d: d[:100_000], "cut off or changed"),
@@ -133,7 +134,7 @@ def test_decrypt_for_another_key(tmp_path, key_args, other_key):
 
 
 @pytest.mark.parametrize(
-    "args, sentence",
+    ("args", "sentence"),
     [
         (["encrypt", "--to", "mpk1tooshort"], "wrong length"),
         (["decrypt", "--key", "/nonexistent/team.key", "--passphrase-file", "/dev/null"], "no such file"),
@@ -193,7 +194,8 @@ def test_open_refuses_a_bundle_with_a_traversal_name(tmp_path, key_args, team_fi
     with zipfile.ZipFile(bundle, "a") as archive:
         archive.writestr("../../evil.sh", b"rm -rf ~")
     assert_one_line_error(run_cli("open", bundle, *key_args, "-o", tmp_path / "out"), "unsafe file name")
-    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "evil.sh").exists()
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path.parent / "evil.sh").exists()
 
 
 def test_open_refuses_something_that_is_not_a_bundle(tmp_path, key_args):
@@ -208,8 +210,10 @@ def test_open_leaves_nothing_when_an_item_was_changed(tmp_path, key_args, team_f
     data[5000] ^= 1  # inside the first envelope
     bundle.write_bytes(bytes(data))
     result = run_cli("open", bundle, *key_args, "-o", tmp_path / "out")
-    assert result.returncode == 1 and "Traceback" not in result.stderr.decode()
-    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr.decode()
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out*"))
 
 
 def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):
@@ -225,7 +229,8 @@ def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):
         check=True,
     )
     meta, body = open_bytes((tmp_path / "reply.mpe").read_bytes(), other_key)
-    assert meta.kind == "reply" and body.decode().startswith("Thanks, we reproduced it.")
+    assert meta.kind == "reply"
+    assert body.decode().startswith("Thanks, we reproduced it.")
     team_view = run_cli("decrypt", *key_args, tmp_path / "reply.mpe", check=True)
     assert team_view.stdout == body
 
@@ -266,13 +271,15 @@ def _on_a_terminal(args, answers: list[str], timeout: float = 60.0) -> tuple[int
 def test_passphrase_prompt_is_hidden(key_dir, public):
     code, screen = _on_a_terminal(["pubkey", key_dir / "team.key"], [TEAM_PASSPHRASE])
     assert code == 0, screen
-    assert "Passphrase for" in screen and public in screen
+    assert "Passphrase for" in screen
+    assert public in screen
     assert TEAM_PASSPHRASE not in screen
 
 
 def test_keygen_asks_twice_on_a_terminal(tmp_path):
     code, screen = _on_a_terminal(["keygen", "-o", tmp_path / "k"], [TEAM_PASSPHRASE, TEAM_PASSPHRASE + "x"])
-    assert code == 1 and "The two passphrases differ." in screen
+    assert code == 1
+    assert "The two passphrases differ." in screen
     assert not (tmp_path / "k").exists()
 
 
@@ -280,6 +287,7 @@ def test_large_files_show_progress_on_a_terminal(tmp_path, public):
     (tmp_path / "big").write_bytes(os.urandom(24 * 1024 * 1024))
     code, screen = _on_a_terminal(["encrypt", "--to", public, "-o", tmp_path / "big.mpe", tmp_path / "big"], [])
     assert code == 0, screen
-    assert "100%" in screen and "MiB/s" in screen
+    assert "100%" in screen
+    assert "MiB/s" in screen
     quiet = run_cli("encrypt", "--to", public, "-o", tmp_path / "big2.mpe", tmp_path / "big", check=True)
     assert quiet.stderr == b""

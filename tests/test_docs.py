@@ -1,7 +1,10 @@
-"""The examples in docs/format.md are computed, not typed: check them against the code."""
+"""The docs against the code: docs/format.md's examples are computed, not typed, and
+docs/architecture.md describes every module that exists and none that does not."""
 
 import re
 from pathlib import Path
+
+import pytest
 
 from crypto import PublicKey
 
@@ -38,3 +41,31 @@ def test_every_error_class_named_in_the_reading_rules_exists():
     reading = FORMAT[FORMAT.index("### Reading") : FORMAT.index("### Versions")]
     for name in set(re.findall(r"`([A-Z][A-Za-z]+)`", reading)):
         assert issubclass(getattr(crypto.errors, name), crypto.errors.CryptoError), name
+
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+ARCHITECTURE = (DOCS / "architecture.md").read_text()
+# A module path as docs write it: app/… or crypto/… ending in .py, not inside a longer path.
+MODULE_PATH = re.compile(r"(?<![\w/.-])((?:app|crypto)/[\w/]*\.py)\b")
+
+
+def _modules() -> list[str]:
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for package in ("app", "crypto")
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_every_module_has_a_row_in_the_architecture_table(module):
+    assert f"`{module}`" in ARCHITECTURE, f"docs/architecture.md does not describe {module}"
+
+
+@pytest.mark.parametrize("doc", sorted(DOCS.glob("*.md")), ids=lambda path: path.name)
+def test_docs_name_only_modules_that_exist(doc):
+    """A row or a sentence about a module that was moved or removed fails too."""
+    stale = sorted({path for path in MODULE_PATH.findall(doc.read_text()) if not (ROOT / path).is_file()})
+    assert not stale, f"docs/{doc.name} names modules that do not exist: {', '.join(stale)}"

@@ -17,7 +17,8 @@ def test_key_file_is_private_armored_text(key_dir):
     path = key_dir / "team.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = path.read_text().splitlines()
-    assert lines[0] == "-----BEGIN MELDPUNT TEAM KEY-----" and lines[-1] == "-----END MELDPUNT TEAM KEY-----"
+    assert lines[0] == "-----BEGIN MELDPUNT TEAM KEY-----"
+    assert lines[-1] == "-----END MELDPUNT TEAM KEY-----"
     assert all(len(line) <= 64 for line in lines[1:-1])
 
 
@@ -31,7 +32,9 @@ def test_key_file_records_costly_argon2id(key_dir):
         blob[10],
     )
     assert (version, kdf) == (1, 1)
-    assert memory_kib >= 256 * 1024 and time >= 3 and lanes == 1
+    assert memory_kib >= 256 * 1024
+    assert time >= 3
+    assert lanes == 1
     assert (memory_kib, time) == (spec.KEY_FILE_KDF.memory_kib, spec.KEY_FILE_KDF.time)
 
 

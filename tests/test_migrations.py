@@ -53,7 +53,7 @@ def _legacy_instance(folder: Path, team_key) -> Path:
 def _rows(path: Path) -> dict[str, int]:
     db = SqliteDatabase(str(path))
     with db.connection_context():
-        return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in db.get_tables()}  # noqa: S608  (table names from the database itself)
+        return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in db.get_tables()}
 
 
 def _columns(path: Path) -> dict[str, set[tuple[str, str, bool]]]:
@@ -138,4 +138,6 @@ def test_the_portal_refuses_to_serve_a_database_that_is_behind(tmp_path, team_ke
     assert page.headers["Retry-After"] == "60"
     assert "meldpunt upgrade" in caplog.text
     assert meldpunt("upgrade", instance=instance).returncode == 0
-    assert create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False}).test_client().get("/").status_code == 200
+    assert (
+        create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False}).test_client().get("/").status_code == 200
+    )

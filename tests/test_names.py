@@ -7,7 +7,7 @@ from crypto.names import MAX_NAME_BYTES, check_plain, create_in, safe_name
 
 
 @pytest.mark.parametrize(
-    "given, safe",
+    ("given", "safe"),
     [
         ("poc.py", "poc.py"),
         ("report (final).pdf", "report (final).pdf"),
@@ -35,7 +35,8 @@ def test_safe_name(given, safe):
 
 def test_long_names_keep_their_extension():
     name = safe_name("é" * 300 + ".tar.gz")
-    assert name.endswith(".gz") and len(name.encode()) <= MAX_NAME_BYTES
+    assert name.endswith(".gz")
+    assert len(name.encode()) <= MAX_NAME_BYTES
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "..", "CON", "x\x00y", "", "-v"])
@@ -65,4 +66,5 @@ def test_create_in_refuses_a_symlink_in_the_way(tmp_path):
     (folder / "x.txt").symlink_to(outside)
     path, handle = create_in(folder, "x.txt")
     handle.close()
-    assert path.name == "x (2).txt" and outside.read_text() == "keep"
+    assert path.name == "x (2).txt"
+    assert outside.read_text() == "keep"

@@ -17,7 +17,7 @@ class Inbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802  (aiosmtpd's hook name)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content.decode())
         return "250 OK"
 
@@ -77,7 +77,8 @@ def test_notification_counts_without_content(make_portal, portal_config, smtp):
     assert result.returncode == 0, result.stderr
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
-    assert "2 new reports" in mail and "security-team@example.nl" in mail
+    assert "2 new reports" in mail
+    assert "security-team@example.nl" in mail
     from app.domain.db import database
     from app.domain.models import Report
 
@@ -87,7 +88,8 @@ def test_notification_counts_without_content(make_portal, portal_config, smtp):
         assert forbidden not in mail
     # Already announced: the next run has nothing new to say.
     again = notify(instance, port)
-    assert "Nothing to tell." in again.stdout and len(inbox.messages) == 1
+    assert "Nothing to tell." in again.stdout
+    assert len(inbox.messages) == 1
 
 
 def test_notify_needs_a_mail_server(tmp_path):
@@ -95,7 +97,8 @@ def test_notify_needs_a_mail_server(tmp_path):
     result = subprocess.run(
         [Path(sys.executable).parent / "meldpunt", "notify"], env=env, capture_output=True, text=True
     )
-    assert result.returncode != 0 and "MELDPUNT_SMTP_HOST" in result.stderr
+    assert result.returncode != 0
+    assert "MELDPUNT_SMTP_HOST" in result.stderr
 
 
 def test_deadlines_due_within_a_day_are_counted(make_portal, portal_config, smtp):

@@ -38,7 +38,9 @@ def test_mailbox_and_passphrase_pages_in_dutch(client):
     assert "Schrijf deze zeven woorden nu op." in page.data.decode()
     sign_in(client, passphrase_from(page.data))
     mailbox = client.get("/mailbox").data.decode()
-    assert "Geplande openbaarmaking" in mailbox and "nog niet" in mailbox and "Ontvangen" in mailbox
+    assert "Geplande openbaarmaking" in mailbox
+    assert "nog niet" in mailbox
+    assert "Ontvangen" in mailbox
 
 
 def test_language_defaults_to_accept_language_and_the_switch_sticks(client):
@@ -58,8 +60,8 @@ def test_security_txt(make_portal):
     assert fields["Policy"] == "https://report.example.nl/policy"
     assert fields["Preferred-Languages"] == "nl, en"
     assert fields["Canonical"] == "https://report.example.nl/.well-known/security.txt"
-    expires = datetime.datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ")
-    assert datetime.timedelta(days=30) < expires - datetime.datetime.now() < datetime.timedelta(days=365)
+    expires = datetime.datetime.strptime(fields["Expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    assert datetime.timedelta(days=30) < expires - datetime.datetime.now(datetime.UTC) < datetime.timedelta(days=365)
 
 
 def test_security_txt_contact_from_configuration(make_portal):
@@ -69,28 +71,33 @@ def test_security_txt_contact_from_configuration(make_portal):
 
 def test_key_page_shows_key_and_fingerprint(client, team_key):
     text = client.get("/key").data.decode()
-    assert str(team_key.public) in text and team_key.public.fingerprint in text
+    assert str(team_key.public) in text
+    assert team_key.public.fingerprint in text
 
 
 def test_robots_txt_keeps_forms_and_mailboxes_out(client):
     text = client.get("/robots.txt").data.decode()
-    assert "Disallow: /" in text and "Allow: /policy" in text
+    assert "Disallow: /" in text
+    assert "Allow: /policy" in text
 
 
 def test_policy_fills_in_the_configured_terms(make_portal):
     client = make_portal(MELDPUNT_ORGANISATION="Gemeente Voorbeeld", MELDPUNT_DISCLOSURE_DAYS=90).test_client()
     text = client.get("/policy?lang=nl").data.decode()
-    assert "Gemeente Voorbeeld" in text and "90" in text and "{" not in text
+    assert "Gemeente Voorbeeld" in text
+    assert "90" in text
+    assert "{" not in text
 
 
 def test_own_policy_from_configuration(make_portal, tmp_path):
     (tmp_path / "policy.en.md").write_text("# Our own terms\n\n<script>alert(1)</script>\n")
     text = make_portal(MELDPUNT_POLICY_DIR=str(tmp_path)).test_client().get("/policy?lang=en").data.decode()
-    assert "<h1>Our own terms</h1>" in text and "<script>" not in text  # Markdown, raw HTML escaped
+    assert "<h1>Our own terms</h1>" in text  # Markdown
+    assert "<script>" not in text  # raw HTML escaped
 
 
 @pytest.mark.parametrize(
-    "request_args, english, dutch",
+    ("request_args", "english", "dutch"),
     [
         (("post", "/logout"), "The form has expired", "Het formulier is verlopen"),
         (("get", "/nothing-here"), "Page not found", "Pagina niet gevonden"),
@@ -135,14 +142,16 @@ def test_unexpected_errors_get_a_page_and_log_no_details(make_portal, caplog):
     portal.add_url_rule("/forbidden", "forbidden", lambda: abort(403))
     client = portal.test_client()
     response = client.get("/boom?lang=nl")
-    assert response.status_code == 500 and "Er ging iets mis" in response.data.decode()
+    assert response.status_code == 500
+    assert "Er ging iets mis" in response.data.decode()
     assert "Traceback" not in response.data.decode()
     assert "secret plaintext" not in caplog.text
     assert "unhandled RuntimeError in boom" in caplog.text
     assert "Traceback" in caplog.text  # with the frames, so the operator can find the bug
     assert "in boom" in caplog.text  # the frame of the view that failed
     forbidden = client.get("/forbidden?lang=en")
-    assert forbidden.status_code == 403 and "You do not have access to this page." in forbidden.data.decode()
+    assert forbidden.status_code == 403
+    assert "You do not have access to this page." in forbidden.data.decode()
 
 
 def test_flask_cli_finds_the_app(tmp_path, team_key):
@@ -162,4 +171,5 @@ def test_flask_cli_finds_the_app(tmp_path, team_key):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "reporter.report_form" in result.stdout and "/.well-known/security.txt" in result.stdout
+    assert "reporter.report_form" in result.stdout
+    assert "/.well-known/security.txt" in result.stdout

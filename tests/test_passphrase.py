@@ -15,7 +15,8 @@ FAST = Argon2Params(memory_kib=8 * 1024, time=1)
 def test_word_list_is_the_eff_large_list():
     words = pp.wordlist()
     assert len(words) == 7772  # 7776 less the four hyphenated words
-    assert words[0] == "abacus" and words[-1] == "zoom"
+    assert words[0] == "abacus"
+    assert words[-1] == "zoom"
     assert "yo-yo" not in words
 
 
@@ -25,7 +26,8 @@ def test_generated_passphrases_have_seven_listed_words_and_90_bits():
     for _ in range(50):
         phrase = pp.generate()
         words = phrase.reveal().split(" ")
-        assert len(words) == 7 and all(word in pp.wordlist() for word in words)
+        assert len(words) == 7
+        assert all(word in pp.wordlist() for word in words)
         seen.add(phrase.reveal())
     assert len(seen) == 50
 
@@ -46,7 +48,7 @@ def test_normalisation(typed):
 
 
 @pytest.mark.parametrize(
-    "typed, problem",
+    ("typed", "problem"),
     [
         ("", "has 7 words"),
         ("abacus zoom", "has 7 words"),
@@ -61,16 +63,19 @@ def test_invalid_passphrases(typed, problem):
 
 def test_passphrase_never_prints():
     phrase = pp.generate()
-    assert phrase.reveal() not in repr(phrase) and phrase.reveal() not in str(phrase)
+    assert phrase.reveal() not in repr(phrase)
+    assert phrase.reveal() not in str(phrase)
     assert phrase.reveal().split(" ")[0] not in f"{phrase!r}{phrase!s}"
 
 
 def test_derivation_is_deterministic_and_salted():
     phrase = pp.parse("abacus zoom abacus zoom abacus zoom abacus")
     first, again = pp.derive(phrase, SALT, FAST), pp.derive(phrase, SALT, FAST)
-    assert first.lookup_token == again.lookup_token and first.key.public == again.key.public
+    assert first.lookup_token == again.lookup_token
+    assert first.key.public == again.key.public
     other_salt = pp.derive(phrase, bytes(16), FAST)
-    assert other_salt.lookup_token != first.lookup_token and other_salt.key.public != first.key.public
+    assert other_salt.lookup_token != first.lookup_token
+    assert other_salt.key.public != first.key.public
     assert first.lookup_token != first.key.secret_bytes()
     assert repr(first).count(first.lookup_token.hex()) == 0
 

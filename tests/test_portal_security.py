@@ -15,11 +15,15 @@ PAGES = ["/", "/policy", "/report", "/replies", "/key", "/.well-known/security.t
 def test_headers_on_every_response(client, path):
     response = client.get(path)
     csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-    assert "form-action 'self'" in csp and "base-uri 'none'" in csp
-    assert "unsafe-inline" not in csp and " 'unsafe-eval'" not in csp
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "form-action 'self'" in csp
+    assert "base-uri 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert " 'unsafe-eval'" not in csp
     if path == "/report":  # a page that encrypts: its own bundle and WebAssembly, nothing else
-        assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "connect-src 'self'" in csp
+        assert "script-src 'self' 'wasm-unsafe-eval'" in csp
+        assert "connect-src 'self'" in csp
     else:
         assert "script-src" not in csp
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -36,13 +40,16 @@ def test_pages_load_nothing_from_elsewhere(client):
 
     for path in PAGES[:5]:
         html = client.get(path).data.decode()
-        assert "http://" not in html.replace("http://localhost", "") and "https://" not in html
+        assert "http://" not in html.replace("http://localhost", "")
+        assert "https://" not in html
         assert " style=" not in html
         scripts = re.findall(r"<script[^>]*>", html)
         if path == "/report":  # one same-origin bundle with an integrity hash; never inline code
-            assert len(scripts) == 1 and 'src="/static/vendor/meldpunt.js"' in scripts[0]
+            assert len(scripts) == 1
+            assert 'src="/static/vendor/meldpunt.js"' in scripts[0]
             assert 'integrity="sha384-' in scripts[0]
-            assert "</script>" in html and html.count("<script") == 1
+            assert "</script>" in html
+            assert html.count("<script") == 1
         else:
             assert scripts == []
 
@@ -58,7 +65,9 @@ def test_cookies_are_httponly_strict_and_secure(make_portal):
     cookies = response.headers.getlist("Set-Cookie")
     assert len(cookies) == 2  # the encrypted session (for the form's token) and the language
     for cookie in cookies:
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
+        assert "Secure" in cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
@@ -66,7 +75,8 @@ def test_session_cookie_is_encrypted_and_tamper_proof(client):
     passphrase = passphrase_from(submit_report(client, files=[]).data)
     sign_in(client, passphrase)
     cookie = client.get_cookie("mp_session")
-    assert "mailbox" not in cookie.value and "reporter_key" not in cookie.value
+    assert "mailbox" not in cookie.value
+    assert "reporter_key" not in cookie.value
     import base64
 
     assert b"mailbox" not in base64.urlsafe_b64decode(cookie.value)
@@ -87,7 +97,8 @@ def test_report_without_csrf_token_is_refused_but_kept(portal, client):
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 400
     page = response.data.decode()
-    assert "The form had expired" in page and REPORT["description"] in page
+    assert "The form had expired" in page
+    assert REPORT["description"] in page
     from app.domain.db import database
     from app.domain.models import Report
 
@@ -102,10 +113,12 @@ def test_login_without_csrf_token_is_refused(client):
 
 def test_wrong_passphrase_gets_a_translated_error(client):
     english = sign_in(client, "abacus zoom abacus zoom abacus zoom abacus")
-    assert english.status_code == 400 and "No mailbox opens with this passphrase" in english.data.decode()
+    assert english.status_code == 400
+    assert "No mailbox opens with this passphrase" in english.data.decode()
     client.get("/?lang=nl")
     dutch = sign_in(client, "abacus zoom abacus zoom abacus zoom")
-    assert dutch.status_code == 400 and "zeven woorden" in dutch.data.decode()
+    assert dutch.status_code == 400
+    assert "zeven woorden" in dutch.data.decode()
     typo = sign_in(client, "abacus zoom abacus zooom abacus zoom abacus")
     assert "Woord 4" in typo.data.decode()
 
@@ -137,7 +150,8 @@ def test_oversized_upload_is_refused_with_a_page_and_nothing_kept(make_portal):
     from app.domain.models import Chunk, Item
 
     with database.connection_context():
-        assert Item.select().count() == 0 and Chunk.select().count() == 0
+        assert Item.select().count() == 0
+        assert Chunk.select().count() == 0
 
 
 def test_oversized_declared_length_is_refused(make_portal):
@@ -157,12 +171,15 @@ def test_too_much_text_is_refused_with_the_text_kept(make_portal):
 
 def test_honeypot_discards_without_telling(portal, client):
     response = submit_report(client, fields={**REPORT, "website": "http://spam.example"})
-    assert response.status_code == 200 and len(passphrase_from(response.data).split()) == 7
+    assert response.status_code == 200
+    assert len(passphrase_from(response.data).split()) == 7
     from app.domain.db import database
     from app.domain.models import Item, Mailbox, Report
 
     with database.connection_context():
-        assert Report.select().count() == 0 and Item.select().count() == 0 and Mailbox.select().count() == 0
+        assert Report.select().count() == 0
+        assert Item.select().count() == 0
+        assert Mailbox.select().count() == 0
 
 
 def test_files_are_refused_where_none_are_expected(client):
@@ -188,7 +205,8 @@ def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
     assert limit._slots.acquire(timeout=1)
     try:
         busy = sign_in(client, "abacus zoom abacus zoom abacus zoom abacus")
-        assert busy.status_code == 503 and "The portal is busy" in busy.data.decode()
+        assert busy.status_code == 503
+        assert "The portal is busy" in busy.data.decode()
         assert busy.headers["Retry-After"] == "60"
     finally:
         limit._slots.release()
@@ -198,7 +216,8 @@ def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
 def test_without_the_browser_bundle_pages_fall_back_to_the_server_path(portal):
     portal.config["SCRIPT_INTEGRITY"] = None  # what a machine without npm gets
     page = portal.test_client().get("/report").data.decode()
-    assert "<script" not in page and 'enctype="multipart/form-data"' in page
+    assert "<script" not in page
+    assert 'enctype="multipart/form-data"' in page
 
 
 def test_an_upload_cut_off_midway_leaves_no_writer_thread_behind(make_portal):
@@ -224,5 +243,6 @@ def test_tampered_form_values_get_translated_errors(client):
     response = submit_report(client, fields={**REPORT, "exploited": "perhaps", "title": "x" * 301}, files=[])
     page = response.data.decode()
     assert response.status_code == 400
-    assert "Kies een van de mogelijkheden." in page and "Dit is te lang." in page
+    assert "Kies een van de mogelijkheden." in page
+    assert "Dit is te lang." in page
     assert "Not a valid choice" not in page

@@ -56,7 +56,8 @@ def test_no_marker_in_database_files_or_logs(make_portal, portal_config, caplog,
     for marker in IDENTIFYING:
         assert marker.encode() not in stored, marker
         assert marker not in logs, marker
-    assert TEXT.encode() not in stored and b"FILE-MARKER" not in stored
+    assert TEXT.encode() not in stored
+    assert b"FILE-MARKER" not in stored
     assert TEXT not in logs
 
 

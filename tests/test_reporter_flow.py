@@ -30,19 +30,25 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
     assert [item.kind for item, _, _ in stored] == ["report", "attachment", "attachment"]
     report_item, meta, body = stored[0]
     fields = json.loads(body)
-    assert fields["title"] == REPORT["title"] and fields["description"] == REPORT["description"]
-    assert fields["exploited"] == "no" and fields["credit"] == "Ada L."
-    assert meta.kind == "report" and meta.day is not None
+    assert fields["title"] == REPORT["title"]
+    assert fields["description"] == REPORT["description"]
+    assert fields["exploited"] == "no"
+    assert fields["credit"] == "Ada L."
+    assert meta.kind == "report"
+    assert meta.day is not None
     assert {(m.name, b) for _, m, b in stored[1:]} == set(FILES)
     assert all(item.parent_id == report_item.id for item, _, _ in stored[1:])
 
     # The passphrase works typed sloppily: capitals and hyphens.
     opened = sign_in(client, passphrase.upper().replace(" ", "-"))
-    assert opened.status_code == 302 and opened.headers["Location"].endswith("/mailbox")
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith("/mailbox")
     mailbox = client.get("/mailbox")
     assert mailbox.status_code == 200
     text = mailbox.data.decode()
-    assert "Received" in text and "not yet" in text and "No messages yet" in text
+    assert "Received" in text
+    assert "not yet" in text
+    assert "No messages yet" in text
 
     follow_up = client.post(
         "/mailbox",
@@ -55,16 +61,19 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
     )
     assert follow_up.status_code == 302
     thread = client.get("/mailbox").data.decode()
-    assert "One more detail: it also works on /contact." in thread and "proof2.txt" in thread
+    assert "One more detail: it also works on /contact." in thread
+    assert "proof2.txt" in thread
 
     stored = _stored(portal, team_key)
     message = [(item, body) for item, meta, body in stored if item.kind == "message"]
     assert message[0][1] == b"One more detail: it also works on /contact."
     proof = [(item, meta, body) for item, meta, body in stored if meta.name == "proof2.txt"][0]
-    assert proof[2] == b"second proof" and proof[0].parent_id == message[0][0].id
+    assert proof[2] == b"second proof"
+    assert proof[0].parent_id == message[0][0].id
 
     download = client.get(f"/mailbox/files/{proof[0].id}")
-    assert download.status_code == 200 and download.data == b"second proof"
+    assert download.status_code == 200
+    assert download.data == b"second proof"
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert "attachment" in download.headers["Content-Disposition"]
 
@@ -109,7 +118,8 @@ def test_invalid_report_keeps_text_and_attachments(portal, client, team_key):
     page = response.data.decode()
     assert "Please fill in this field." in page
     assert "MARKER-DESCRIPTION" in page  # the text comes back
-    assert "poc.html" in page and "screenshot.png" in page  # the files are kept, sealed
+    assert "poc.html" in page  # the files are kept, sealed
+    assert "screenshot.png" in page
     retry = client.post(
         "/report",
         data={"csrf_token": csrf_token(response.data), **REPORT},
@@ -136,7 +146,8 @@ def test_invalid_follow_up_keeps_its_attachments(portal, client, team_key):
         data={"csrf_token": csrf_token(page.data), "message": "", "attachments": [(io.BytesIO(b"kept"), "kept.txt")]},
         content_type="multipart/form-data",
     )
-    assert failed.status_code == 400 and "kept.txt" in failed.data.decode()
+    assert failed.status_code == 400
+    assert "kept.txt" in failed.data.decode()
     retry = client.post("/mailbox", data={"csrf_token": csrf_token(failed.data), "message": "now with text"})
     assert retry.status_code == 302
     stored = _stored(portal, team_key)

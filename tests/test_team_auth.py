@@ -12,7 +12,8 @@ def test_enrol_and_sign_in_with_a_real_code(portal):
     client = portal.test_client()
     totp = enrol(client, portal, "alice", "handler")
     response = sign_in(client, "alice", totp)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/team/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/team/")
     assert client.get("/team/").status_code == 200
 
 
@@ -28,7 +29,9 @@ def test_the_qr_code_is_served_as_svg_by_us(portal):
         f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": PASSWORD, "again": PASSWORD}
     )
     qr = client.get(f"/team/enrol/{token}/qr.svg")
-    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<svg" in qr.data
+    assert qr.status_code == 200
+    assert qr.mimetype == "image/svg+xml"
+    assert b"<svg" in qr.data
     assert f"/team/enrol/{token}/qr.svg" in client.get(f"/team/enrol/{token}").data.decode()
 
 
@@ -43,7 +46,8 @@ def test_short_password_is_refused(portal):
     response = client.post(
         f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": "short", "again": "short"}
     )
-    assert response.status_code == 400 and "at least 15 characters" in response.data.decode()
+    assert response.status_code == 400
+    assert "at least 15 characters" in response.data.decode()
 
 
 def test_enrolment_link_works_once(portal):
@@ -68,7 +72,8 @@ def test_a_used_code_is_refused_the_second_time(portal):
     assert sign_in(client, "alice", totp, code=code).status_code == 302
     other = portal.test_client()
     replay = sign_in(other, "alice", totp, code=code)
-    assert replay.status_code == 400 and "Invalid name, password or code." in replay.data.decode()
+    assert replay.status_code == 400
+    assert "Invalid name, password or code." in replay.data.decode()
 
 
 @pytest.mark.parametrize("wrong", ["name", "password", "code"])
@@ -100,7 +105,8 @@ def test_failures_throttle_the_account(portal):
 
     with database.connection_context():
         user = User.get(User.name == "alice")
-        assert user.failures == 5 and user.locked_until is not None
+        assert user.failures == 5
+        assert user.locked_until is not None
 
 
 def test_failures_spread_out_do_not_lock(portal, monkeypatch):

@@ -78,15 +78,19 @@ def test_reporter_sees_each_step(portal, reported):
         assert _post(team, f"/team/reports/{reference}/state", state=state).status_code == 303
     sign_in(reporter, passphrase)
     page = reporter.get("/mailbox?lang=en").data.decode()
-    assert "Disclosed" in page and "We are looking into it." in page
-    assert "December 15, 2026" in page and "January 20, 2027" in page
+    assert "Disclosed" in page
+    assert "We are looking into it." in page
+    assert "December 15, 2026" in page
+    assert "January 20, 2027" in page
     assert "not yet" not in page.split("Acknowledged")[1][:80]
     from app.domain.db import database
     from app.domain.models import Event, Report
 
     with database.connection_context():
         actions = [e.action for e in Event.select().where(Event.report == Report.get(Report.reference == reference))]
-    assert actions.count("state") == 5 and "reply" in actions and "disclosure-planned" in actions
+    assert actions.count("state") == 5
+    assert "reply" in actions
+    assert "disclosure-planned" in actions
 
 
 def test_changing_the_disclosure_date_needs_a_reason(portal, reported):
@@ -239,16 +243,19 @@ def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
     team = team_client(portal, "alice", "handler")
     _post(team, f"/team/reports/{reference}/reply", message="Confirmed.")
     bundle = team.get(f"/team/reports/{reference}/export")
-    assert bundle.status_code == 200 and bundle.mimetype == "application/zip"
+    assert bundle.status_code == 200
+    assert bundle.mimetype == "application/zip"
     (tmp_path / "b.zip").write_bytes(bundle.data)
     text = _open_with_cli(tmp_path / "b.zip", team_key, tmp_path)
-    assert REPORT["title"] in text and REPORT["description"] in text and "Confirmed." in text
+    assert REPORT["title"] in text
+    assert REPORT["description"] in text
+    assert "Confirmed." in text
     for name, content in FILES:
         assert (tmp_path / "out" / "attachments" / name).read_bytes() == content
 
 
 @pytest.mark.parametrize(
-    "start, days, working, due",
+    ("start", "days", "working", "due"),
     [
         ("2026-11-27", 5, False, "2026-12-02"),  # calendar days across a month end
         ("2026-11-27", 5, True, "2026-12-04"),  # Friday + 5 working days
@@ -290,7 +297,8 @@ def test_overdue_filter_lists_unanswered_old_reports(portal, reported):
         add_report(portal, "MP-FRES-H000")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=overdue").data.decode()
-    assert reference in page and "MP-FRES-H000" not in page
+    assert reference in page
+    assert "MP-FRES-H000" not in page
 
 
 def test_hall_of_fame_needs_an_explicit_action_and_can_be_withdrawn(portal, reported, client):
@@ -324,7 +332,8 @@ def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, te
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as outer:
         names = outer.namelist()
-        assert len(names) == 2 and all(name.endswith(".zip") for name in names)
+        assert len(names) == 2
+        assert all(name.endswith(".zip") for name in names)
         (tmp_path / "one.zip").write_bytes(outer.read(names[0]))
     assert REPORT["title"] in _open_with_cli(tmp_path / "one.zip", team_key, tmp_path)
     later = team.get(f"/team/export?since={(team_today(portal) + datetime.timedelta(days=1)).isoformat()}")
@@ -340,7 +349,8 @@ def test_due_soon_filter(portal):
         add_report(portal, "MP-LATE-R000")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=soon").data.decode()
-    assert "MP-SOON-0000" in page and "MP-LATE-R000" not in page
+    assert "MP-SOON-0000" in page
+    assert "MP-LATE-R000" not in page
     newest = team.get("/team/?show=all&sort=newest").data.decode()
     assert newest.index("MP-LATE-R000") < newest.index("MP-SOON-0000")
 
@@ -353,5 +363,6 @@ def test_list_filters_by_state(portal):
         add_report(portal, "MP-SPAM-0000", state="spam")
     team = team_client(portal, "alice", "handler")
     page = team.get("/team/?show=fixing").data.decode()
-    assert "MP-FIXI-NG00" in page and "MP-SPAM-0000" not in page
+    assert "MP-FIXI-NG00" in page
+    assert "MP-SPAM-0000" not in page
     assert "MP-SPAM-0000" in team.get("/team/?show=closed").data.decode()

@@ -31,7 +31,7 @@ def _sized(field: str) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("secret, public, plaintext, sealed", list(_sealed_box_vectors()))
+@pytest.mark.parametrize(("secret", "public", "plaintext", "sealed"), list(_sealed_box_vectors()))
 def test_sealed_box_reference_vectors(secret, public, plaintext, sealed):
     assert primitives.open_box(sealed, public, secret) == plaintext
     assert PrivateKey(secret).public.raw == public

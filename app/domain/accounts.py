@@ -25,7 +25,6 @@ MIN_PASSWORD_CHARS = 15
 ENROL_DAYS = 7
 FAILURES_BEFORE_DELAY = 5
 MAX_DELAY = datetime.timedelta(hours=1)
-TOTP_STEP = 30
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 

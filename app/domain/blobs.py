@@ -110,9 +110,3 @@ class BlobReader:
             if size > 0:
                 size -= take
         return b"".join(parts)
-
-
-def iter_blob(item: Item, size: int = CHUNK_ROW_BYTES):
-    reader = BlobReader(item)
-    while data := reader.read(size):
-        yield data

@@ -32,7 +32,7 @@ def _cra_steps_sent() -> None:
     for step in steps:
         # Names come from the tuple above, never from input.
         sql = (
-            f"UPDATE report SET {step}_sent = (SELECT MIN(event.at) FROM event "  # noqa: S608
+            f"UPDATE report SET {step}_sent = (SELECT MIN(event.at) FROM event "  # noqa: S608  (column names from the tuple above)
             f"WHERE event.report_id = report.id AND event.action = {database.param})"
         )
         database.execute_sql(sql, (f"cra:{step}",))

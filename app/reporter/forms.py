@@ -64,7 +64,6 @@ class ReportForm(_TextLimit, FlaskForm):
     credit_name = StringField(_l("Name to credit"), validators=[Length(max=200, message=TOO_LONG)])
     attachments = MultipleFileField(_l("Attachments"))
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it
-    kept_uploads = StringField()  # attachments already received with an earlier try
 
     def validate_credit_name(self, field) -> None:
         if self.credit.data and not (field.data or "").strip():

@@ -8,7 +8,8 @@ from crypto import passphrase as passphrases
 from ..domain.models import Report
 from ..domain.reports import store_browser_sealed_report, store_report
 from ..domain.uploads import delete_items
-from ..web import pow, uploads
+from ..web import pow as proof_of_work
+from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.limits import submit_limits
@@ -20,7 +21,7 @@ KEPT = "kept_uploads"
 
 @bp.context_processor
 def _proof_of_work():
-    return {"pow_challenge": pow.challenge, "pow_bits": pow.bits}
+    return {"pow_challenge": proof_of_work.challenge, "pow_bits": proof_of_work.bits}
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -54,7 +55,7 @@ def _browser_sealed_report():
     if form.website.data:
         delete_items(items or [])
         return _passphrase_page(passphrases.generate(), reference=None)
-    if not (form.validate() and pow.solved()) or items is None:
+    if not (form.validate() and proof_of_work.solved()) or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         page = ReportForm(formdata=None)
         page.accept_policy.errors = list(form.accept_policy.errors)
@@ -65,7 +66,7 @@ def _browser_sealed_report():
         return render_template("reporter/report.html", form=page, kept=[]), 400
     report, phrase = store_browser_sealed_report(settings(), items[0], items[1:])
     uploads.forget(uploads.sealed_handles())
-    pow.spend()
+    proof_of_work.spend()
     return _passphrase_page(phrase, reference=report.reference)
 
 

@@ -9,7 +9,8 @@ from crypto import PublicKey
 
 from ..domain.models import Mailbox
 from ..domain.reports import follow_up_recipients
-from ..web import pow, uploads
+from ..web import pow as proof_of_work
+from ..web import uploads
 from ..web.context import settings
 from ..web.limits import limited
 from . import bp
@@ -34,7 +35,7 @@ def start_upload():
         raise BadRequest()
     size = uploads.declared_size()
     recipients_for(purpose)  # a follow-up needs a signed-in reporter
-    if purpose == "report" and not pow.check(request.form.get("pow", "")):
+    if purpose == "report" and not proof_of_work.check(request.form.get("pow", "")):
         return uploads.refusal("proof-of-work", 403)
     return uploads.start(purpose, size)
 

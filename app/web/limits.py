@@ -20,7 +20,7 @@ def limited(setting: str):
 
     def decorate(view):
         view = limiter.limit(lambda: current_app.config[name], key_func=everyone, scope=setting, methods=["POST"])(view)
-        per_address = lambda: current_app.config[f"{name}_PER_ADDRESS"]  # noqa: E731
+        per_address = lambda: current_app.config[f"{name}_PER_ADDRESS"]  # noqa: E731  (read per request)
         return limiter.limit(per_address, scope=f"{setting}-address", methods=["POST"])(view)
 
     return decorate

@@ -14,6 +14,7 @@ from peewee import (
     BlobField,
     BooleanField,
     CharField,
+    DatabaseProxy,
     DateField,
     DateTimeField,
     ForeignKeyField,
@@ -21,8 +22,6 @@ from peewee import (
     Model,
     TextField,
 )
-
-from peewee import DatabaseProxy
 
 database = DatabaseProxy()
 
