@@ -1,4 +1,4 @@
-"""Symmetric sealing of small values under a server key (the portal's session cookie).
+"""Symmetric sealing of small values under a server key (the portal's session cookie, the TOTP secrets).
 
 XChaCha20-Poly1305 with a random nonce; the output is nonce || ciphertext.
 """

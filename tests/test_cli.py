@@ -15,6 +15,8 @@ from crypto import Meta, open_bytes, seal_bytes
 from .bundles import make_bundle
 from .conftest import TEAM_PASSPHRASE, run_cli
 
+pytestmark = pytest.mark.slow  # each test runs the CLI in a child process, most with a 256 MiB argon2id key
+
 COMMANDS = ["keygen", "pubkey", "encrypt", "decrypt", "open", "reply"]
 
 

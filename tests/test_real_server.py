@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts the real gunicorn
+
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 

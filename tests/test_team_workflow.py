@@ -162,6 +162,7 @@ def test_typed_reply_reaches_the_mailbox_sealed(portal, reported, team_key):
         assert open_bytes(BlobReader(reply).read(), team_key)[1] == b"Thanks, reproduced."
 
 
+@pytest.mark.slow  # the offline tool in a child process, with a 256 MiB key
 def test_reply_made_offline_with_the_cli(portal, reported, tmp_path, team_key):
     reporter, passphrase, reference = reported
     from app.domain.db import database
@@ -238,6 +239,7 @@ def _open_with_cli(bundle, team_key, tmp_path) -> str:
     return (tmp_path / "out" / "report.md").read_text()
 
 
+@pytest.mark.slow  # the offline tool in a child process, with a 256 MiB key
 def test_export_opens_with_the_cli(portal, reported, tmp_path, team_key):
     reporter, passphrase, reference = reported
     team = team_client(portal, "alice", "handler")
@@ -287,6 +289,27 @@ def test_cra_clock_runs_in_utc_hours(portal):
     assert names["cra_notification"] == datetime.datetime(2026, 10, 27, 23, 30)
 
 
+@pytest.mark.parametrize(
+    ("utc", "status"),
+    [
+        ("2026-12-04T22:30", "soon"),  # 23:30 in Amsterdam: the due day is not over
+        ("2026-12-04T23:30", "overdue"),  # 00:30 on the 5th in Amsterdam, still the 4th in UTC
+        ("2026-12-03T22:59", "soon"),  # due tomorrow
+        ("2026-12-02T22:59", "running"),
+    ],
+)
+def test_day_clocks_count_on_the_teams_calendar(portal, utc, status):
+    """A Dutch team's "within 5 days" ends at midnight in Amsterdam, not in UTC or on the server."""
+    from app.domain.deadlines import clocks
+    from app.domain.models import Report
+
+    report = Report(reference="MP-ZONE-TEST", state="received", received=datetime.date(2026, 11, 29))
+    moment = datetime.datetime.fromisoformat(utc)
+    answer = next(clock for clock in clocks(settings_of(portal), report, moment) if clock.name == "answer")
+    assert answer.due == datetime.date(2026, 12, 4)
+    assert answer.status == status
+
+
 def test_overdue_filter_lists_unanswered_old_reports(portal, reported):
     from app.domain.db import database
     from app.domain.models import Report
@@ -322,6 +345,7 @@ def test_hall_of_fame_needs_an_explicit_action_and_can_be_withdrawn(portal, repo
     assert "Ada L." not in client.get("/hall-of-fame").data.decode()
 
 
+@pytest.mark.slow  # the offline tool in a child process, with a 256 MiB key
 def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, team_key):
     import zipfile
 

@@ -10,7 +10,7 @@ const utf8 = new TextEncoder();
 // For the known-answer tests and the benchmark, which drive the page through Playwright.
 globalThis.Meldpunt = { sodium, envelope };
 
-// The anti-spam work the server asks for before a report's first upload (app/pow.py): a counter
+// The anti-spam work the server asks for before a report's first upload (app/web/pow.py): a counter
 // whose BLAKE2b-256 with the challenge starts with `bits` zero bits. It yields now and then so the
 // page stays responsive.
 async function proofOfWork(challengeHex, bits) {
