@@ -90,6 +90,42 @@ def test_nothing_imports_the_app_package_back():
         assert "app" not in _imports(path), path
 
 
+def _module_level_imports(path: Path, known: set[str]) -> set[str]:
+    """The project modules a file imports when it is loaded (imports inside functions run later
+    and cannot make a cycle at import time)."""
+    package = _name(path) if path.name == "__init__.py" else _name(path).rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if full in known else base)
+    return found & known
+
+
+def test_no_import_cycles():
+    modules = {_name(path): path for path in _modules("app") + _modules("crypto")}
+    graph = {name: _module_level_imports(path, set(modules)) for name, path in modules.items()}
+    done: set[str] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        assert name not in trail, "import cycle: " + " -> ".join([*trail[trail.index(name) :], name])
+        if name in done:
+            return
+        for imported in sorted(graph[name]):
+            visit(imported, [*trail, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
 BLOCK_WEB = """
 import importlib, pkgutil, sys
 class Refuse:

@@ -1,7 +1,6 @@
 """The reporter's side: anonymous visitors. Pages, the report form, the passphrase, the mailbox."""
 
-from flask import Blueprint
+from . import mailbox, pages, submit, uploads  # noqa: F401  (importing them registers their routes)
+from .blueprint import bp
 
-bp = Blueprint("reporter", __name__)
-
-from . import mailbox, pages, submit, uploads  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

@@ -29,7 +29,8 @@ from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.limits import login_limits
-from . import bp, kept
+from . import kept
+from .blueprint import bp
 from .forms import FollowUpForm, LoginForm, LogoutForm
 
 KEPT = "kept_follow_up_uploads"

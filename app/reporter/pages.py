@@ -10,7 +10,7 @@ from ..domain.clock import today
 from ..domain.models import Credit
 from ..domain.settings import ROOT
 from ..web.context import settings
-from . import bp
+from .blueprint import bp
 
 SECURITY_TXT_DAYS = 180
 _markdown = MarkdownIt("commonmark", {"html": False})

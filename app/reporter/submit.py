@@ -13,7 +13,8 @@ from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.limits import submit_limits
-from . import bp, kept
+from . import kept
+from .blueprint import bp
 from .forms import ReportForm, SealedReportForm
 
 KEPT = "kept_uploads"

@@ -13,7 +13,7 @@ from ..web import pow as proof_of_work
 from ..web import uploads
 from ..web.context import settings
 from ..web.limits import limited
-from . import bp
+from .blueprint import bp
 
 PURPOSES = ("report", "message")
 

@@ -1,22 +1,6 @@
-"""The security team's side. Deny by default: every route needs a signed-in, enrolled, enabled
-account with a role allowed there; only sign-in and enrolment are open."""
+"""The security team's side: sign-in, the report list and page, replies, export, accounts."""
 
-from flask import Blueprint
+from . import auth, publishing, replies, reports, uploads, users  # noqa: F401  (importing them registers their routes)
+from .blueprint import bp
 
-from ..web.accounts import require_role
-
-bp = Blueprint("team", __name__, url_prefix="/team")
-
-PUBLIC = frozenset({"team.signin", "team.enrol", "team.enrol_qr"})
-DEFAULT_ROLES = ("admin", "handler")
-# Endpoints open to more or fewer roles than the default (admins and handlers).
-ROLES_FOR: dict[str, tuple[str, ...]] = {
-    "team.signout": ("admin", "handler", "auditor"),
-    "team.home": ("admin", "handler", "auditor"),
-    "team.users": ("admin",),
-    "team.user_action": ("admin",),
-}
-
-bp.before_request(require_role(ROLES_FOR, DEFAULT_ROLES, PUBLIC))
-
-from . import auth, publishing, replies, reports, uploads, users  # noqa: E402,F401  (routes register on bp)
+__all__ = ["bp"]

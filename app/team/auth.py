@@ -13,7 +13,7 @@ from ..domain.errors import SignInFailed
 from ..web.accounts import sign_in_session
 from ..web.context import settings
 from ..web.limits import limited
-from . import bp
+from .blueprint import bp
 
 REQUIRED = _l("Please fill in this field.")
 TOO_LONG = _l("This is too long.")

@@ -10,7 +10,7 @@ from ..domain.errors import TransitionRefused
 from ..domain.export import bundle_for
 from ..domain.models import Credit, Report
 from ..web.context import settings
-from . import bp
+from .blueprint import bp
 from .reports import back, checked_form, find_report
 
 MAX_CREDIT_CHARS = 200

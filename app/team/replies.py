@@ -15,7 +15,7 @@ from ..domain.uploads import check_header
 from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
-from . import bp
+from .blueprint import bp
 from .reports import back, checked_form, find_report
 
 

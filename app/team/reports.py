@@ -16,7 +16,7 @@ from ..domain.models import Credit, Event, Item, Mailbox, Report, User
 from ..domain.reports import seal_reply
 from ..web.context import settings
 from ..web.i18n import state_label
-from . import bp
+from .blueprint import bp
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000

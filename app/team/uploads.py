@@ -12,7 +12,7 @@ from ..domain.reports import reply_recipients
 from ..web import uploads
 from ..web.context import settings
 from ..web.limits import limited
-from . import bp
+from .blueprint import bp
 from .replies import reply_purpose
 
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from ..domain import accounts
 from ..domain.models import User
 from ..domain.workflow import record
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/users")
