@@ -390,3 +390,40 @@ def test_list_filters_by_state(portal):
     assert "MP-FIXI-NG00" in page
     assert "MP-SPAM-0000" not in page
     assert "MP-SPAM-0000" in team.get("/team/?show=closed").data.decode()
+
+
+def _queries(portal, client, path: str) -> int:
+    """How many SQL statements one request runs."""
+    from app.domain.db import database
+
+    counted = []
+    real = database.obj.execute_sql
+
+    def counting(sql, params=None, *args, **kwargs):
+        counted.append(sql)
+        return real(sql, params, *args, **kwargs)
+
+    database.obj.execute_sql = counting
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        database.obj.execute_sql = real
+    return len(counted)
+
+
+def test_the_report_page_loads_its_history_in_one_query(portal, reported):
+    """Events and the names of who did them come in one query, whatever the history's length."""
+    from app.domain import workflow
+    from app.domain.db import database
+    from app.domain.models import Report, User
+
+    _, _, reference = reported
+    team = team_client(portal, "alice", "handler")
+    path = f"/team/reports/{reference}"
+    few = _queries(portal, team, path)
+    with database.connection_context():
+        report = Report.get(Report.reference == reference)
+        for number in range(20):
+            workflow.record(report, User.create(name=f"member-{number}", role="handler"), "export")
+    assert _queries(portal, team, path) == few
+    assert "member-19" in team.get(path).data.decode()
