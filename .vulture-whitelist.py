@@ -9,6 +9,7 @@
 create_app  # app/__init__.py
 _.request_class  # app/__init__.py: MeldpuntRequest, whose file parts are sealed as they stream
 _.session_interface  # app/__init__.py: EncryptedSessionInterface
+_.log_exception  # app/web/errors.py: Flask calls it for errors no handler reached
 
 # Views: registered on their blueprint by @bp.get/@bp.post/@bp.route, reached through url_for.
 home  # app/audit/__init__.py, app/reporter/pages.py, app/team/reports.py

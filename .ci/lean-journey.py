@@ -59,6 +59,12 @@ def main() -> None:
 
     if open_bytes((work / "reply.mpe").read_bytes(), reporter)[1] != b"Thank you.\n":
         sys.exit("the reporter cannot open the reply")
+    # The portal's own command is installed too, and says what it needs instead of a traceback.
+    portal = subprocess.run(  # noqa: S603  (our tool, fixed argv)
+        [str(Path(sys.executable).parent / "meldpunt"), "check"], capture_output=True, text=True, timeout=60
+    )
+    if portal.returncode == 0 or "meldpunt[portal]" not in portal.stderr or "Traceback" in portal.stderr:
+        sys.exit(f"`meldpunt` without the portal extra should say so in one sentence: {portal.stderr}")
     print("meldpunt-team: keygen, pubkey, encrypt, decrypt, open and reply work with the lean install")
 
 

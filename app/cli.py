@@ -6,7 +6,11 @@ import sys
 import tomllib
 from pathlib import Path
 
-import click
+try:
+    import click
+    import peewee  # noqa: F401  (checked here so that a missing portal extra is one sentence)
+except ImportError:  # the offline tool's install (`pip install meldpunt`) has no portal libraries
+    sys.exit("meldpunt: the portal's tools need its libraries: pip install 'meldpunt[portal]'")
 
 from crypto import CryptoError, PublicKey
 
@@ -162,13 +166,10 @@ def upgrade() -> None:
 def purge() -> None:
     """Delete uploads that never became part of a report (older than today)."""
     loaded = _load()
-    from .domain.clock import today
-    from .domain.models import Item
+    from .domain.uploads import purge_unfinished
 
     with database.connection_context():
-        stale = (
-            Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < today(loaded.zone))).execute()
-        )
+        stale = purge_unfinished(loaded)
     click.echo(f"Deleted {stale} unfinished uploads.")
 
 

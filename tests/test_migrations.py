@@ -47,6 +47,9 @@ def _legacy_instance(folder: Path, team_key) -> Path:
         legacy.Event.create(report=first, user=user, action="cra:cra_early_warning", detail="sent", at=WARNED)
         legacy.Event.create(report=second, user=user, action="state", detail="received → duplicate", at=WARNED)
         legacy.Credit.create(report=first, name="Ada L.")
+        # `meldpunt notify` had announced the first report, by the highest item id it had seen.
+        legacy.Setting.create(key="notify_last_item", value=str(item.id).encode())
+        legacy.Item.create(report=second, kind="report", position=0, complete=True)
     return folder
 
 
@@ -77,11 +80,13 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     upgrade = meldpunt("upgrade", instance=instance)
     assert upgrade.returncode == 0, upgrade.stderr
     assert "Applied migration 2" in upgrade.stdout
-    assert "Database schema at version 2." in upgrade.stdout
+    assert "Applied migration 3" in upgrade.stdout
+    assert "Database schema at version 3." in upgrade.stdout
 
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}
-    assert grown == {**dict.fromkeys(before, 0), "setting": 1}  # nothing lost; the version recorded
+    # Nothing lost: the version recorded, notify's high-water mark turned into counts.
+    assert grown == {**dict.fromkeys(before, 0), "setting": 1}
     assert meldpunt("check", instance=instance).returncode == 0
 
     # What the old schema knew only from events is now on the report itself.
@@ -94,6 +99,12 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
         assert first.cra_early_warning_sent == WARNED
         assert first.cra_notification_sent is None
         assert Report.get(Report.reference == "MP-BBBB-BBBB").duplicate_of_id == first.id
+        # notify announced the first report only: the second is still news after the upgrade.
+        from app.domain.models import Setting
+        from app.domain.notify import ANNOUNCED_ITEMS
+
+        assert Setting.read(ANNOUNCED_ITEMS, "") == '{"message": 0, "report": 1}'
+        assert Setting.get_or_none(Setting.key == "notify_last_item") is None
 
     # Upgrading twice changes nothing.
     again = meldpunt("upgrade", instance=instance)

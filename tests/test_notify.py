@@ -162,3 +162,28 @@ def test_cra_steps_recorded_as_sent_are_not_due(make_portal, portal_config, smtp
         ).execute()
     notify(_instance(portal_config), port)
     assert "deadline" not in inbox.messages[0]
+
+
+def test_a_report_sealed_in_the_browser_is_announced_even_if_notify_ran_mid_upload(
+    make_portal, portal_config, smtp, team_key
+):
+    """An upload gets its row when it starts; the report is made of it only when it finishes."""
+    from crypto import Meta, seal_bytes
+
+    from .conftest import csrf_token
+    from .test_sealed_uploads import submit, upload
+
+    port, inbox = smtp
+    portal = make_portal()
+    browser = portal.test_client()
+    token = csrf_token(browser.get("/report").data)
+    envelope = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    handle = upload(browser, token, envelope)  # uploaded, not yet sent as a report
+    submit_report(portal.test_client(), files=[])  # meanwhile, a report without JavaScript
+    instance = _instance(portal_config)
+    notify(instance, port)
+    assert "1 new report" in inbox.messages[0]
+    assert submit(browser, token, handle).status_code == 200
+    notify(instance, port)
+    assert len(inbox.messages) == 2
+    assert "1 new report" in inbox.messages[1]

@@ -173,3 +173,21 @@ def test_flask_cli_finds_the_app(tmp_path, team_key):
     assert result.returncode == 0, result.stderr
     assert "reporter.report_form" in result.stdout
     assert "/.well-known/security.txt" in result.stdout
+
+
+def test_errors_outside_the_views_are_logged_without_the_path_or_message(make_portal, caplog):
+    """Flask logs what no error handler reached with the request path and the message; not here."""
+    portal = make_portal(TESTING=False)
+
+    @portal.after_request
+    def _explode(response):
+        if response.status_code == 404:
+            raise RuntimeError(" ".join(["secret", "plaintext"]))
+        return response
+
+    response = portal.test_client().get("/no-such-page/with-a-secret-path")
+    assert response.status_code == 500
+    assert "with-a-secret-path" not in caplog.text
+    assert "secret plaintext" not in caplog.text
+    assert "unhandled RuntimeError" in caplog.text
+    assert "_explode" in caplog.text

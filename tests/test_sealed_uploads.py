@@ -2,7 +2,7 @@
 
 import pytest
 
-from crypto import Meta, PrivateKey, seal_bytes
+from crypto import Meta, seal_bytes
 
 from .conftest import csrf_token
 from .portal_helpers import passphrase_from, sign_in
@@ -169,19 +169,18 @@ def test_a_follow_up_upload_needs_a_signed_in_mailbox(client, token):
 def test_purge_removes_unfinished_browser_uploads(portal, client, token, team_key):
     import datetime
 
-    from app.domain.clock import today
     from app.domain.db import database
     from app.domain.models import Item
-    from app.web.context import settings
+    from app.domain.uploads import purge_unfinished
+
+    from .team_helpers import settings_of
 
     start(client, token, 5000)
-    with portal.app_context():
-        day = today(settings().zone)
     with database.connection_context():
+        assert purge_unfinished(settings_of(portal)) == 0  # today's upload may still be going on
         Item.update(day=datetime.date(2020, 1, 1)).execute()
-        stale = Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < day))
-        assert stale.execute() == 1
-    assert PrivateKey  # the purge query is the one `meldpunt purge` runs (tests/test_admin_cli.py)
+        assert purge_unfinished(settings_of(portal)) == 1  # what `meldpunt purge` runs
+        assert Item.select().count() == 0
 
 
 def test_a_report_upload_needs_the_anti_spam_work(client, token):
@@ -210,3 +209,99 @@ def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
     answer = put(client, token, handle, 0, envelope[:PART])
     assert answer.status_code == 409
     assert answer.get_json()["received"] == 1
+
+
+def test_a_part_larger_than_a_part_is_refused_before_it_is_read(client, token, team_key):
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    handle = start(client, token, len(envelope)).get_json()["id"]
+    answer = put(client, token, handle, 0, envelope[: PART + 1])
+    assert answer.status_code == 413
+    assert client.get(f"/uploads/{handle}").get_json()["received"] == 0
+    assert put(client, token, handle, 0, envelope[:PART]).status_code == 200
+
+
+def _reported_twice(client, token, team_key) -> list[tuple[str, object]]:
+    """Two reports sent through the browser path; their references and reporter keys."""
+    from app.domain.db import database
+    from app.domain.models import Mailbox
+    from crypto import PublicKey
+
+    for _ in range(2):
+        submit(client, token, upload(client, token, seal_bytes(b"{}", [team_key.public], Meta("report"))))
+    with database.connection_context():
+        return [(box.report.reference, PublicKey.parse(box.public_key)) for box in Mailbox.select()]
+
+
+def _team_upload(team, token, envelope, reference):
+    answer = team.post(
+        "/team/uploads", data={"report": reference, "size": len(envelope)}, headers={"X-CSRFToken": token}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    handle = answer.get_json()["id"]
+    return handle, team.put(
+        f"/team/uploads/{handle}/0",
+        data=envelope,
+        headers={"X-CSRFToken": token, "Content-Type": "application/octet-stream"},
+    )
+
+
+def test_team_reply_uploads_are_sealed_to_that_reports_reporter(portal, client, token, team_key):
+    from .team_helpers import team_client
+
+    (first, first_key), (second, second_key) = _reported_twice(client, token, team_key)
+    team = team_client(portal, "alice", "handler")
+    team_token = csrf_token(team.get(f"/team/reports/{first}").data)
+    # Sealed to the other report's reporter: refused at the first part.
+    wrong = seal_bytes(b"hello", [second_key, team_key.public], Meta("reply"))
+    _handle, answer = _team_upload(team, team_token, wrong, first)
+    assert answer.get_json()["error"] == "wrong-recipients"
+    # Right for the first report, but claimed on the second: refused, and not adopted.
+    right = seal_bytes(b"hello", [first_key, team_key.public], Meta("reply"))
+    handle, answer = _team_upload(team, team_token, right, first)
+    assert answer.status_code == 200
+    assert (
+        team.post(f"/team/reports/{second}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 400
+    )
+    assert (
+        team.post(f"/team/reports/{first}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 303
+    )
+    # A handle is adopted once.
+    assert (
+        team.post(f"/team/reports/{first}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 400
+    )
+    assert ("reply", right) in stored_envelopes()
+
+
+def test_reporter_and_team_uploads_do_not_cross(portal, client, token, team_key):
+    from .team_helpers import team_client
+
+    (first, first_key), _ = _reported_twice(client, token, team_key)
+    # A reporter's upload endpoint takes no replies.
+    assert start(client, token, 5000, purpose="reply").status_code == 400
+    # A team upload handle is not a part upload on the reporter's side, even in the same browser.
+    team = team_client(portal, "alice", "handler")
+    team_token = csrf_token(team.get(f"/team/reports/{first}").data)
+    envelope = seal_bytes(b"hello", [first_key, team_key.public], Meta("reply"))
+    answer = team.post(
+        "/team/uploads", data={"report": first, "size": len(envelope)}, headers={"X-CSRFToken": team_token}
+    )
+    handle = answer.get_json()["id"]
+    assert put(team, team_token, handle, 0, envelope).status_code == 400
+    # Without a team sign-in the team's upload endpoints refuse outright.
+    assert (
+        client.post("/team/uploads", data={"report": first, "size": 5000}, headers={"X-CSRFToken": token}).status_code
+        == 403
+    )
+    # Unknown report, or no size: a clear 400.
+    assert (
+        team.post(
+            "/team/uploads", data={"report": "MP-NONE-XIST", "size": 5}, headers={"X-CSRFToken": team_token}
+        ).status_code
+        == 400
+    )
+    assert (
+        team.post(
+            "/team/uploads", data={"report": first, "size": "lots"}, headers={"X-CSRFToken": team_token}
+        ).status_code
+        == 400
+    )

@@ -185,7 +185,7 @@ EXPECTED = {
     "team.enrol": PUBLIC,
     "team.enrol_qr": PUBLIC,
     "team.signout": EVERYONE,
-    "team.home": EVERYONE,  # auditors are sent on to their own pages
+    "team.home": TEAM,  # privacy officers sign in to their own pages, /audit/
     "team.report": TEAM,
     "team.change_state": TEAM,
     "team.set_dates": TEAM,
@@ -231,3 +231,12 @@ def test_roles_on_every_workspace_route(portal, role):
             assert status != 403, (method, path)  # 404, 400 or 302 here: no such report, no form
         else:
             assert status == 403, (method, path)
+
+
+def test_a_privacy_officer_lands_on_their_own_pages(portal):
+    client = portal.test_client()
+    totp = enrol(client, portal, "olga", "auditor")
+    response = sign_in(client, "olga", totp)
+    assert response.headers["Location"].endswith("/audit/")
+    assert client.get("/audit/").status_code == 200
+    assert client.get("/team/").status_code == 403  # the report list is not theirs

@@ -427,3 +427,23 @@ def test_the_report_page_loads_its_history_in_one_query(portal, reported):
             workflow.record(report, User.create(name=f"member-{number}", role="handler"), "export")
     assert _queries(portal, team, path) == few
     assert "member-19" in team.get(path).data.decode()
+
+
+def test_a_follow_up_counts_as_a_change_for_the_export_since_a_day(portal, reported):
+    """The team's morning export (everything changed since yesterday) must carry the reporter's news."""
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    reporter, passphrase, reference = reported
+    long_ago = team_today(portal) - datetime.timedelta(days=30)
+    with database.connection_context():
+        Report.update(updated=long_ago).execute()
+    sign_in(reporter, passphrase)
+    page = reporter.get("/mailbox")
+    reporter.post(
+        "/mailbox",
+        data={"csrf_token": csrf_token(page.data), "message": "One more detail."},
+        content_type="multipart/form-data",
+    )
+    with database.connection_context():
+        assert Report.get(Report.reference == reference).updated == team_today(portal)

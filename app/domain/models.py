@@ -30,10 +30,23 @@ class BaseModel(Model):
 
 
 class Setting(BaseModel):
-    """Installation-wide values that belong with the data (the passphrase salt)."""
+    """Installation-wide values that belong with the data (the passphrase salt, the schema version,
+    what `meldpunt notify` announced)."""
 
     key = CharField(primary_key=True)
     value = BlobField()
+
+    @classmethod
+    def read(cls, key: str, default: str) -> str:
+        row = cls.get_or_none(cls.key == key)
+        return bytes(row.value).decode() if row else default
+
+    @classmethod
+    def write(cls, key: str, value: str) -> None:
+        """Set `key`, whether or not it exists: update, else insert (portable where an upsert is not:
+        PostgreSQL has no REPLACE)."""
+        if not cls.update(value=value.encode()).where(cls.key == key).execute():
+            cls.create(key=key, value=value.encode())
 
 
 class Report(BaseModel):

@@ -2,8 +2,12 @@
 
 Run from cron or a systemd timer. The mail holds counts only ("1 new report, 1 answer overdue"):
 no reference, no content, nothing about the reporter. Each fact is announced once: a new report
-or message (remembered as the highest item id seen, not as a time), a clock that became due
-within a day, and the same clock once it is overdue. A run with nothing new sends nothing.
+or message, a clock that became due within a day, and the same clock once it is overdue. A run
+with nothing new sends nothing.
+
+What was announced is remembered as counts (how many reports and follow-ups there were), not as
+ids or times: an item's id is given when its upload starts, which for an envelope sealed in the
+browser can be long before it becomes part of a report.
 """
 
 import datetime
@@ -17,8 +21,9 @@ from . import deadlines, workflow
 from .models import Item, Report, Setting
 from .settings import Settings
 
-LAST_SEEN = "notify_last_item"
-ANNOUNCED = "notify_announced_clocks"
+ANNOUNCED_ITEMS = "notify_announced_items"  # {"report": n, "message": n}
+ANNOUNCED_CLOCKS = "notify_announced_clocks"
+KINDS = ("report", "message")
 
 
 @dataclass
@@ -27,26 +32,28 @@ class Pending:
     messages: int = 0
     due_soon: int = 0  # clocks newly due within a day
     overdue: int = 0  # clocks newly overdue
-    last_item: int = 0
+    items: dict[str, int] = field(default_factory=dict)  # how many reports and follow-ups exist now
     clocks: set[str] = field(default_factory=set)  # every clock now due or overdue, announced or not
 
     def __bool__(self) -> bool:
         return bool(self.reports or self.messages or self.due_soon or self.overdue)
 
 
-def _setting(key: str, default: str) -> str:
-    row = Setting.get_or_none(Setting.key == key)
-    return bytes(row.value).decode() if row else default
+def item_counts() -> dict[str, int]:
+    """How many reports and follow-ups are stored (complete and part of a report)."""
+    stored = Item.select().where(Item.complete, Item.report.is_null(False))
+    return {kind: stored.where(Item.kind == kind).count() for kind in KINDS}
 
 
 def pending(settings: Settings, moment: datetime.datetime | None = None) -> Pending:
-    last = int(_setting(LAST_SEEN, "0"))
-    announced = set(json.loads(_setting(ANNOUNCED, "[]")))
-    fresh = Item.select().where(Item.id > last, Item.complete, Item.report.is_null(False))
+    announced_items = json.loads(Setting.read(ANNOUNCED_ITEMS, "{}"))
+    announced = set(json.loads(Setting.read(ANNOUNCED_CLOCKS, "[]")))
+    counts = item_counts()
+    # Deleted items (purge, retention) lower the count; never report a negative number of news.
     result = Pending(
-        reports=fresh.where(Item.kind == "report").count(),
-        messages=fresh.where(Item.kind == "message").count(),
-        last_item=Item.select(Item.id).order_by(Item.id.desc()).scalar() or last,
+        reports=max(0, counts["report"] - announced_items.get("report", 0)),
+        messages=max(0, counts["message"] - announced_items.get("message", 0)),
+        items=counts,
     )
     for report in Report.select().where(Report.state.in_((*workflow.OPEN, "resolved"))):
         for clock in deadlines.clocks(settings, report, moment):
@@ -104,7 +111,7 @@ def send(settings: Settings, message: EmailMessage) -> None:
 
 
 def remember(found: Pending) -> None:
-    """What has been announced: the newest item, and the clocks due now (one that stops being due
-    and becomes due again is a new fact)."""
-    for key, value in ((LAST_SEEN, str(found.last_item)), (ANNOUNCED, json.dumps(sorted(found.clocks)))):
-        Setting.insert(key=key, value=value.encode()).on_conflict_replace().execute()
+    """What has been announced: how many items there were, and the clocks due now (one that stops
+    being due and becomes due again is a new fact)."""
+    Setting.write(ANNOUNCED_ITEMS, json.dumps(found.items, sort_keys=True))
+    Setting.write(ANNOUNCED_CLOCKS, json.dumps(sorted(found.clocks)))

@@ -19,6 +19,7 @@ from .db import database
 from .errors import NotFound, NotInitialised
 from .models import Item, Mailbox, Report, Setting
 from .settings import Settings
+from .workflow import touch
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 SALT_SETTING = "installation_salt"
@@ -48,7 +49,7 @@ def derive_identity(settings: Settings, phrase: passphrases.Passphrase) -> passp
         return passphrases.derive(phrase, installation_salt())
 
 
-def _sealed_item(
+def _server_sealed_item(
     report_row: Report,
     kind: str,
     position: int,
@@ -71,7 +72,7 @@ def next_position(report_row: Report) -> int:
     return (highest or 0) + 1
 
 
-def _adopt(items: list[Item], report_row: Report, parent: Item) -> None:
+def _adopt_attachments(items: list[Item], report_row: Report, parent: Item) -> None:
     position = parent.position
     for item in items:
         position += 1
@@ -80,7 +81,7 @@ def _adopt(items: list[Item], report_row: Report, parent: Item) -> None:
         ).execute()
 
 
-def _claim(item: Item, report_row: Report, kind: str, position: int) -> Item:
+def _adopt_envelope(item: Item, report_row: Report, kind: str, position: int) -> Item:
     """An envelope the browser uploaded becomes part of a report; its upload handle stops working."""
     Item.update(report=report_row, kind=kind, position=position, handle=None).where(Item.id == item.id).execute()
     return Item.get_by_id(item.id)
@@ -94,10 +95,10 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
     with database.atomic():
         report_row = _new_report(settings)
         day = today(settings.zone)
-        item = _sealed_item(
+        item = _server_sealed_item(
             report_row, "report", 0, report.encode(fields), [settings.team_key], "application/json", day
         )
-        _adopt(attachments, report_row, item)
+        _adopt_attachments(attachments, report_row, item)
     return report_row, create_mailbox(settings, report_row)
 
 
@@ -107,8 +108,8 @@ def store_browser_sealed_report(
     """The same for a report the browser sealed: its envelopes are stored unchanged."""
     with database.atomic():
         report_row = _new_report(settings)
-        item = _claim(sealed, report_row, "report", 0)
-        _adopt(attachments, report_row, item)
+        item = _adopt_envelope(sealed, report_row, "report", 0)
+        _adopt_attachments(attachments, report_row, item)
     return report_row, create_mailbox(settings, report_row)
 
 
@@ -156,21 +157,23 @@ def store_follow_up(settings: Settings, mailbox: Mailbox, text: str, attachments
     with database.atomic():
         position = next_position(mailbox.report)
         day = today(settings.zone)
-        item = _sealed_item(mailbox.report, "message", position, text.encode("utf-8"), recipients, TEXT, day)
-        _adopt(attachments, mailbox.report, item)
+        item = _server_sealed_item(mailbox.report, "message", position, text.encode("utf-8"), recipients, TEXT, day)
+        _adopt_attachments(attachments, mailbox.report, item)
+        touch(settings, mailbox.report)
     return item
 
 
-def store_browser_sealed_follow_up(mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
+def store_browser_sealed_follow_up(settings: Settings, mailbox: Mailbox, sealed: Item, attachments: list[Item]) -> Item:
     with database.atomic():
-        item = _claim(sealed, mailbox.report, "message", next_position(mailbox.report))
-        _adopt(attachments, mailbox.report, item)
+        item = _adopt_envelope(sealed, mailbox.report, "message", next_position(mailbox.report))
+        _adopt_attachments(attachments, mailbox.report, item)
+        touch(settings, mailbox.report)
     return item
 
 
 def adopt_reply(report_row: Report, item: Item) -> Item:
     """A reply sealed elsewhere (in the browser, or offline) joins the thread unchanged."""
-    return _claim(item, report_row, "reply", next_position(report_row))
+    return _adopt_envelope(item, report_row, "reply", next_position(report_row))
 
 
 def seal_reply(settings: Settings, report_row: Report, text: str) -> Item:
@@ -178,7 +181,9 @@ def seal_reply(settings: Settings, report_row: Report, text: str) -> Item:
     recipients = reply_recipients(settings, report_row)
     with database.atomic():
         position = next_position(report_row)
-        return _sealed_item(report_row, "reply", position, text.encode("utf-8"), recipients, TEXT, today(settings.zone))
+        return _server_sealed_item(
+            report_row, "reply", position, text.encode("utf-8"), recipients, TEXT, today(settings.zone)
+        )
 
 
 @dataclass

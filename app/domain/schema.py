@@ -11,6 +11,7 @@ number to MIGRATIONS, and tests/test_migrations.py checks that an upgraded datab
 the columns of a new one.
 """
 
+import json
 from collections.abc import Callable
 
 from peewee import DateTimeField
@@ -23,6 +24,11 @@ VERSION_KEY = "schema_version"
 BASELINE = 1
 
 
+def _sql(statement: str) -> str:
+    """`statement` with each `?` as the database's own parameter mark (`?` or `%s`)."""
+    return statement.replace("?", database.param)
+
+
 def _cra_steps_sent() -> None:
     """Version 2: each CRA step's "sent" moment on the report itself (before: only as events), so
     lists and `meldpunt notify` stop counting a sent step as due."""
@@ -30,16 +36,35 @@ def _cra_steps_sent() -> None:
     steps = ("cra_early_warning", "cra_notification", "cra_final_report")
     migrate(*(migrator.add_column("report", f"{step}_sent", DateTimeField(null=True)) for step in steps))
     for step in steps:
-        # Names come from the tuple above, never from input.
-        sql = (
+        sql = _sql(
             f"UPDATE report SET {step}_sent = (SELECT MIN(event.at) FROM event "  # noqa: S608  (column names from the tuple above)
-            f"WHERE event.report_id = report.id AND event.action = {database.param})"
+            "WHERE event.report_id = report.id AND event.action = ?)"
         )
         database.execute_sql(sql, (f"cra:{step}",))
 
 
+def _notify_counts() -> None:
+    """Version 3: `meldpunt notify` remembers how many reports and follow-ups it announced instead of
+    the highest item id (ids are given when a browser upload starts, not when it joins a report)."""
+    cursor = database.execute_sql(_sql("SELECT value FROM setting WHERE key = ?"), ("notify_last_item",))
+    row = cursor.fetchone()
+    if row is None:
+        return
+    last = int(bytes(row[0]).decode())
+    counts = {}
+    for kind in ("message", "report"):
+        query = _sql("SELECT COUNT(*) FROM item WHERE report_id IS NOT NULL AND complete AND kind = ? AND id <= ?")
+        counts[kind] = database.execute_sql(query, (kind, last)).fetchone()[0]
+    database.execute_sql(_sql("DELETE FROM setting WHERE key = ?"), ("notify_last_item",))
+    database.execute_sql(
+        _sql("INSERT INTO setting (key, value) VALUES (?, ?)"),
+        ("notify_announced_items", json.dumps(counts, sort_keys=True).encode()),
+    )
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
+    3: ("notify remembers counts, not item ids", _notify_counts),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 
@@ -49,12 +74,11 @@ def current_version() -> int | None:
     tables = set(database.get_tables())
     if Setting._meta.table_name not in tables:
         return None
-    row = Setting.get_or_none(Setting.key == VERSION_KEY)
-    return int(bytes(row.value).decode()) if row else BASELINE
+    return int(Setting.read(VERSION_KEY, str(BASELINE)))
 
 
 def _stamp(version: int) -> None:
-    Setting.insert(key=VERSION_KEY, value=str(version).encode()).on_conflict_replace().execute()
+    Setting.write(VERSION_KEY, str(version))
 
 
 def create() -> None:

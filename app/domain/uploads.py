@@ -24,9 +24,11 @@ from crypto import CryptoError, Meta, PublicKey, Sealer, spec
 from crypto.envelope import read_header
 
 from .blobs import BlobWriter
+from .clock import today
 from .db import database
 from .errors import TooLarge, UploadRefused
 from .models import CHUNK_ROW_BYTES, Chunk, Item
+from .settings import Settings
 
 PART_BYTES = 4 * CHUNK_ROW_BYTES
 MAX_HEADER_BYTES = spec.header_length(spec.MAX_RECIPIENTS)
@@ -112,6 +114,13 @@ class StreamedPart:
 
     def close(self) -> None:
         pass
+
+
+def purge_unfinished(settings: Settings) -> int:
+    """Delete uploads from before today that never became part of a report (a browser closed
+    mid-way, a form never sent again); today's may still be in progress. Returns how many."""
+    before = today(settings.zone)
+    return Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < before)).execute()
 
 
 def delete_items(items: Iterable[Item]) -> None:

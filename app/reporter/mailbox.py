@@ -1,6 +1,6 @@
 """Checking replies: the passphrase opens the mailbox; the thread is decrypted per request.
 
-The session (an encrypted cookie, see app/sessions.py) holds the mailbox id and the reporter's
+The session (an encrypted cookie, see app/web/sessions.py) holds the mailbox id and the reporter's
 key while they are signed in, never the passphrase.
 """
 
@@ -111,7 +111,7 @@ def _browser_sealed_follow_up(box: Mailbox):
     items = uploads.claim("message")
     if items is None:
         abort(400)
-    store_browser_sealed_follow_up(box, items[0], items[1:])
+    store_browser_sealed_follow_up(settings(), box, items[0], items[1:])
     uploads.forget(uploads.sealed_handles())
     flash(_("Your message was sealed and sent to the security team."))
     return redirect(url_for("reporter.mailbox"), code=303)

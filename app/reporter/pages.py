@@ -2,7 +2,7 @@
 
 import datetime
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 
@@ -28,10 +28,10 @@ def policy():
 
 def _policy_text() -> str:
     language = str(get_locale())
-    folder = current_app.config.get("MELDPUNT_POLICY_DIR")
+    config = settings()
+    folder = config.get("MELDPUNT_POLICY_DIR")
     custom = ROOT / folder / f"policy.{language}.md" if folder else None
     source = custom if custom and custom.exists() else ROOT / "app" / "policy" / f"default.{language}.md"
-    config = current_app.config
     values = {
         "organisation": config["MELDPUNT_ORGANISATION"],
         "response_days": config["MELDPUNT_RESPONSE_DAYS"],
@@ -46,11 +46,11 @@ def _policy_text() -> str:
 
 @bp.get("/key")
 def team_key_page():
-    return render_template("reporter/key.html", key=current_app.config["TEAM_KEY"])
+    return render_template("reporter/key.html", key=settings().team_key)
 
 
 def base_url() -> str:
-    return (current_app.config.get("MELDPUNT_BASE_URL") or request.url_root).rstrip("/")
+    return (settings().get("MELDPUNT_BASE_URL") or request.url_root).rstrip("/")
 
 
 @bp.get("/.well-known/security.txt")
@@ -60,7 +60,7 @@ def security_txt():
         today(settings().zone) + datetime.timedelta(days=SECURITY_TXT_DAYS), datetime.time()
     )
     lines = [
-        f"Contact: {current_app.config.get('MELDPUNT_CONTACT') or base + url_for('reporter.report_form')}",
+        f"Contact: {settings().get('MELDPUNT_CONTACT') or base + url_for('reporter.report_form')}",
         f"Expires: {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}",
         f"Encryption: {base}{url_for('reporter.team_key_page')}",
         f"Policy: {base}{url_for('reporter.policy')}",

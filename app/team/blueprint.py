@@ -15,7 +15,6 @@ DEFAULT_ROLES = ("admin", "handler")
 # Endpoints open to more or fewer roles than the default (admins and handlers).
 ROLES_FOR: dict[str, tuple[str, ...]] = {
     "team.signout": ("admin", "handler", "auditor"),
-    "team.home": ("admin", "handler", "auditor"),
     "team.users": ("admin",),
     "team.user_action": ("admin",),
 }

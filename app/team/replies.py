@@ -18,9 +18,19 @@ from ..web.csrf import csrf
 from .blueprint import bp
 from .reports import back, checked_form, find_report
 
+REPLY = "reply:"  # an upload's purpose: a reply to the report with this id
+
 
 def reply_purpose(row: Report) -> str:
-    return f"reply:{row.id}"
+    return f"{REPLY}{row.id}"
+
+
+def report_replied_to(purpose: str) -> Report | None:
+    """The report an upload with this purpose answers (the inverse of `reply_purpose`)."""
+    number = purpose.removeprefix(REPLY) if purpose.startswith(REPLY) else ""
+    if not (number.isascii() and number.isdigit()):
+        return None
+    return Report.get_or_none(Report.id == int(number))
 
 
 @bp.post("/reports/<reference>/reply")

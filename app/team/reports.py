@@ -46,8 +46,6 @@ def _filters() -> dict[str, tuple[str, object]]:
 
 @bp.get("/")
 def home():
-    if g.user.role == "auditor":
-        return redirect(url_for("audit.home"))
     filters = _filters()
     shown = request.args.get("show", "open")
     shown = shown if shown in filters else "open"

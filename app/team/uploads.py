@@ -13,12 +13,11 @@ from ..web import uploads
 from ..web.context import settings
 from ..web.limits import limited
 from .blueprint import bp
-from .replies import reply_purpose
+from .replies import reply_purpose, report_replied_to
 
 
 def recipients_for(purpose: str) -> list[PublicKey]:
-    kind, _colon, report_id = purpose.partition(":")
-    row = Report.get_or_none(Report.id == int(report_id)) if kind == "reply" and report_id.isdigit() else None
+    row = report_replied_to(purpose)
     if row is None:
         raise BadRequest()
     return reply_recipients(settings(), row)
@@ -28,7 +27,7 @@ def recipients_for(purpose: str) -> list[PublicKey]:
 @limited("UPLOAD")
 def start_upload():
     row = Report.get_or_none(Report.reference == request.form.get("report", ""))
-    if row is None or request.form.get("purpose") != "reply":
+    if row is None:  # the only purpose here is a reply; `report` names the report it answers
         raise BadRequest()
     size = uploads.declared_size()
     reply_recipients(settings(), row)  # a report without a mailbox takes no reply

@@ -4,7 +4,7 @@ an unexpected error, without request data (no path, query, address or form)."""
 
 import traceback
 
-from flask import Flask, render_template, request
+from flask import Flask, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -68,10 +68,18 @@ def init_app(app: Flask) -> None:
             return _unexpected(error)
         return _page(code)
 
+    def log_unexpected(error: BaseException) -> None:
+        endpoint = request.endpoint if has_request_context() else None
+        app.logger.error("unhandled %s in %s\n%s", type(error).__name__, endpoint, _frames(error))
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.error("unhandled %s in %s\n%s", type(error).__name__, request.endpoint, _frames(error))
+        log_unexpected(error)
         return render_error(500, *MESSAGES[500])
+
+    # Flask's own log line for errors no handler reached (in after_request, in saving the session,
+    # in an error handler) names the path and prints the message; ours names neither.
+    app.log_exception = lambda exc_info: log_unexpected(exc_info[1])
 
     app.register_error_handler(InternalServerError, lambda e: render_error(500, *MESSAGES[500]))
 

@@ -9,14 +9,16 @@ The work: find an 8-byte little-endian counter n such that BLAKE2b-256(challenge
 import hashlib
 import secrets
 
-from flask import current_app, session
+from flask import session
+
+from .context import settings
 
 CHALLENGE = "pow_challenge"
 SOLVED = "pow_solved"
 
 
 def bits() -> int:
-    return int(current_app.config["MELDPUNT_POW_BITS"])
+    return int(settings()["MELDPUNT_POW_BITS"])
 
 
 def challenge() -> str:

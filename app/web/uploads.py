@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from flask import Request, g, jsonify, request, session
 from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from crypto import PublicKey
 
@@ -145,6 +145,12 @@ def put_part(handle: str, number: int, recipients_for: Callable[[str], list[Publ
     if owned is None:
         return refusal("unknown-upload", 404)
     item, purpose = owned
+    # A part is at most PART_BYTES: a larger body is refused before it is read, instead of being
+    # read whole and compared afterwards; the browser always sends the length.
+    if request.content_length is None:
+        raise BadRequest()
+    if request.content_length > uploads.PART_BYTES:
+        raise RequestEntityTooLarge()
     data = request.get_data(cache=False)
     try:
         item = uploads.store_part(item, number, data, recipients_for(purpose))
