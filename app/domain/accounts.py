@@ -1,20 +1,34 @@
 """Team accounts: enrolment links, argon2id passwords, TOTP with replay protection, throttling.
 
-Every way sign-in can fail looks the same from outside (`SignInFailed`); the reason is only in the
-event log, for the admins.
+Every way sign-in can fail looks the same from outside (`SignInFailed`), in its answer and in its
+time: each attempt costs one argon2id verification, against a dummy hash when the account is not
+checked. The reason is only in the event log, for the admins.
+
+Throttling (docs/threat-model.md, "The team workspace") counts only the failures made with one factor
+right: the password, or a code not used before. Only those come from someone who could get in; a
+stranger who knows a name and sends wrong passwords with wrong codes counts for nothing and cannot
+make the account wait. From the fifth counted failure on the account waits, 30 s doubling with each
+further failure up to an hour, and an attempt made while it waits is refused without being checked
+or counted. One counted failure is forgiven for each full hour, so typos spread out do not add up.
+
+Counts, delays and used code steps change only in UPDATE statements (a conditional one, or in a
+transaction that holds the row), never by saving a model instance read earlier: parallel attempts
+cannot lose a failure or use a code twice.
 """
 
 import datetime
+import functools
 import hashlib
 import secrets
 
 import pyotp
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from crypto import CryptoError, secretbox
 
 from .clock import now
+from .db import database
 from .errors import SignInFailed
 from .models import User
 from .settings import Settings
@@ -23,8 +37,11 @@ from .workflow import record
 ROLES = ("admin", "handler", "auditor")
 MIN_PASSWORD_CHARS = 15
 ENROL_DAYS = 7
+# The numbers and why: docs/threat-model.md, "The team workspace".
 FAILURES_BEFORE_DELAY = 5
+FIRST_DELAY = datetime.timedelta(seconds=30)
 MAX_DELAY = datetime.timedelta(hours=1)
+FORGIVEN_EVERY = datetime.timedelta(hours=1)  # one counted failure forgotten per full hour
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 
@@ -84,65 +101,139 @@ def provisioning_uri(settings: Settings, user: User) -> str:
     return pyotp.TOTP(totp_secret(settings, user)).provisioning_uri(name=user.name, issuer_name=issuer)
 
 
-def _accept_code(settings: Settings, user: User, code: str) -> bool:
-    """A code of this step or one step either side, never one that was used before."""
-    code = "".join(code.split())
-    totp = pyotp.TOTP(totp_secret(settings, user))
+def _fresh_step(settings: Settings, user: User, code: str) -> int | None:
+    """The time step of `code` (this one or one either side), if no code of it or a later step was used."""
+    code_bytes = "".join(code.split()).encode()
+    try:
+        totp = pyotp.TOTP(totp_secret(settings, user))
+    except CryptoError:
+        return None
     current = totp.timecode(datetime.datetime.now(datetime.UTC))
     for step in (current - 1, current, current + 1):
-        if step > user.totp_last_step and secrets.compare_digest(totp.generate_otp(step), code):
-            user.totp_last_step = step
-            user.save()
-            return True
-    return False
+        if step > user.totp_last_step and secrets.compare_digest(totp.generate_otp(step).encode(), code_bytes):
+            return step
+    return None
+
+
+def _take_step(user: User, step: int, changes: dict, *conditions) -> bool:
+    """Use the code of `step` and make `changes` in one conditional UPDATE, which changes the row for
+    one request only: the first to find no code of this or a later step used (and `conditions` true)."""
+    unused = (User.id == user.id) & (User.totp_last_step < step)
+    if User.update(totp_last_step=step, **changes).where(unused, *conditions).execute() != 1:
+        return False
+    user.totp_last_step = step
+    for field, value in changes.items():
+        setattr(user, field, value)
+    return True
 
 
 def finish_enrolment(settings: Settings, user: User, code: str) -> bool:
-    if user.password_hash is None or user.totp_secret is None or not _accept_code(settings, user, code):
+    if user.password_hash is None or user.totp_secret is None:
         return False
-    user.enrolled = True
-    user.enrol_token = None
-    user.enrol_expires = None
-    user.failures = 0
-    user.save()
+    step = _fresh_step(settings, user, code)
+    enrolled = {
+        "enrolled": True,
+        "enrol_token": None,
+        "enrol_expires": None,
+        "failures": 0,
+        "last_failure": None,
+        "locked_until": None,
+    }
+    # Conditional on the link as well: codes of two different steps sent in parallel enrol once.
+    if step is None or not _take_step(user, step, enrolled, User.enrol_token == user.enrol_token):
+        return False
     record(None, user, "enrolled")
     return True
 
 
-def sign_in(settings: Settings, name: str, password: str, code: str) -> User:
-    user = User.get_or_none(User.name == name)
-    if user is None:
-        with settings.derivations.slot():  # as costly as a real check, so timing does not tell names apart
-            _hasher.hash(password)
-        raise SignInFailed()
-    if user.disabled or not user.enrolled or (user.locked_until and user.locked_until > now()):
-        raise SignInFailed()
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a password nobody knows, made once per process (the first time it is needed, in a
+    derivation slot): what unknown, disabled and waiting accounts are verified against."""
+    return _hasher.hash(secrets.token_urlsafe(32))
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        with settings.derivations.slot():
-            _hasher.verify(user.password_hash, password)
-        if not _accept_code(settings, user, code):
-            raise SignInFailed()
-    except (VerificationError, SignInFailed, CryptoError):
-        _failed(user)
-        raise SignInFailed() from None
-    user.failures = 0
-    user.locked_until = None
-    user.last_failure = None
-    user.save()
-    record(None, user, "signed-in")
-    return user
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
-def _failed(user: User) -> None:
+def _not_checked(user: User | None, moment: datetime.datetime) -> str | None:
+    """Why this account is refused without a check, if it is."""
+    if user is None:
+        return "unknown"
+    if user.disabled:
+        return "disabled"
+    if not user.enrolled or user.password_hash is None:
+        return "not enrolled"
+    if user.locked_until and user.locked_until > moment:
+        return "waiting"
+    return None
+
+
+def sign_in(settings: Settings, name: str, password: str, code: str) -> User:
     moment = now()
-    # Failures count within a minute of each other; a single typo an hour later starts afresh.
-    if user.last_failure and moment - user.last_failure > datetime.timedelta(minutes=1) and not user.locked_until:
-        user.failures = 0
-    user.failures += 1
-    user.last_failure = moment
-    if user.failures >= FAILURES_BEFORE_DELAY:
-        # 30 s after the fifth failure, doubling with each further one, at most an hour.
-        delay = datetime.timedelta(seconds=30 * 2 ** (user.failures - FAILURES_BEFORE_DELAY))
-        user.locked_until = now() + min(delay, MAX_DELAY)
-    user.save()
-    record(None, user, "sign-in-failed")
+    user = User.get_or_none(User.name == name)
+    reason = _not_checked(user, moment)
+    # One argon2id verification whatever the name, so the answer's time does not tell unknown,
+    # disabled, waiting and wrong apart.
+    with settings.derivations.slot():
+        password_right = _verify(_dummy_hash() if reason else user.password_hash, password) and not reason
+    if user is None:
+        raise SignInFailed()
+    step = None if reason else _fresh_step(settings, user, code)
+    if password_right and step is not None:
+        reset = {"failures": 0, "last_failure": None, "locked_until": None}
+        # Not if a parallel request used this code first, a parallel failure started a delay since
+        # the account was read, or an admin disabled or reset it meanwhile.
+        unlocked = User.locked_until.is_null() | (User.locked_until <= moment)
+        if _take_step(user, step, reset, unlocked, ~User.disabled, User.enrolled):
+            record(None, user, "signed-in")
+            return user
+    if reason is None:
+        reason = "code" if password_right else "password" if step is not None else "password and code"
+    _failed(user, moment, counted=reason in ("password", "code"))
+    record(None, user, "sign-in-failed", reason)
+    raise SignInFailed()
+
+
+def _failed(user: User, moment: datetime.datetime, counted: bool) -> None:
+    """Count a failure and start the delay it brings; not counted, go through the same statements
+    without changing anything, so that the time taken does not tell which it was."""
+    with database.atomic():
+        # The increment comes first: it holds the row (SQLite: the database) until the transaction
+        # ends, so parallel failures are counted one after the other and none is lost.
+        User.update(failures=User.failures + int(counted)).where(User.id == user.id).execute()
+        row = User.select(User.failures, User.last_failure, User.locked_until).where(User.id == user.id).get()
+        failures, clock, until = row.failures, row.last_failure, row.locked_until
+        if counted:
+            failures, clock = _forgiven(failures - 1, clock, moment)
+            failures += 1
+            delay = _delay(failures)
+            if delay:
+                until = max(until or moment, moment + delay)
+        User.update(failures=failures, last_failure=clock, locked_until=until).where(User.id == user.id).execute()
+
+
+def _forgiven(
+    failures: int, clock: datetime.datetime | None, moment: datetime.datetime
+) -> tuple[int, datetime.datetime]:
+    """The count at `moment` and its clock: one failure fewer for each full FORGIVEN_EVERY since the
+    clock (kept in `last_failure`: the first failure of the count, moved on as failures are
+    forgiven). The clock moves by whole periods, so failures less than a period apart are forgiven
+    too; a count that reaches zero starts afresh at `moment`."""
+    if not failures or clock is None:
+        return 0, moment
+    periods = max(0, (moment - clock) // FORGIVEN_EVERY)
+    left = max(0, failures - periods)
+    return left, clock + periods * FORGIVEN_EVERY if left else moment
+
+
+def _delay(failures: int) -> datetime.timedelta | None:
+    """30 s at the fifth counted failure, doubling with each further one, at most an hour."""
+    beyond = failures - FAILURES_BEFORE_DELAY
+    if beyond < 0:
+        return None
+    return min(FIRST_DELAY * 2 ** min(beyond, 7), MAX_DELAY)  # 2**7 × 30 s is past the hour already
