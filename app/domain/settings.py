@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crypto import InvalidPublicKey, PublicKey
 
-from .derivations import DerivationLimit
+from .derivations import DerivationLimit, cores
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 GIB = 1024**3
@@ -42,7 +42,9 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_MAIL_FROM": None,
     "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
-    "MELDPUNT_DERIVATIONS_AT_ONCE": 2,  # argon2id at 64 MiB each, per worker process
+    "MELDPUNT_DERIVATIONS_AT_ONCE": None,  # argon2id at 64 MiB each, machine-wide; default: one per core
+    "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
+    "MELDPUNT_RUN_DIR": None,  # the derivation slots' lock files; default: run/ in the instance folder
     "MELDPUNT_POW_BITS": 18,  # proof of work before a browser-sealed report; 0 switches it off
     "MELDPUNT_LIMIT_SUBMIT": "20 per hour; 200 per day",  # for everyone together
     "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "5 per minute",
@@ -79,6 +81,8 @@ def load(folder: Path, overrides: dict | None = None) -> dict:
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{folder / 'meldpunt.db'}"
+    if not settings["MELDPUNT_RUN_DIR"]:
+        settings["MELDPUNT_RUN_DIR"] = str(folder / "run")
     return settings
 
 
@@ -146,8 +150,13 @@ class Settings(Mapping):
 
     @cached_property
     def derivations(self) -> DerivationLimit:
-        """One per app: the cap on concurrent argon2id derivations in this process."""
-        return DerivationLimit(int(self._values["MELDPUNT_DERIVATIONS_AT_ONCE"]))
+        """The cap on concurrent argon2id derivations, shared by every process using the same run folder."""
+        at_once = self._values["MELDPUNT_DERIVATIONS_AT_ONCE"]
+        return DerivationLimit(
+            Path(str(self._values["MELDPUNT_RUN_DIR"])),
+            cores() if at_once in (None, "") else int(at_once),
+            float(self._values["MELDPUNT_DERIVATION_WAIT_SECONDS"]),
+        )
 
     @property
     def secret_key(self) -> str:
