@@ -5,6 +5,7 @@ import secrets
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 try:
     import click
@@ -105,8 +106,12 @@ def check() -> None:
         click.echo("[ok] browser-side encryption bundle (static/vendor/meldpunt.js)")
     else:
         click.echo("[--] no browser bundle: reports are sealed on the server only (install npm, run make bundle)")
+    problem = _base_url_problem(settings.get("MELDPUNT_BASE_URL"), production=settings["MELDPUNT_SECURE_COOKIES"])
+    if problem is None and not settings.get("MELDPUNT_BASE_URL"):
+        click.echo("[--] base URL: not set (development only: taken from each request's Host header)")
+    else:
+        line(problem is None, problem or f"base URL {settings['MELDPUNT_BASE_URL']}")
     info = [
-        ("MELDPUNT_BASE_URL", "base URL for security.txt (otherwise taken from each request)"),
         ("MELDPUNT_ONION_ADDRESS", "onion address, sent as Onion-Location"),
         ("MELDPUNT_POLICY_DIR", "own policy texts (otherwise the default policy)"),
     ]
@@ -114,6 +119,37 @@ def check() -> None:
         click.echo(f"[--] {text}: {settings.get(name) or 'not set'}")
     click.echo(f"[--] secure cookies: {'on' if settings['MELDPUNT_SECURE_COOKIES'] else 'OFF (development only)'}")
     sys.exit(1 if problems else 0)
+
+
+def _base_url_problem(value: object, production: bool) -> str | None:
+    """What is wrong with MELDPUNT_BASE_URL, or None. Absolute URLs come from it alone, never from
+    a request's Host header, so production needs one (docs/deployment.md, "Addresses")."""
+    example = "such as https://report.example.nl"
+    if not value:
+        if not production:
+            return None
+        return (
+            "MELDPUNT_BASE_URL is not set: security.txt is not served and enrolment links have no address; "
+            f"set it to the address reporters use, {example}"
+        )
+    url = _origin(str(value))
+    if url is None:
+        return f"MELDPUNT_BASE_URL {value!r} is not a scheme and host alone, {example}"
+    if production and url.scheme == "http" and not url.hostname.endswith(".onion"):
+        return f"MELDPUNT_BASE_URL {value!r} is plain http, but the session cookie is Secure: use https (or .onion)"
+    return None
+
+
+def _origin(value: str) -> SplitResult | None:
+    """The URL if it is http(s)://host[:port] and nothing else (a path would be added twice)."""
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or not url.hostname or "@" in url.netloc:
+        return None
+    return None if url.path.strip("/") or url.query or url.fragment else url
 
 
 def _database_ready(settings: dict) -> bool:

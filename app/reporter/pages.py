@@ -2,7 +2,7 @@
 
 import datetime
 
-from flask import Response, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, url_for
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 
@@ -10,6 +10,7 @@ from ..domain.clock import today
 from ..domain.models import Credit
 from ..domain.settings import ROOT
 from ..web.context import settings
+from ..web.urls import base_url
 from .blueprint import bp
 
 SECURITY_TXT_DAYS = 180
@@ -36,7 +37,9 @@ def _policy_text() -> str:
         "organisation": config["MELDPUNT_ORGANISATION"],
         "response_days": config["MELDPUNT_RESPONSE_DAYS"],
         "disclosure_days": config["MELDPUNT_DISCLOSURE_DAYS"],
-        "report_url": base_url() + url_for("reporter.report_form"),
+        # Relative: the policy is a page of this portal, read over the clear web or the onion
+        # address alike, and a link should keep the reader where they are.
+        "report_url": url_for("reporter.report_form"),
     }
     text = source.read_text(encoding="utf-8")
     for name, value in values.items():  # not str.format: a policy may contain braces
@@ -49,13 +52,14 @@ def team_key_page():
     return render_template("reporter/key.html", key=settings().team_key)
 
 
-def base_url() -> str:
-    return (settings().get("MELDPUNT_BASE_URL") or request.url_root).rstrip("/")
-
-
 @bp.get("/.well-known/security.txt")
 def security_txt():
     base = base_url()
+    if base is None:
+        # RFC 9116 wants absolute URLs, and the Host header is the client's to choose: without a
+        # base URL there is nothing trustworthy to put in them (`meldpunt check` fails too).
+        current_app.logger.warning("security.txt not served: set MELDPUNT_BASE_URL")
+        abort(404)
     expires = datetime.datetime.combine(
         today(settings().zone) + datetime.timedelta(days=SECURITY_TXT_DAYS), datetime.time()
     )

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from ..domain import accounts
 from ..domain.models import User
 from ..domain.workflow import record
+from ..web.urls import base_url, external_url
 from .blueprint import bp
 
 
@@ -28,7 +29,10 @@ def user_action(user_id: int):
         return redirect(url_for("team.users"))
     link = None
     if action == "reset":
-        link = url_for("team.enrol", token=accounts.reset_enrolment(user), _external=True)
+        # From MELDPUNT_BASE_URL, never the Host header: the link is sent on to a colleague.
+        link = external_url("team.enrol", token=accounts.reset_enrolment(user))
+        if base_url() is None:
+            flash(_("MELDPUNT_BASE_URL is not set, so this link has no address: put the portal's address before it."))
     else:
         user.disabled = action == "disable"
         user.save()

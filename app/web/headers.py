@@ -4,6 +4,7 @@ import base64
 import hashlib
 import logging
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Flask, g, request
 
@@ -43,11 +44,26 @@ def init_app(app: Flask) -> None:
             headers["Pragma"] = "no-cache"
         onion = app.config.get("MELDPUNT_ONION_ADDRESS")
         if onion:
-            headers["Onion-Location"] = onion.rstrip("/") + request.full_path.rstrip("?")
+            headers["Onion-Location"] = onion_location(onion)
         return response
 
     quiet_logs()
     app.config["SCRIPT_INTEGRITY"] = bundle_integrity(Path(app.static_folder))
+
+
+# RFC 3986 characters a path segment (plus "/") and a query may hold as they are; everything else
+# is percent-encoded, so the header is printable ASCII whatever the request's path decoded to.
+PATH_SAFE = "/!$&'()*+,;=:@-._~"
+QUERY_SAFE = PATH_SAFE + "?%"
+
+
+def onion_location(onion: str) -> str:
+    """The same page on the onion address. The path is Werkzeug's decoded one, so a request for
+    `/%E2%82%AC` or `/%0D%0A` holds a euro sign or a line break here: encoded again, never sent
+    raw (a line break cannot be in a header, a euro sign is not Latin-1; either was a 500)."""
+    location = onion.rstrip("/") + quote(request.path, safe=PATH_SAFE)
+    query = request.query_string  # the bytes as sent, percent-encodings kept as they are
+    return location + "?" + quote(query, safe=QUERY_SAFE) if query else location
 
 
 def bundle_integrity(static_folder: Path) -> str | None:
