@@ -10,6 +10,7 @@ create_app  # app/__init__.py
 _.request_class  # app/__init__.py: MeldpuntRequest, whose file parts are sealed as they stream
 _.session_interface  # app/__init__.py: EncryptedSessionInterface
 _.log_exception  # app/web/errors.py: Flask calls it for errors no handler reached
+_.max_content_length  # app/web/uploads.py: Flask reads it for each request (the body limit)
 
 # Views: registered on their blueprint by @bp.get/@bp.post/@bp.route, reached through url_for.
 home  # app/audit/__init__.py, app/reporter/pages.py, app/team/reports.py
@@ -49,6 +50,11 @@ _headers  # app/web/headers.py
 _remember  # app/web/i18n.py
 _languages  # app/web/i18n.py
 _month  # app/web/i18n.py: the `month` filter
+
+# gunicorn loads the logger class named in gunicorn.conf.py and calls these on it.
+ServerLog  # app/web/server_log.py: `logger_class`
+_._access_log_enabled  # app/web/server_log.py: read by gunicorn's Logger.access_log_enabled
+_.access  # app/web/server_log.py: called by gunicorn's workers after each request
 
 # Methods Flask and Werkzeug call on our subclasses, with the signatures they call them with.
 _.open_session  # app/web/sessions.py

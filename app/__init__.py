@@ -20,10 +20,9 @@ def create_app(test_config: dict | None = None) -> "Flask":
     from flask import Flask
 
     from .domain.settings import ROOT, Settings, check_secret
-    from .web import context, errors, headers, i18n, limits
+    from .web import context, errors, headers, i18n, limits, uploads, urls
     from .web.csrf import csrf
     from .web.sessions import EncryptedSessionInterface
-    from .web.uploads import MeldpuntRequest
 
     folder = Path(test_config["INSTANCE"]) if test_config and "INSTANCE" in test_config else None
     settings = Settings.load(folder, test_config)
@@ -37,7 +36,6 @@ def create_app(test_config: dict | None = None) -> "Flask":
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 8 * settings.max_text_chars + 1024 * 1024
     app.config["MAX_FORM_MEMORY_SIZE"] = 4 * settings.max_text_chars + 1024
     app.config["WTF_CSRF_TIME_LIMIT"] = 4 * 3600  # long enough to write a careful report
-    app.request_class = MeldpuntRequest
     app.session_interface = EncryptedSessionInterface()
 
     context.init_app(app, settings)
@@ -46,6 +44,8 @@ def create_app(test_config: dict | None = None) -> "Flask":
     limits.init_app(app)
     headers.init_app(app)
     errors.init_app(app)
+    urls.init_app(app)  # before the blueprints: their <int:…> rules take its bounded converter
+    uploads.init_app(app)  # after csrf: its body limit must run before the CSRF check reads the form
 
     from .audit import bp as audit
     from .reporter import bp as reporter

@@ -334,3 +334,27 @@ def test_reply_typed_in_the_workspace_is_sealed_in_the_browser(make_portal, team
     reporter = portal.test_client()
     sign_in(reporter, passphrase)
     assert f"Fixed, thank you {MARKER}" in reporter.get("/mailbox").data.decode()
+
+
+def test_two_clicks_send_one_report(make_portal, team_key, tmp_path):
+    """Clicking "Encrypt and send" again while it sends (impatient, or a slow circuit) must not
+    upload everything twice and store a second report the reporter has no passphrase for. (Without
+    the anti-spam work, which an instance may switch off, nothing else on the server stops it.)"""
+    import time
+
+    poc = tmp_path / "poc.bin"
+    poc.write_bytes(os.urandom(9 * 1024 * 1024))
+
+    def slow(route):
+        time.sleep(0.3)
+        route.continue_()
+
+    with live_server(make_portal(MELDPUNT_POW_BITS=0)) as served, chromium() as context:
+        page = _send_report_through(context, served, slow, poc)
+        page.wait_for_timeout(300)
+        disabled = page.is_disabled("form[data-seal] button[type=submit]")
+        page.click("form[data-seal] button[type=submit]", force=True)  # the second click
+        page.wait_for_selector(".passphrase", timeout=60_000)
+        page.wait_for_timeout(3000)  # time enough for a second sending to finish, were there one
+    assert [item.kind for item, _, _ in _stored(team_key)] == ["report", "attachment"]
+    assert disabled

@@ -30,7 +30,10 @@ def meldpunt(*args, instance: Path) -> subprocess.CompletedProcess:
 def _legacy_instance(folder: Path, team_key) -> Path:
     """An instance folder whose database was made by 18f69c2's models, with rows in every table."""
     folder.mkdir()
-    (folder / "meldpunt.toml").write_text(f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{PORTAL_SECRET}"\n')
+    (folder / "meldpunt.toml").write_text(
+        f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{PORTAL_SECRET}"\n'
+        'MELDPUNT_BASE_URL = "https://report.example.nl"\n'
+    )
     db = SqliteDatabase(str(folder / "meldpunt.db"), pragmas={"foreign_keys": 1})
     legacy.database.initialize(db)
     with db.connection_context():

@@ -1,15 +1,12 @@
 """Against gunicorn with the shipped configuration: what a browser sees over a real socket."""
 
 import http.client
-import os
-import re
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from .served import form, gunicorn
 
 pytestmark = pytest.mark.slow  # each test starts the real gunicorn
 
@@ -19,55 +16,13 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from crypto import PrivateKey
-
-    instance = tmp_path_factory.mktemp("served")
-    env = {
-        **os.environ,
-        "MELDPUNT_INSTANCE": str(instance),
-        "MELDPUNT_MAX_UPLOAD_BYTES": str(1024 * 1024),
-        "MELDPUNT_MAX_TEXT_CHARS": "10000",
-        "MELDPUNT_WORKERS": "1",
-    }
-    subprocess.run(
-        [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = instance / "gunicorn.log"
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield port, log
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _form(port: int) -> tuple[str, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/report")
-    response = conn.getresponse()
-    page = response.read().decode()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return response.getheader("Set-Cookie").split(";")[0], token
+    limits = {"MELDPUNT_MAX_UPLOAD_BYTES": str(1024 * 1024), "MELDPUNT_MAX_TEXT_CHARS": "10000"}
+    with gunicorn(tmp_path_factory.mktemp("served"), **limits) as (port, log, _master):
+        yield port, log
 
 
 def _post_upload(port: int, size: int) -> tuple[int, str]:
-    cookie, token = _form(port)
+    cookie, token = form(port)
     boundary = "b0undary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'

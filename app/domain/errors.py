@@ -26,6 +26,14 @@ class DuplicateNeedsOriginal(TransitionRefused):
     """A report marked as a duplicate must name another, existing report."""
 
 
+class CutOff(DomainError):
+    """A request body ended in the middle of a file: nothing of it is kept."""
+
+
+class AlreadyAdopted(DomainError):
+    """The upload is part of a report already: the same submission arrived twice at once."""
+
+
 class UploadRefused(DomainError):
     """A browser-sealed upload or one of its parts breaks a rule. `code` names which rule, for the
     browser's error display; `received` says how many parts the server has."""

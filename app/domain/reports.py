@@ -16,7 +16,7 @@ from . import schema
 from .blobs import BlobReader, BlobWriter
 from .clock import today
 from .db import database
-from .errors import NotFound, NotInitialised
+from .errors import AlreadyAdopted, NotFound, NotInitialised
 from .models import Item, Mailbox, Report, Setting
 from .settings import Settings
 from .workflow import touch
@@ -72,18 +72,23 @@ def next_position(report_row: Report) -> int:
     return (highest or 0) + 1
 
 
+def _adopt(item: Item, **changes) -> None:
+    """Make a stored, unowned item part of a report, in one conditional update: if another request
+    adopted it first (the same upload sent twice at once), nothing changes and AlreadyAdopted
+    rolls back the caller's transaction, so no upload ever ends up in two reports."""
+    adopted = Item.update(handle=None, **changes).where(Item.id == item.id, Item.report.is_null()).execute()
+    if adopted != 1:
+        raise AlreadyAdopted()
+
+
 def _adopt_attachments(items: list[Item], report_row: Report, parent: Item) -> None:
-    position = parent.position
-    for item in items:
-        position += 1
-        Item.update(report=report_row, parent=parent, position=position, kind="attachment", handle=None).where(
-            Item.id == item.id
-        ).execute()
+    for position, item in enumerate(items, start=parent.position + 1):
+        _adopt(item, report=report_row, parent=parent, position=position, kind="attachment")
 
 
 def _adopt_envelope(item: Item, report_row: Report, kind: str, position: int) -> Item:
-    """An envelope the browser uploaded becomes part of a report; its upload handle stops working."""
-    Item.update(report=report_row, kind=kind, position=position, handle=None).where(Item.id == item.id).execute()
+    """An envelope sealed elsewhere becomes part of a report; its upload handle stops working."""
+    _adopt(item, report=report_row, kind=kind, position=position)
     return Item.get_by_id(item.id)
 
 
@@ -91,7 +96,11 @@ TEXT = "text/plain; charset=utf-8"
 
 
 def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> tuple[Report, passphrases.Passphrase]:
-    """Server-seal the report's fields to the team, adopt its attachments, and create a mailbox."""
+    """Server-seal the report's fields to the team, adopt its attachments, and create a mailbox.
+
+    The reporter's key is derived first: if no derivation slot is free (Busy), nothing has been
+    stored. Then the report, its items and its mailbox are one transaction: all or nothing."""
+    phrase, identity = _new_identity(settings)
     with database.atomic():
         report_row = _new_report(settings)
         day = today(settings.zone)
@@ -99,26 +108,33 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
             report_row, "report", 0, report.encode(fields), [settings.team_key], "application/json", day
         )
         _adopt_attachments(attachments, report_row, item)
-    return report_row, create_mailbox(settings, report_row)
+        _create_mailbox(report_row, identity)
+    return report_row, phrase
 
 
 def store_browser_sealed_report(
     settings: Settings, sealed: Item, attachments: list[Item]
 ) -> tuple[Report, passphrases.Passphrase]:
     """The same for a report the browser sealed: its envelopes are stored unchanged."""
+    phrase, identity = _new_identity(settings)
     with database.atomic():
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", 0)
         _adopt_attachments(attachments, report_row, item)
-    return report_row, create_mailbox(settings, report_row)
+        _create_mailbox(report_row, identity)
+    return report_row, phrase
 
 
-def create_mailbox(settings: Settings, report_row: Report) -> passphrases.Passphrase:
-    """A new passphrase and the mailbox it opens; the passphrase itself is never stored."""
+def _new_identity(settings: Settings) -> tuple[passphrases.Passphrase, passphrases.ReporterIdentity]:
+    """A new passphrase and what it derives; the passphrase itself is never stored."""
     phrase = passphrases.generate()
-    identity = derive_identity(settings, phrase)
-    Mailbox.create(report=report_row, lookup_token=identity.lookup_token.hex(), public_key=str(identity.key.public))
-    return phrase
+    return phrase, derive_identity(settings, phrase)
+
+
+def _create_mailbox(report_row: Report, identity: passphrases.ReporterIdentity) -> Mailbox:
+    return Mailbox.create(
+        report=report_row, lookup_token=identity.lookup_token.hex(), public_key=str(identity.key.public)
+    )
 
 
 def find_mailbox(settings: Settings, phrase: passphrases.Passphrase) -> tuple[Mailbox, PrivateKey] | None:

@@ -49,9 +49,17 @@ class StreamedFiles:
         self.seal = seal
         self.items: list[Item] = []
         self.writers: list[BlobWriter] = []
+        self.parts: list[StreamedPart] = []
 
     def part(self, filename: str | None, content_type: str | None) -> "StreamedPart":
-        return StreamedPart(self, filename, content_type)
+        part = StreamedPart(self, filename, content_type)
+        self.parts.append(part)
+        return part
+
+    def cut_off(self) -> bool:
+        """True if a part began and never ended: the body stopped in the middle of a file (the
+        parser returns normally then), so its envelope is unfinished and its writer still waits."""
+        return any(part.open for part in self.parts)
 
     def spend(self, size: int) -> None:
         self.budget -= size
@@ -99,6 +107,10 @@ class StreamedPart:
             else:
                 self._sink = self._blob
         return self._sink.write(data)
+
+    @property
+    def open(self) -> bool:
+        return self._sink is not None
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # The parser rewinds a part when it is complete: that is where the envelope is finished.

@@ -74,6 +74,7 @@ def _signed_in() -> tuple[Mailbox, PrivateKey]:
 
 @bp.route("/mailbox", methods=["GET", "POST"])
 @csrf.exempt  # the follow-up form checks its own token and keeps its text when it fails
+@uploads.accepts_uploads
 def mailbox():
     box, key = _signed_in()
     g.encrypting = True

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
+from ..domain.errors import Busy
 from ..domain.models import Report
 from ..domain.reports import store_browser_sealed_report, store_report
 from ..domain.uploads import delete_items
@@ -12,6 +13,7 @@ from ..web import pow as proof_of_work
 from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
+from ..web.errors import RETRY_AFTER
 from ..web.limits import submit_limits
 from . import kept
 from .blueprint import bp
@@ -28,6 +30,7 @@ def _proof_of_work():
 @bp.route("/report", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own token, so an expired form comes back with its text intact
 @submit_limits
+@uploads.accepts_uploads
 def report_form():
     g.encrypting = True
     if request.method == "GET":
@@ -44,9 +47,19 @@ def report_form():
     if not form.validate():
         kept.remember(KEPT, earlier, new)
         return render_template("reporter/report.html", form=form, kept=kept.recall(KEPT)), 400
-    report, phrase = store_report(settings(), form.fields_for_envelope(), [*earlier, *new])
+    try:
+        report, phrase = store_report(settings(), form.fields_for_envelope(), [*earlier, *new])
+    except Busy:  # nothing was stored; the form comes back with its text and attachments
+        kept.remember(KEPT, earlier, new)
+        form.accept_policy.errors = [_busy()]
+        page = render_template("reporter/report.html", form=form, kept=kept.recall(KEPT))
+        return page, 503, {"Retry-After": RETRY_AFTER}
     kept.forget(KEPT)
     return _passphrase_page(phrase, reference=report.reference)
+
+
+def _busy() -> str:
+    return _("The portal is busy; your report was not sent yet. Nothing is lost: send it again in a minute.")
 
 
 def _browser_sealed_report():
@@ -65,7 +78,12 @@ def _browser_sealed_report():
         if items is None:
             page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
-    report, phrase = store_browser_sealed_report(settings(), items[0], items[1:])
+    try:
+        report, phrase = store_browser_sealed_report(settings(), items[0], items[1:])
+    except Busy:  # nothing was stored; the form and its uploads are still in the browser
+        page = ReportForm(formdata=None)
+        page.accept_policy.errors = [_busy()]
+        return render_template("reporter/report.html", form=page, kept=[]), 503, {"Retry-After": RETRY_AFTER}
     uploads.forget(uploads.sealed_handles())
     proof_of_work.spend()
     return _passphrase_page(phrase, reference=report.reference)

@@ -67,6 +67,7 @@ def _replied(row: Report, how: str) -> None:
 
 @bp.post("/reports/<reference>/reply-file")
 @csrf.exempt  # checked inside, after the file part has streamed in
+@uploads.accepts_uploads
 def reply_file(reference: str):
     """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
     exactly this report's reporter and the team key."""

@@ -35,6 +35,7 @@ def start_upload():
 
 
 @bp.put("/uploads/<handle>/<int:number>")
+@uploads.accepts_uploads  # at most one part; put_part refuses more before reading
 def upload_part(handle: str, number: int):
     return uploads.put_part(handle, number, recipients_for)
 

@@ -21,6 +21,10 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("This page does not exist. Check the address, or start from the home page.")),
     405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    409: (
+        _l("Already sent"),
+        _l("This was sent already, by another click or window; it is stored once. Nothing more to do."),
+    ),
     413: (
         _l("Too large"),
         _l("What you sent is larger than this portal accepts. Send smaller or fewer attachments, or shorter text."),
@@ -29,11 +33,15 @@ MESSAGES = {
     500: (_l("Something went wrong"), _l("The portal could not handle this request. Nothing you sent was kept.")),
     503: (_l("Busy"), _l("The portal is busy. Please wait a minute and try again.")),
 }
+RETRY_AFTER = "60"  # seconds, on every 503: the portal was busy, or its database being upgraded
+
 # Each domain failure that reaches this far, as the status its page has. Views answer the ones
 # they can explain better (a flash message, a form error) before they get here.
 STATUS_FOR = {
     domain.Busy: 503,
     domain.TooLarge: 413,
+    domain.AlreadyAdopted: 409,
+    domain.CutOff: 400,
     domain.NotFound: 404,
     domain.TransitionRefused: 400,
     domain.UploadRefused: 400,
@@ -98,7 +106,7 @@ def _page(code: int, error: HTTPException | None = None):
     title, message = MESSAGES.get(code, default)
     response = render_error(code, title, message)
     if code == 503:
-        return (*response, {"Retry-After": "60"})
+        return (*response, {"Retry-After": RETRY_AFTER})
     return response
 
 

@@ -27,7 +27,7 @@ from crypto import PublicKey
 
 from ..domain import uploads
 from ..domain.clock import today
-from ..domain.errors import UploadRefused
+from ..domain.errors import CutOff, UploadRefused
 from ..domain.models import Item
 from .context import settings
 
@@ -35,6 +35,31 @@ OWNED = "uploads"  # session key: {handle: purpose} for this browser's uploads
 MAX_UPLOADS_PER_SESSION = 64
 # The padding adds at most 6.25 %, the chunks 17 bytes in 64 KiB; this covers both, with room.
 SIZE_MARGIN = 1.07
+
+
+def accepts_uploads(view):
+    """Mark a view whose requests may be large: file parts, or envelope parts. Every other view
+    gets a small body limit before anything reads the body (`init_app`): deny by default."""
+    view.accepts_uploads = True
+    return view
+
+
+def small_body_limit() -> int:
+    """The most a request to any other view may send: the longest text a form takes, UTF-8 and
+    then percent-encoded (up to 12 bytes a character), and room for the other fields."""
+    return 12 * settings().max_text_chars + 64 * 1024
+
+
+def init_app(app) -> None:
+    app.request_class = MeldpuntRequest
+
+    def bound_body() -> None:
+        view = app.view_functions.get(request.endpoint)
+        if not getattr(view, "accepts_uploads", False):
+            request.max_content_length = small_body_limit()
+
+    # First of all before_request hooks: the global CSRF check reads the form, and with it the body.
+    app.before_request_funcs.setdefault(None, []).insert(0, bound_body)
 
 
 class MeldpuntRequest(Request):
@@ -48,11 +73,14 @@ class MeldpuntRequest(Request):
 def stream(make_form, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True):
     """Parse a multipart request, its file parts server-sealed (or, with `seal=False`, kept as the
     envelopes they are) while they stream in. Returns the `StreamedFiles`, the form and the
-    completed items. If parsing fails, nothing is kept."""
+    completed items. If parsing fails or the body was cut off in a file, nothing is kept: rows,
+    writer threads and their connections are released before the error page (CutOff: 400)."""
     files = uploads.StreamedFiles(recipients, kind, budget, today(settings().zone), seal)
     g.streamed_files = files
     try:
         form = make_form()
+        if files.cut_off():
+            raise CutOff()
         return files, form, files.completed()
     except BaseException:
         files.discard()

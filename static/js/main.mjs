@@ -198,9 +198,21 @@ async function enhance() {
   const progressBox = document.querySelector("[data-progress]");
   const cancel = document.querySelector("[data-cancel]");
   form.dataset.enhanced = "yes";
-  form.addEventListener("submit", (event) => {
+  const buttons = form.querySelectorAll("button[type=submit]");
+  let sending = false;
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    sealAndSend(form, status, progressBox, cancel);
+    // One sending at a time: a second click while the first is encrypting or uploading would
+    // upload everything again and store a second report behind the reporter's back.
+    if (sending) return;
+    sending = true;
+    for (const button of buttons) button.disabled = true;
+    try {
+      await sealAndSend(form, status, progressBox, cancel);
+    } finally {
+      sending = false;
+      for (const button of buttons) button.disabled = false;
+    }
   });
 }
 
