@@ -11,6 +11,7 @@ _.request_class  # app/__init__.py: MeldpuntRequest, whose file parts are sealed
 _.session_interface  # app/__init__.py: EncryptedSessionInterface
 _.log_exception  # app/web/errors.py: Flask calls it for errors no handler reached
 _.max_content_length  # app/web/uploads.py: Flask reads it for each request (the body limit)
+_.exc_text  # app/web/errors.py: the logging module reads it when it formats a record
 
 # Views: registered on their blueprint by @bp.get/@bp.post/@bp.route, reached through url_for.
 home  # app/audit/__init__.py, app/reporter/pages.py, app/team/reports.py

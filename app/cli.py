@@ -97,6 +97,7 @@ def check() -> None:
     except config.ConfigError as exc:
         line(False, str(exc))
     line(_database_ready(settings), f"database {_redacted(settings['DATABASE_URL'])}")
+    line(*_run_dir_usable(settings))
     behind = _pending_migrations(settings)
     line(not behind, "database schema up to date" if not behind else f"database schema is behind: {behind}")
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
@@ -162,6 +163,22 @@ def _database_ready(settings: dict) -> bool:
             return schema.current_version() is not None and bool(Setting.get_or_none(key=SALT_SETTING))
     except Exception:  # noqa: BLE001  (any failure here means "not ready", said on the line)
         return False
+
+
+def _run_dir_usable(settings: dict) -> tuple[bool, str]:
+    """The derivation slots are lock files: the folder must be writable and lockable (a local file
+    system; NFS fakes flock), or every derivation would fail."""
+    from .domain.derivations import SharedSemaphore
+
+    folder = Path(str(settings["MELDPUNT_RUN_DIR"]))
+    try:
+        slots = SharedSemaphore(folder, 1)
+        if not slots.acquire(timeout=5):
+            return False, f"derivation slots in {folder}: the slot is held by another process for too long"
+        slots.release()
+    except OSError as exc:
+        return False, f"derivation slots in {folder}: {exc.strerror or exc} (set MELDPUNT_RUN_DIR to a writable folder)"
+    return True, f"derivation slots in {folder}"
 
 
 def _pending_migrations(settings: dict) -> str:

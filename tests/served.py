@@ -17,11 +17,13 @@ BIN = Path(sys.executable).parent
 
 @contextlib.contextmanager
 def gunicorn(instance: Path, **settings: str):
-    """Initialise an instance in `instance` and serve it; yields (port, log path, master process).
-    `settings` become environment variables (MELDPUNT_WORKERS=1 unless given)."""
+    """Initialise an instance in `instance` and serve it; yields (port, log path, master process)
+    once every worker is up. `settings` become environment variables (MELDPUNT_WORKERS=1 unless
+    given; None removes a variable the environment may have)."""
     from crypto import PrivateKey
 
     env = {**os.environ, "MELDPUNT_INSTANCE": str(instance), "MELDPUNT_WORKERS": "1", **settings}
+    env = {name: value for name, value in env.items() if value is not None}
     subprocess.run(
         [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
         env=env,
@@ -40,22 +42,24 @@ def gunicorn(instance: Path, **settings: str):
         stderr=subprocess.STDOUT,
     )
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        for _ in range(300):
+            if len(workers(process)) == int(env["MELDPUNT_WORKERS"]):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.1)
         yield port, log, process
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
-def workers(master: subprocess.Popen) -> list[int]:
-    """The worker processes of a gunicorn master."""
-    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+def workers(master: subprocess.Popen | int) -> list[int]:
+    """The worker processes of a gunicorn master (its process or its pid)."""
+    pid = master if isinstance(master, int) else master.pid
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def threads(pid: int) -> int:

@@ -119,3 +119,14 @@ def test_user_add_and_reset_print_enrolment_links(tmp_path, team_key):
     assert reset.returncode == 0
     assert reset.stdout != added.stdout
     assert meldpunt("user", "reset", "nobody", instance=instance).returncode != 0
+
+
+def test_check_says_when_the_derivation_slots_cannot_be_made(tmp_path, team_key):
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    result = meldpunt("check", instance=instance, env={"MELDPUNT_RUN_DIR": str(blocked / "run")})
+    assert result.returncode == 1
+    assert "[!!] derivation slots in" in result.stdout
+    assert "[ok] derivation slots in" in meldpunt("check", instance=instance).stdout

@@ -8,7 +8,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ import pytest
 from app.domain.derivations import WAIT_SECONDS, DerivationLimit, SharedSemaphore, cores
 from app.domain.errors import Busy
 from app.domain.settings import Settings
+
+from .served import gunicorn, workers
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -166,60 +167,18 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from crypto import PrivateKey
-
     instance = tmp_path_factory.mktemp("attacked")
-    env = {
-        **os.environ,
-        "MELDPUNT_INSTANCE": str(instance),
+    settings = {
         "MELDPUNT_WORKERS": "2",
         "MELDPUNT_THREADS": "8",
         "MELDPUNT_DERIVATIONS_AT_ONCE": str(AT_ONCE),
         "MELDPUNT_LIMIT_LOGIN": "10000 per minute",  # the cap is under test, not the rate limit
         "MELDPUNT_LIMIT_LOGIN_PER_ADDRESS": "10000 per minute",
+        "MELDPUNT_DERIVATION_WAIT_SECONDS": None,  # the defaults are under test
+        "MELDPUNT_RUN_DIR": None,
     }
-    env.pop("MELDPUNT_DERIVATION_WAIT_SECONDS", None)
-    env.pop("MELDPUNT_RUN_DIR", None)
-    subprocess.run(
-        [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=(instance / "gunicorn.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(100):
-        if len(_children(process.pid)) == 2:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                pass
-        time.sleep(0.1)
-    yield port, process.pid, instance / "run"
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    with gunicorn(instance, **settings) as (port, _log, master):
+        yield port, master.pid, instance / "run"
 
 
 class Sampler(threading.Thread):
@@ -322,11 +281,11 @@ def test_a_burst_of_sign_ins_is_capped_machine_wide_and_refused_fast(server):
     """16 parallel passphrase sign-ins against 2 workers: at most AT_ONCE derivations on the whole
     machine, a translated 503 for the rest, and no thread held much longer than the bounded wait."""
     port, master, slots = server
-    workers = _children(master)
-    assert len(workers) == 2
+    processes = workers(master)
+    assert len(processes) == 2
     _burst(port)  # warm-up: every thread has imported, rendered and allocated once
     time.sleep(0.5)
-    sampler = Sampler(workers, slots)
+    sampler = Sampler(processes, slots)
     baseline = sampler.rss()
     sampler.start()
     try:
@@ -357,7 +316,7 @@ def test_with_the_slots_taken_by_another_process_every_sign_in_gets_a_fast_503(s
     translated 503 without deriving."""
     port, master, slots = server
     slots.mkdir(parents=True, exist_ok=True)
-    sampler = Sampler(_children(master), slots)
+    sampler = Sampler(workers(master), slots)
     with contextlib.ExitStack() as holding:
         for n in range(AT_ONCE):
             handle = holding.enter_context((slots / f"derivation-slot-{n}").open("ab"))

@@ -301,3 +301,19 @@ def test_a_worker_killed_mid_upload_leaves_a_sound_database_and_nothing_visible(
     with database.connection_context():
         assert Item.select().count() == 0
         assert Chunk.select().count() == 0
+
+
+@pytest.mark.slow
+def test_a_broken_chunked_body_is_the_clients_fault(tmp_path):
+    import socket
+
+    with gunicorn(tmp_path / "instance") as (port, log, _master):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.sendall(
+            b"POST /logout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\na=xyz\r\nZZ\r\nnot a chunk\r\n"
+        )
+        answer = sock.recv(65536)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert "unhandled" not in log.read_text()

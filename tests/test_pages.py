@@ -191,3 +191,15 @@ def test_errors_outside_the_views_are_logged_without_the_path_or_message(make_po
     assert "secret plaintext" not in caplog.text
     assert "unhandled RuntimeError" in caplog.text
     assert "_explode" in caplog.text
+
+
+def test_flask_log_lines_with_an_exception_keep_its_frames_not_its_message(make_portal, caplog):
+    portal = make_portal(TESTING=False)
+    with portal.app_context():
+        try:
+            raise ValueError(" ".join(["secret", "plaintext"]))
+        except ValueError:
+            portal.logger.exception("Request finalizing failed with an error while handling an error")
+    assert "Request finalizing failed" in caplog.text
+    assert "ValueError" in caplog.text
+    assert "secret plaintext" not in caplog.text

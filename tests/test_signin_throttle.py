@@ -5,12 +5,8 @@ answer time for every kind of refusal. The parallel attempts go to the real guni
 import contextlib
 import datetime
 import http.client
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,12 +16,10 @@ import pyotp
 import pytest
 
 from .conftest import csrf_token
+from .served import gunicorn
 from .team_helpers import PASSWORD, enrol, sign_in
 
 pytestmark = pytest.mark.slow  # every attempt is a real argon2id verification
-
-ROOT = Path(__file__).parent.parent
-BIN = Path(sys.executable).parent
 
 
 def wrong_code(totp: pyotp.TOTP) -> str:
@@ -178,46 +172,16 @@ def test_every_refusal_takes_as_long_as_a_real_check(portal):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from crypto import PrivateKey
-
     instance = tmp_path_factory.mktemp("throttled")
-    env = {
-        **os.environ,
-        "MELDPUNT_INSTANCE": str(instance),
+    settings = {
         "MELDPUNT_WORKERS": "2",  # the count must hold across processes, not only threads
         "MELDPUNT_THREADS": "16",  # every parallel attempt gets a thread at once
         "MELDPUNT_DERIVATION_WAIT_SECONDS": "60",  # queue for the derivation slots instead of a 503
         "MELDPUNT_LIMIT_TEAM_SIGNIN": "1000 per minute",
         "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "1000 per minute",
     }
-    subprocess.run(
-        [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = instance / "gunicorn.log"
-    process = subprocess.Popen(
-        [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(instance, **settings) as (port, _log, _master):
         yield port, instance
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @contextlib.contextmanager

@@ -68,14 +68,24 @@ def create(name: str, role: str) -> tuple[User, str]:
 def reset_enrolment(user: User) -> str:
     """New password and second factor: the user enrols again through a fresh link."""
     token = secrets.token_urlsafe(32)
-    user.enrol_token = _digest(token)
-    user.enrol_expires = now() + datetime.timedelta(days=ENROL_DAYS)
-    user.enrolled = False
-    user.password_hash = None
-    user.totp_secret = None
-    user.totp_last_step = 0
-    user.save()
+    # Only these columns, in one statement: a whole-row save could write back a failure count or
+    # a used TOTP step that a sign-in changed in between.
+    User.update(
+        enrol_token=_digest(token),
+        enrol_expires=now() + datetime.timedelta(days=ENROL_DAYS),
+        enrolled=False,
+        password_hash=None,
+        totp_secret=None,
+        totp_last_step=0,
+        failures=0,
+        last_failure=None,
+        locked_until=None,
+    ).where(User.id == user.id).execute()
     return token
+
+
+def set_disabled(user: User, disabled: bool) -> None:
+    User.update(disabled=disabled).where(User.id == user.id).execute()
 
 
 def by_enrol_token(token: str) -> User | None:

@@ -40,12 +40,4 @@ def start_upload():
     return uploads.start(purpose, size)
 
 
-@bp.put("/uploads/<handle>/<int:number>")
-@uploads.accepts_uploads  # at most one part; put_part refuses more before reading
-def upload_part(handle: str, number: int):
-    return uploads.put_part(handle, number, recipients_for)
-
-
-@bp.get("/uploads/<handle>")
-def upload_status(handle: str):
-    return uploads.status(handle)
+uploads.add_part_routes(bp, recipients_for)

@@ -34,7 +34,6 @@ def user_action(user_id: int):
         if base_url() is None:
             flash(_("MELDPUNT_BASE_URL is not set, so this link has no address: put the portal's address before it."))
     else:
-        user.disabled = action == "disable"
-        user.save()
+        accounts.set_disabled(user, action == "disable")
     record(None, g.user, f"user-{action}", user.name)
     return render_template("team/users.html", users=User.select().order_by(User.name), form=FlaskForm(), link=link)

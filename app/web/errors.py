@@ -82,14 +82,33 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if _unreadable_body(error):  # the client's fault: a broken chunked body, a bad length
+            return render_error(400, *MESSAGES[400])
         log_unexpected(error)
         return render_error(500, *MESSAGES[500])
 
     # Flask's own log line for errors no handler reached (in after_request, in saving the session,
-    # in an error handler) names the path and prints the message; ours names neither.
+    # in an error handler) names the path and prints the message; ours names neither. Its other
+    # lines with an exception attached ("Request finalizing failed …") lose the message the same way.
     app.log_exception = lambda exc_info: log_unexpected(exc_info[1])
+    app.logger.addFilter(_without_exception_messages)
 
     app.register_error_handler(InternalServerError, lambda e: render_error(500, *MESSAGES[500]))
+
+
+def _unreadable_body(error: BaseException) -> bool:
+    """gunicorn raises its own parse errors from the request body as the form reads it."""
+    return type(error).__module__.startswith("gunicorn.http")
+
+
+def _without_exception_messages(record) -> bool:
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(error).__name__})\n{_frames(error)}"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def _frames(error: BaseException) -> str:

@@ -187,6 +187,18 @@ def put_part(handle: str, number: int, recipients_for: Callable[[str], list[Publ
     return jsonify(received=item.parts, complete=item.complete)
 
 
+def add_part_routes(bp, recipients_for: Callable[[str], list[PublicKey]]) -> None:
+    """`PUT /uploads/<handle>/<n>` (a part) and `GET /uploads/<handle>` (what arrived) on `bp`,
+    behind that blueprint's access rules; `recipients_for(purpose)` is its say on the keys."""
+
+    @accepts_uploads  # at most one part; put_part refuses more before reading
+    def upload_part(handle: str, number: int):
+        return put_part(handle, number, recipients_for)
+
+    bp.add_url_rule("/uploads/<handle>/<int:number>", view_func=upload_part, methods=["PUT"])
+    bp.add_url_rule("/uploads/<handle>", view_func=status, endpoint="upload_status", methods=["GET"])
+
+
 def status(handle: str):
     owned = _owned(handle)
     if owned is None:
