@@ -43,6 +43,7 @@ user_action  # app/team/users.py
 _proof_of_work  # app/reporter/submit.py: pow_challenge and pow_bits for the templates
 _connect  # app/web/context.py
 _close  # app/web/context.py
+_only_live_sessions  # app/web/sessions.py
 _csrf  # app/web/errors.py
 _http  # app/web/errors.py
 _domain  # app/web/errors.py

@@ -20,9 +20,8 @@ def create_app(test_config: dict | None = None) -> "Flask":
     from flask import Flask
 
     from .domain.settings import ROOT, Settings, check_secret
-    from .web import context, errors, headers, i18n, limits, uploads, urls
+    from .web import context, errors, headers, i18n, limits, sessions, uploads, urls
     from .web.csrf import csrf
-    from .web.sessions import EncryptedSessionInterface
 
     folder = Path(test_config["INSTANCE"]) if test_config and "INSTANCE" in test_config else None
     settings = Settings.load(folder, test_config)
@@ -36,9 +35,9 @@ def create_app(test_config: dict | None = None) -> "Flask":
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 8 * settings.max_text_chars + 1024 * 1024
     app.config["MAX_FORM_MEMORY_SIZE"] = 4 * settings.max_text_chars + 1024
     app.config["WTF_CSRF_TIME_LIMIT"] = 4 * 3600  # long enough to write a careful report
-    app.session_interface = EncryptedSessionInterface()
 
     context.init_app(app, settings)
+    sessions.init_app(app)  # after the database connection: it checks the session's row
     csrf.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)

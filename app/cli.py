@@ -217,13 +217,17 @@ def upgrade() -> None:
 
 @main.command()
 def purge() -> None:
-    """Delete uploads that never became part of a report (older than today)."""
+    """Delete uploads that never became part of a report (older than today), and ended sessions and
+    expired proof-of-work challenges."""
     loaded = _load()
+    from .domain.sessions import purge_expired
     from .domain.uploads import purge_unfinished
 
     with database.connection_context():
         stale = purge_unfinished(loaded)
+        ended = purge_expired(loaded)
     click.echo(f"Deleted {stale} unfinished uploads.")
+    click.echo(f"Deleted {ended} ended sessions and used challenges.")
 
 
 @main.group()

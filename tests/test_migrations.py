@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
+from app.domain.schema import LATEST
+
 from .legacy import models_18f69c2 as legacy
 
 PORTAL_SECRET = "legacy-secret-key-that-is-long-enough-0123456789"
@@ -84,7 +86,8 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     assert upgrade.returncode == 0, upgrade.stderr
     assert "Applied migration 2" in upgrade.stdout
     assert "Applied migration 3" in upgrade.stdout
-    assert "Database schema at version 3." in upgrade.stdout
+    assert "Applied migration 4" in upgrade.stdout
+    assert f"Database schema at version {LATEST}." in upgrade.stdout
 
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}

@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from crypto import CryptoError, secretbox
 
+from . import sessions
 from .clock import now
 from .db import database
 from .errors import SignInFailed
@@ -81,11 +82,14 @@ def reset_enrolment(user: User) -> str:
         last_failure=None,
         locked_until=None,
     ).where(User.id == user.id).execute()
+    sessions.end_all_of(user)
     return token
 
 
 def set_disabled(user: User, disabled: bool) -> None:
+    """Disabling ends the account's sessions at once; enabling again does not bring them back."""
     User.update(disabled=disabled).where(User.id == user.id).execute()
+    sessions.end_all_of(user)
 
 
 def by_enrol_token(token: str) -> User | None:

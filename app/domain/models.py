@@ -142,4 +142,25 @@ class Credit(BaseModel):
     withdrawn = BooleanField(default=False)
 
 
-MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit]
+class SignedIn(BaseModel):
+    """A signed-in session, kept on the server so that it can end: sign-out, an account disabled or
+    reset. The cookie holds a random token; the row holds only its hash, so the database alone
+    signs no one in. A reporter's row has the day (nothing finer), and no mailbox: which mailbox
+    stays in the sealed cookie. A team member's row has the account and an exact end (team time)."""
+
+    token_hash = CharField(primary_key=True)
+    kind = CharField()  # "reporter" or "team"
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    day = DateField()
+    ends = DateTimeField(null=True)  # team sessions: the absolute end
+
+
+class SpentChallenge(BaseModel):
+    """A proof-of-work challenge that a stored report used up; kept until the challenge expires, so
+    a saved cookie cannot file another report with the same work."""
+
+    challenge_hash = CharField(primary_key=True)
+    day = DateField()
+
+
+MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge]

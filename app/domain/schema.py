@@ -14,7 +14,7 @@ the columns of a new one.
 import json
 from collections.abc import Callable
 
-from peewee import DateTimeField
+from peewee import CharField, DateField, DateTimeField, ForeignKeyField, Model
 from playhouse.migrate import SchemaMigrator, migrate
 
 from .db import database
@@ -62,9 +62,42 @@ def _notify_counts() -> None:
     )
 
 
+def _sessions_on_the_server() -> None:
+    """Version 4: signed-in sessions and spent proof-of-work challenges, kept on the server. The
+    tables are described here as they were made, not by the current models."""
+
+    class Frozen(Model):
+        class Meta:
+            database = database
+
+    class User(Frozen):  # only what the foreign key needs: the table exists already
+        class Meta:
+            table_name = "user"
+
+    class SignedIn(Frozen):
+        token_hash = CharField(primary_key=True)
+        kind = CharField()
+        user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+        day = DateField()
+        ends = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "signedin"
+
+    class SpentChallenge(Frozen):
+        challenge_hash = CharField(primary_key=True)
+        day = DateField()
+
+        class Meta:
+            table_name = "spentchallenge"
+
+    database.create_tables([SignedIn, SpentChallenge])
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
+    4: ("signed-in sessions and spent proof-of-work challenges on the server", _sessions_on_the_server),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

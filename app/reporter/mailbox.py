@@ -1,7 +1,8 @@
 """Checking replies: the passphrase opens the mailbox; the thread is decrypted per request.
 
 The session (an encrypted cookie, see app/web/sessions.py) holds the mailbox id and the reporter's
-key while they are signed in, never the passphrase.
+key while they are signed in, never the passphrase; the server keeps only a token's hash, so that
+signing out ends it.
 """
 
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from ..domain.reports import (
     store_follow_up,
     thread,
 )
-from ..web import uploads
+from ..web import sessions, uploads
 from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.limits import login_limits
@@ -52,9 +53,7 @@ def login():
         form.passphrase.errors = [_("No mailbox opens with this passphrase. Check the seven words and try again.")]
         return render_template("reporter/login.html", form=form), 400
     mailbox, key = found
-    session.clear()
-    session["mailbox"] = mailbox.id
-    session["reporter_key"] = key.secret_bytes().hex()
+    sessions.begin_reporter(mailbox, key)
     return redirect(url_for("reporter.mailbox"))
 
 
@@ -66,10 +65,10 @@ def _passphrase_problem(problem: InvalidPassphrase) -> str:
 
 
 def _signed_in() -> tuple[Mailbox, PrivateKey]:
-    mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1))
     if mailbox is None:
         abort(redirect(url_for("reporter.login")))
-    return mailbox, PrivateKey(bytes.fromhex(session["reporter_key"]))
+    return mailbox, PrivateKey(bytes.fromhex(session[sessions.REPORTER_KEY]))
 
 
 @bp.route("/mailbox", methods=["GET", "POST"])
@@ -137,6 +136,6 @@ def download(item_id: int):
 @bp.post("/logout")
 def logout():
     LogoutForm().validate_on_submit() or abort(400)
-    session.clear()
+    sessions.end()
     flash(_("You are signed out. Close this window if others use this computer."))
     return redirect(url_for("reporter.home"))

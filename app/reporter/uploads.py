@@ -10,7 +10,7 @@ from crypto import PublicKey
 from ..domain.models import Mailbox
 from ..domain.reports import follow_up_recipients
 from ..web import pow as proof_of_work
-from ..web import uploads
+from ..web import sessions, uploads
 from ..web.context import settings
 from ..web.limits import limited
 from .blueprint import bp
@@ -21,7 +21,7 @@ PURPOSES = ("report", "message")
 def recipients_for(purpose: str) -> list[PublicKey]:
     if purpose == "report":
         return [settings().team_key]
-    mailbox = Mailbox.get_or_none(Mailbox.id == session.get("mailbox", -1))
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1))
     if purpose != "message" or mailbox is None:
         raise BadRequest()
     return follow_up_recipients(settings(), mailbox)

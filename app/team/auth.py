@@ -1,7 +1,7 @@
 """Team sign-in with password and TOTP, enrolment through a one-time link, sign-out."""
 
 import segno
-from flask import Response, abort, flash, redirect, render_template, session, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,7 +10,9 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..domain import accounts
 from ..domain.errors import SignInFailed
-from ..web.accounts import sign_in_session
+from ..domain.workflow import record
+from ..web import sessions
+from ..web.accounts import signed_in_user
 from ..web.context import settings
 from ..web.limits import limited
 from .blueprint import bp
@@ -60,7 +62,7 @@ def signin():
         except SignInFailed:
             flash(_("Invalid name, password or code."))
             return render_template("team/signin.html", form=form), 400
-        sign_in_session(user)
+        sessions.begin_team(user)
         return redirect(url_for("audit.home" if user.role == "auditor" else "team.home"))
     return render_template("team/signin.html", form=form), 400 if form.is_submitted() else 200
 
@@ -69,7 +71,8 @@ def signin():
 def signout():
     if not FlaskForm().validate_on_submit():
         abort(400)
-    session.clear()
+    record(None, signed_in_user(), "signed-out")
+    sessions.end()
     flash(_("You are signed out."))
     return redirect(url_for("team.signin"))
 

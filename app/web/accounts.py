@@ -4,20 +4,13 @@ deny-by-default check both of their blueprints run before every request."""
 from flask import abort, g, request, session
 
 from ..domain.models import User
-
-SESSION_KEY = "team_user"
-IDLE_MINUTES = 30
+from .sessions import TEAM_USER
 
 
 def signed_in_user() -> User | None:
-    user = User.get_or_none(User.id == session.get(SESSION_KEY, -1))
+    """The account of this request's live team session (app/web/sessions.py checked it)."""
+    user = User.get_or_none(User.id == session.get(TEAM_USER, -1))
     return user if user is not None and user.enrolled and not user.disabled else None
-
-
-def sign_in_session(user: User) -> None:
-    session.clear()
-    session[SESSION_KEY] = user.id
-    session["_idle"] = IDLE_MINUTES
 
 
 def require_role(roles_for: dict[str, tuple[str, ...]], default: tuple[str, ...], public: frozenset[str] = frozenset()):

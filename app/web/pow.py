@@ -6,15 +6,19 @@ The work: find an 8-byte little-endian counter n such that BLAKE2b-256(challenge
 `bits` zero bits (libsodium's crypto_generichash in the browser, hashlib here).
 """
 
+import datetime
 import hashlib
 import secrets
 
 from flask import session
 
+from ..domain import sessions
+from ..domain.clock import today
 from .context import settings
 
 CHALLENGE = "pow_challenge"
 SOLVED = "pow_solved"
+GIVEN = "pow_day"  # the day the challenge was given: it expires after CHALLENGE_DAYS
 
 
 def bits() -> int:
@@ -22,10 +26,26 @@ def bits() -> int:
 
 
 def challenge() -> str:
-    """This session's challenge, made on first use and kept until a report is stored."""
-    if not session.get(CHALLENGE):
+    """This session's challenge, made on first use and kept until a report is stored or it expires."""
+    if not _usable(session.get(CHALLENGE)):
         session[CHALLENGE] = secrets.token_hex(16)
+        session[GIVEN] = today(settings().zone).isoformat()
+        session.pop(SOLVED, None)
     return session[CHALLENGE]
+
+
+def _usable(current: str | None) -> bool:
+    """A challenge of this session that no stored report used yet and that has not expired. The
+    cookie is sealed, so it cannot be forged; a saved copy could be replayed, which is why used
+    challenges are kept on the server (app/domain/sessions.py)."""
+    if not current or not isinstance(current, str):
+        return False
+    try:
+        given = datetime.date.fromisoformat(str(session.get(GIVEN)))
+    except ValueError:
+        return False
+    fresh = given >= today(settings().zone) - datetime.timedelta(days=sessions.CHALLENGE_DAYS)
+    return fresh and not sessions.challenge_spent(current)
 
 
 def leading_zero_bits(digest: bytes) -> int:
@@ -35,14 +55,18 @@ def leading_zero_bits(digest: bytes) -> int:
 
 def check(nonce: str) -> bool:
     """True if the session's challenge is solved, now or before."""
+    if bits() == 0:
+        return True
     current = session.get(CHALLENGE)
-    if bits() == 0 or (current and session.get(SOLVED) == current):
+    if not _usable(current):
+        return False
+    if session.get(SOLVED) == current:
         return True
     try:
         counter = int(nonce)
     except (TypeError, ValueError):
         return False
-    if not current or not 0 <= counter < 2**64:
+    if not 0 <= counter < 2**64:
         return False
     digest = hashlib.blake2b(bytes.fromhex(current) + counter.to_bytes(8, "little"), digest_size=32).digest()
     if leading_zero_bits(digest) < bits():
@@ -52,10 +76,17 @@ def check(nonce: str) -> bool:
 
 
 def solved() -> bool:
-    return bits() == 0 or (bool(session.get(CHALLENGE)) and session.get(SOLVED) == session.get(CHALLENGE))
+    if bits() == 0:
+        return True
+    current = session.get(CHALLENGE)
+    return _usable(current) and session.get(SOLVED) == current
 
 
 def spend() -> None:
-    """A stored report uses up the challenge; the next report needs new work."""
-    session.pop(CHALLENGE, None)
+    """A stored report uses up the challenge, on the server too: the next report needs new work,
+    even from a saved copy of this cookie."""
+    current = session.pop(CHALLENGE, None)
+    if current and isinstance(current, str):
+        sessions.spend_challenge(settings(), current)
     session.pop(SOLVED, None)
+    session.pop(GIVEN, None)

@@ -1,6 +1,10 @@
-"""An encrypted session cookie. Flask's default cookie is signed but readable; ours carries a
-reporter's mailbox key while they are signed in, so it is sealed under a key only the server has.
-The server keeps no session state at all, and the idle timeout lives inside the sealed cookie.
+"""An encrypted session cookie, and signed-in sessions the server can end.
+
+Flask's default cookie is signed but readable; ours carries a reporter's mailbox key while they are
+signed in, so it is sealed under a key only the server has, and the reporter's key never goes into
+the database. The idle timeout lives inside the sealed cookie. Being signed in (as a reporter or
+a team member) takes more: a random token in the cookie whose hash the server keeps
+(app/domain/sessions.py), checked before every request; sign-out and account changes delete it.
 """
 
 import base64
@@ -8,12 +12,24 @@ import binascii
 import json
 import time
 
+from flask import Flask, session
 from flask.sessions import SecureCookieSession, SessionInterface
 
-from crypto import CryptoError, secretbox
+from crypto import CryptoError, PrivateKey, secretbox
+
+from ..domain import sessions as signed_in
+from ..domain.models import Mailbox, User
+from .context import settings
 
 COOKIE = "mp_session"
 _SEEN = "_seen"  # minutes since the epoch, inside the encrypted cookie only
+_BORN = "_born"  # when a reporter signed in, in minutes: their session's absolute end
+TOKEN = "_sid"  # noqa: S105  (the session key holding the token, not a secret)
+TEAM_USER = "team_user"
+MAILBOX = "mailbox"
+REPORTER_KEY = "reporter_key"
+TEAM_IDLE_MINUTES = 30
+REPORTER_HOURS = 4  # a reporter's visit, however active, ends after this
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -56,3 +72,43 @@ class EncryptedSessionInterface(SessionInterface):
 
 def _now() -> int:
     return int(time.time() // 60)
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = EncryptedSessionInterface()
+
+    @app.before_request
+    def _only_live_sessions() -> None:
+        """A signed-in cookie counts only while the server still has its session."""
+        if (
+            TEAM_USER in session
+            and not signed_in.valid(settings(), session.get(TOKEN), "team", session.get(TEAM_USER))
+            or MAILBOX in session
+            and not (
+                signed_in.valid(settings(), session.get(TOKEN), "reporter")
+                and _now() - int(session.get(_BORN, 0)) <= REPORTER_HOURS * 60
+            )
+        ):
+            session.clear()
+
+
+def begin_team(user: User) -> None:
+    """A fresh session (never the one from before the sign-in) for this account."""
+    session.clear()
+    session[TOKEN] = signed_in.start_team(settings(), user)
+    session[TEAM_USER] = user.id
+    session["_idle"] = TEAM_IDLE_MINUTES
+
+
+def begin_reporter(mailbox: Mailbox, key: PrivateKey) -> None:
+    session.clear()
+    session[TOKEN] = signed_in.start_reporter(settings())
+    session[MAILBOX] = mailbox.id
+    session[REPORTER_KEY] = key.secret_bytes().hex()
+    session[_BORN] = _now()
+
+
+def end() -> None:
+    """Sign out: the server forgets the session, so a copy of the cookie is worth nothing."""
+    signed_in.end(session.get(TOKEN))
+    session.clear()

@@ -63,6 +63,18 @@ def init_app(app) -> None:
 
 
 class MeldpuntRequest(Request):
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        # A multipart part without a name (`Content-Disposition: form-data`) is kept under the key
+        # None, which the CSRF check (`key.endswith`) and WTForms cannot take: that was a 500. No
+        # form has such a field and no browser sends one: the part is dropped like any unknown field.
+        for name in ("form", "files"):
+            parsed = self.__dict__[name]
+            if None in parsed:
+                self.__dict__[name] = type(parsed)(
+                    (key, value) for key, value in parsed.items(multi=True) if key is not None
+                )
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         files = g.get("streamed_files")
         if files is None:

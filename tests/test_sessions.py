@@ -1,0 +1,164 @@
+"""Sessions the server can end (issue 9, point 6) and proof of work used once (point 8). Each
+reproduction of the issue is a test here: copied cookies after sign-out, a re-enabled account's old
+cookie, a session minted with SECRET_KEY alone, a saved cookie replaying its solved challenge."""
+
+import base64
+import json
+
+from .conftest import csrf_token
+from .portal_helpers import passphrase_from, sign_in, submit_report
+from .team_helpers import enrol, team_client
+from .team_helpers import sign_in as team_sign_in
+
+COOKIE = "mp_session"
+
+
+def _cookie(client) -> str:
+    return client.get_cookie(COOKIE).value
+
+
+def _with_cookie(portal, value: str):
+    other = portal.test_client()
+    other.set_cookie(COOKIE, value)
+    return other
+
+
+def test_a_copied_reporter_cookie_is_worthless_after_sign_out(portal, client):
+    sign_in(client, passphrase_from(submit_report(client, files=[]).data))
+    copy = _cookie(client)
+    assert _with_cookie(portal, copy).get("/mailbox").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/mailbox").data)})
+    assert _with_cookie(portal, copy).get("/mailbox").status_code == 302  # to the sign-in page
+
+
+def test_a_reporters_visit_ends_after_four_hours_however_active(portal, client, monkeypatch):
+    import time
+
+    sign_in(client, passphrase_from(submit_report(client, files=[]).data))
+    start = time.time()
+    for minutes in range(0, 4 * 60, 10):  # a request every ten minutes: never idle
+        monkeypatch.setattr("app.web.sessions.time.time", lambda minutes=minutes: start + minutes * 60)
+        assert client.get("/mailbox").status_code == 200
+    monkeypatch.setattr("app.web.sessions.time.time", lambda: start + 4 * 60 * 60 + 120)
+    assert client.get("/mailbox").status_code == 302
+
+
+def test_a_copied_team_cookie_is_worthless_after_sign_out(portal):
+    from app.domain.db import database
+    from app.domain.models import Event
+
+    team = team_client(portal, "alice", "handler")
+    copy = _cookie(team)
+    team.post("/team/signout", data={"csrf_token": csrf_token(team.get("/team/").data)})
+    assert _with_cookie(portal, copy).get("/team/").status_code == 403
+    with database.connection_context():
+        actions = [event.action for event in Event.select().order_by(Event.id)]
+    assert actions[-2:] == ["signed-in", "signed-out"]
+
+
+def test_disabling_ends_sessions_and_enabling_does_not_bring_them_back(portal):
+    from app.domain.db import database
+    from app.domain.models import User
+
+    admin = team_client(portal, "root", "admin")
+    bob = team_client(portal, "bob", "handler")
+    copy = _cookie(bob)
+    with database.connection_context():
+        bob_id = User.get(User.name == "bob").id
+    for action in ("disable", "enable"):
+        token = csrf_token(admin.get("/team/users").data)
+        assert admin.post(f"/team/users/{bob_id}", data={"csrf_token": token, "action": action}).status_code == 200
+    assert bob.get("/team/").status_code == 403
+    assert _with_cookie(portal, copy).get("/team/").status_code == 403
+
+
+def test_a_reset_ends_the_accounts_sessions(portal):
+    from app.domain.db import database
+    from app.domain.models import User
+
+    admin = team_client(portal, "root", "admin")
+    bob = team_client(portal, "bob", "handler")
+    with database.connection_context():
+        bob_id = User.get(User.name == "bob").id
+    token = csrf_token(admin.get("/team/users").data)
+    admin.post(f"/team/users/{bob_id}", data={"csrf_token": token, "action": "reset"})
+    assert bob.get("/team/").status_code == 403
+
+
+def test_a_team_session_ends_after_twelve_hours(portal, monkeypatch):
+    import datetime
+
+    team = team_client(portal, "alice", "handler")
+    assert team.get("/team/").status_code == 200
+    later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(hours=12, minutes=1)
+    monkeypatch.setattr("app.domain.sessions.now", lambda: later)
+    assert team.get("/team/").status_code == 403
+
+
+def test_secret_key_alone_cannot_make_a_team_session(portal):
+    """Whoever has SECRET_KEY (it is backed up with the database) can seal any cookie; without a
+    session the server made, that cookie signs no one in."""
+    from app.domain.db import database
+    from app.domain.models import User
+    from crypto import secretbox
+
+    client = portal.test_client()
+    enrol(client, portal, "root", "admin")
+    with database.connection_context():
+        admin_id = User.get(User.name == "root").id
+    key = secretbox.derive_key(portal.secret_key.encode(), b"meldpunt/v1/session-cookie")
+    import time
+
+    forged = {"team_user": admin_id, "_idle": 30, "_seen": int(time.time() // 60), "_sid": "made-up"}
+    cookie = base64.urlsafe_b64encode(secretbox.encrypt(key, json.dumps(forged).encode())).decode()
+    attacker = _with_cookie(portal, cookie)
+    assert attacker.get("/team/").status_code == 403
+    assert attacker.get("/team/users").status_code == 403
+
+
+def test_a_new_sign_in_gets_a_new_session(portal):
+    """No fixation: the session from before the sign-in is not the one after it."""
+    client = portal.test_client()
+    totp = enrol(client, portal, "alice", "handler")
+    client.get("/team/signin")
+    before = _cookie(client)
+    assert team_sign_in(client, "alice", totp).status_code == 302
+    assert _cookie(client) != before
+    assert _with_cookie(portal, before).get("/team/").status_code == 403
+
+
+def test_a_saved_cookie_cannot_replay_its_proof_of_work(portal, client, team_key):
+    """The reproduction: one saved cookie filed three more reports without new work."""
+    from crypto import Meta, seal_bytes
+
+    from .test_sealed_uploads import start, submit, upload
+
+    token = csrf_token(client.get("/report").data)
+    handle = upload(client, token, seal_bytes(b"{}", [team_key.public], Meta("report")))
+    saved = _cookie(client)  # solved, not yet spent
+    assert submit(client, token, handle).status_code == 200
+    replay = _with_cookie(portal, saved)
+    envelope = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    refused = start(replay, token, len(envelope), proof="0")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "proof-of-work"
+    # A new challenge, solved anew, works again: only the work is single-use.
+    assert len(passphrase_from(submit(client, token, upload(client, token, envelope)).data).split()) == 7
+
+
+def test_purge_forgets_what_no_session_or_challenge_can_use(portal):
+    import datetime
+
+    from app.domain import sessions
+    from app.domain.db import database
+    from app.domain.models import SignedIn, SpentChallenge
+
+    from .team_helpers import settings_of, team_today
+
+    team_client(portal, "alice", "handler")
+    old = team_today(portal) - datetime.timedelta(days=3)
+    with database.connection_context():
+        SpentChallenge.create(challenge_hash="x" * 64, day=old)
+        SignedIn.create(token_hash="y" * 64, kind="reporter", day=old)
+        assert sessions.purge_expired(settings_of(portal)) == 2
+        assert SignedIn.select().count() == 1  # alice's, still live
