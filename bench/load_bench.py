@@ -58,7 +58,10 @@ def submit(port: int) -> tuple[int, str | None]:
     body += b"proof of concept\n" * 1000 + f"\r\n--{boundary}--\r\n".encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request(
-        "POST", "/report?lang=en", body, {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie}
+        "POST",
+        f"/report?csrf={token}&lang=en",
+        body,
+        {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie},
     )
     response = conn.getresponse()
     page = response.read().decode()

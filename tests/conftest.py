@@ -91,6 +91,8 @@ def portal_config(tmp_path, team_key) -> dict:
         "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "1000 per minute",
         "MELDPUNT_LIMIT_TEAM_SIGNIN": "1000 per minute",
         "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "1000 per minute",
+        "MELDPUNT_LIMIT_FOLLOW_UP": "1000 per minute",
+        "MELDPUNT_LIMIT_REPLY": "1000 per minute",
         "MELDPUNT_POW_BITS": 8,  # the work is real but small; tests/test_sealed_uploads.py checks it
     }
 
@@ -126,3 +128,13 @@ def csrf_token(html: bytes | str) -> str:
     import re
 
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text).group(1)
+
+
+def upload_address(html: bytes | str) -> str:
+    """Where the page's file form posts: its action, which carries the CSRF token in the query so
+    the server checks it before it stores a byte (app/web/uploads.py `form_address`)."""
+    import html as markup
+    import re
+
+    text = html.decode() if isinstance(html, bytes) else html
+    return markup.unescape(re.search(r'enctype="multipart/form-data" action="([^"]+)"', text).group(1))

@@ -3,7 +3,7 @@
 import io
 import re
 
-from .conftest import csrf_token
+from .conftest import csrf_token, upload_address
 
 REPORT = {
     "accept_policy": "y",
@@ -24,7 +24,7 @@ def submit_report(client, fields=None, files=None, **request_kwargs):
     page = client.get("/report", **request_kwargs)
     data = {"csrf_token": csrf_token(page.data), **(REPORT if fields is None else fields)}
     data["attachments"] = [(io.BytesIO(content), name) for name, content in (FILES if files is None else files)]
-    return client.post("/report", data=data, content_type="multipart/form-data", **request_kwargs)
+    return client.post(upload_address(page.data), data=data, content_type="multipart/form-data", **request_kwargs)
 
 
 def passphrase_from(page: bytes) -> str:

@@ -9,9 +9,9 @@ import pytest
 
 from crypto import Meta, seal_bytes
 
-from .conftest import csrf_token
+from .conftest import csrf_token, upload_address
 from .portal_helpers import REPORT, passphrase_from, submit_report
-from .served import gunicorn, open_files, threads, workers
+from .served import form, gunicorn, open_files, threads, workers
 from .team_helpers import settings_of
 
 
@@ -51,7 +51,9 @@ def test_a_busy_portal_stores_nothing_and_gives_the_form_back(portal, client, bu
     assert "poc.html" in page  # and the attachments, already sealed, are kept for the next try
     assert _rows() == (0, 0, 0)
     busy.undo()
-    again = client.post("/report", data={"csrf_token": csrf_token(page), **REPORT}, content_type="multipart/form-data")
+    again = client.post(
+        upload_address(page), data={"csrf_token": csrf_token(page), **REPORT}, content_type="multipart/form-data"
+    )
     assert len(passphrase_from(again.data).split()) == 7
     assert _rows() == (1, 1, 3)  # the report and both attachments from the first try
 
@@ -118,8 +120,10 @@ def _cut_off_upload(port: int) -> int:
         f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nt\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="a.bin"\r\n\r\n'
     ).encode() + bytes(300_000)
+    cookie, token = form(port)  # with a valid token the file part is stored as it streams
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/report", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie}
+    conn.request("POST", f"/report?csrf={token}", body, headers)
     status = conn.getresponse().status
     conn.close()
     return status
@@ -252,10 +256,11 @@ def test_a_worker_killed_mid_upload_leaves_a_sound_database_and_nothing_visible(
             f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="big.bin"\r\n\r\n'
         ).encode()
         size = 64 * 1024 * 1024
+        cookie, token = form(port)  # a real form's session and token: the upload is stored as it streams
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         sock.sendall(
             (
-                "POST /report HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"POST /report?csrf={token} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
                 f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
                 f"Content-Length: {len(head) + size + 16}\r\n\r\n"
             ).encode()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .conftest import csrf_token
+from .conftest import csrf_token, upload_address
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
 
 PAGES = ["/", "/policy", "/report", "/replies", "/key", "/.well-known/security.txt", "/robots.txt", "/nope"]
@@ -92,18 +92,23 @@ def test_idle_session_expires(client, monkeypatch):
     assert client.get("/mailbox").status_code == 302
 
 
-def test_report_without_csrf_token_is_refused_but_kept(portal, client):
+def test_report_without_csrf_token_stores_nothing_but_keeps_the_text(portal, client):
+    """The reproduction: a multipart POST without token, cookie or proof of work was stored before
+    the CSRF check. Now nothing of it reaches the database; the text comes back in the form."""
     data = {**REPORT, "attachments": [(io.BytesIO(b"x"), "x.txt")]}
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 400
     page = response.data.decode()
     assert "The form had expired" in page
     assert REPORT["description"] in page
+    assert "Attach them again" in page
     from app.domain.db import database
-    from app.domain.models import Report
+    from app.domain.models import Chunk, Item, Report
 
     with database.connection_context():
         assert Report.select().count() == 0
+        assert Item.select().count() == 0
+        assert Chunk.select().count() == 0
 
 
 def test_login_without_csrf_token_is_refused(client):
@@ -158,7 +163,7 @@ def test_oversized_declared_length_is_refused(make_portal):
     client = make_portal(MELDPUNT_MAX_UPLOAD_BYTES=100_000).test_client()
     page = client.get("/report")
     data = {"csrf_token": csrf_token(page.data), **REPORT, "attachments": [(io.BytesIO(bytes(400_000)), "a.bin")]}
-    response = client.post("/report", data=data, content_type="multipart/form-data")
+    response = client.post(upload_address(page.data), data=data, content_type="multipart/form-data")
     assert response.status_code == 413
 
 

@@ -5,7 +5,7 @@ import json
 
 from crypto import open_bytes
 
-from .conftest import csrf_token
+from .conftest import csrf_token, upload_address
 from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_report
 
 
@@ -51,7 +51,7 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
     assert "No messages yet" in text
 
     follow_up = client.post(
-        "/mailbox",
+        upload_address(mailbox.data),
         data={
             "csrf_token": csrf_token(mailbox.data),
             "message": "One more detail: it also works on /contact.",
@@ -94,7 +94,7 @@ def test_follow_up_is_sealed_to_the_reporter_too(portal, client, team_key):
     passphrase = passphrase_from(submit_report(client, files=[]).data)
     sign_in(client, passphrase)
     page = client.get("/mailbox")
-    client.post("/mailbox", data={"csrf_token": csrf_token(page.data), "message": "hello"})
+    client.post(upload_address(page.data), data={"csrf_token": csrf_token(page.data), "message": "hello"})
     stored = _stored(portal, team_key)
     message = [item for item, _, _ in stored if item.kind == "message"][0]
     from app.domain.blobs import BlobReader
@@ -121,7 +121,7 @@ def test_invalid_report_keeps_text_and_attachments(portal, client, team_key):
     assert "poc.html" in page  # the files are kept, sealed
     assert "screenshot.png" in page
     retry = client.post(
-        "/report",
+        upload_address(response.data),
         data={"csrf_token": csrf_token(response.data), **REPORT},
         content_type="multipart/form-data",
     )
@@ -142,13 +142,15 @@ def test_invalid_follow_up_keeps_its_attachments(portal, client, team_key):
     sign_in(client, passphrase)
     page = client.get("/mailbox")
     failed = client.post(
-        "/mailbox",
+        upload_address(page.data),
         data={"csrf_token": csrf_token(page.data), "message": "", "attachments": [(io.BytesIO(b"kept"), "kept.txt")]},
         content_type="multipart/form-data",
     )
     assert failed.status_code == 400
     assert "kept.txt" in failed.data.decode()
-    retry = client.post("/mailbox", data={"csrf_token": csrf_token(failed.data), "message": "now with text"})
+    retry = client.post(
+        upload_address(failed.data), data={"csrf_token": csrf_token(failed.data), "message": "now with text"}
+    )
     assert retry.status_code == 302
     stored = _stored(portal, team_key)
     message = [item for item, _, body in stored if body == b"now with text"][0]

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from .conftest import TEAM_PASSPHRASE, csrf_token, run_cli
+from .conftest import TEAM_PASSPHRASE, csrf_token, run_cli, upload_address
 from .portal_helpers import FILES, REPORT, passphrase_from, sign_in, submit_report
 from .team_helpers import add_report, settings_of, team_client, team_today
 
@@ -192,7 +192,7 @@ def test_reply_made_offline_with_the_cli(portal, reported, tmp_path, team_key):
     )
     page = team.get(f"/team/reports/{reference}")
     answer = team.post(
-        f"/team/reports/{reference}/reply-file",
+        upload_address(page.data),
         data={
             "csrf_token": csrf_token(page.data),
             "envelope": (io.BytesIO((tmp_path / "reply.mpe").read_bytes()), "reply.mpe"),
@@ -213,14 +213,14 @@ def test_reply_file_for_someone_else_is_refused(portal, reported, other_key):
     page = team.get(f"/team/reports/{reference}")
     foreign = seal_bytes(b"x", [other_key.public, portal.config["TEAM_KEY"]], Meta("reply"))
     team.post(
-        f"/team/reports/{reference}/reply-file",
+        upload_address(page.data),
         data={"csrf_token": csrf_token(page.data), "envelope": (io.BytesIO(foreign), "r.mpe")},
         content_type="multipart/form-data",
     )
     assert "not sealed to this report" in team.get(f"/team/reports/{reference}").data.decode()
     plain = team.get(f"/team/reports/{reference}")
     team.post(
-        f"/team/reports/{reference}/reply-file",
+        upload_address(plain.data),
         data={"csrf_token": csrf_token(plain.data), "envelope": (io.BytesIO(b"Dear reporter"), "r.txt")},
         content_type="multipart/form-data",
     )
@@ -441,7 +441,7 @@ def test_a_follow_up_counts_as_a_change_for_the_export_since_a_day(portal, repor
     sign_in(reporter, passphrase)
     page = reporter.get("/mailbox")
     reporter.post(
-        "/mailbox",
+        upload_address(page.data),
         data={"csrf_token": csrf_token(page.data), "message": "One more detail."},
         content_type="multipart/form-data",
     )

@@ -14,6 +14,10 @@ class TooLarge(DomainError):
     """More bytes than the budget for this request or upload."""
 
 
+class DiskFull(DomainError):
+    """Too little free disk for this upload: refused before the disk fills (507)."""
+
+
 class NotFound(DomainError):
     """The report, mailbox, upload or account named does not exist (or is not yours)."""
 

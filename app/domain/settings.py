@@ -32,7 +32,11 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_RESPONSE_WORKING_DAYS": False,  # count the answer's days Monday to Friday only
     "MELDPUNT_DISCLOSURE_DAYS": 60,
     "MELDPUNT_MAX_TEXT_CHARS": 100_000,
-    "MELDPUNT_MAX_UPLOAD_BYTES": 2 * GIB,
+    # Sizes fit real CVD material (a video proof of concept of a few hundred MB), not tens of GB.
+    "MELDPUNT_MAX_UPLOAD_BYTES": 1 * GIB,  # one report or follow-up, attachments included
+    "MELDPUNT_REPORT_QUOTA_BYTES": 2 * GIB,  # a report with all its follow-ups and replies
+    "MELDPUNT_PENDING_UPLOAD_BYTES": 8 * GIB,  # every upload not yet part of a report, together
+    "MELDPUNT_MIN_FREE_BYTES": 2 * GIB,  # below this much free disk, uploads get 507
     "MELDPUNT_SESSION_IDLE_MINUTES": 15,
     "MELDPUNT_SMTP_HOST": None,  # notifications; none are sent without a host
     "MELDPUNT_SMTP_PORT": 587,
@@ -54,6 +58,8 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_LIMIT_UPLOAD_PER_ADDRESS": "200 per hour",
     "MELDPUNT_LIMIT_TEAM_SIGNIN": "30 per minute",
     "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "10 per minute",
+    "MELDPUNT_LIMIT_FOLLOW_UP": "10 per hour; 50 per day",  # per report: the reporter's follow-ups
+    "MELDPUNT_LIMIT_REPLY": "30 per hour; 200 per day",  # per report: the team's replies
 }
 
 
@@ -165,6 +171,18 @@ class Settings(Mapping):
     @property
     def max_upload_bytes(self) -> int:
         return int(self._values["MELDPUNT_MAX_UPLOAD_BYTES"])
+
+    @property
+    def report_quota_bytes(self) -> int:
+        return int(self._values["MELDPUNT_REPORT_QUOTA_BYTES"])
+
+    @property
+    def pending_upload_bytes(self) -> int:
+        return int(self._values["MELDPUNT_PENDING_UPLOAD_BYTES"])
+
+    @property
+    def min_free_bytes(self) -> int:
+        return int(self._values["MELDPUNT_MIN_FREE_BYTES"])
 
     @property
     def max_text_chars(self) -> int:

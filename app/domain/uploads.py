@@ -16,9 +16,11 @@ it into a report or thread. The web side (which request may do what) is app/web/
 import datetime
 import io
 import secrets
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from crypto import CryptoError, Meta, PublicKey, Sealer, spec
 from crypto.envelope import read_header
@@ -26,8 +28,8 @@ from crypto.envelope import read_header
 from .blobs import BlobWriter
 from .clock import today
 from .db import database
-from .errors import TooLarge, UploadRefused
-from .models import CHUNK_ROW_BYTES, Chunk, Item
+from .errors import DiskFull, TooLarge, UploadRefused
+from .models import CHUNK_ROW_BYTES, Chunk, Item, Report
 from .settings import Settings
 
 PART_BYTES = 4 * CHUNK_ROW_BYTES
@@ -39,14 +41,25 @@ class StreamedFiles:
 
     `seal=True`: each part is plaintext, server-sealed to `recipients` as it streams.
     `seal=False`: each part is already an envelope and is stored as it arrives (checked after).
+    `store=False`: a request not allowed to store anything (its form token is not valid) still has
+    its text fields read, so the form can come back; its files go nowhere.
     """
 
-    def __init__(self, recipients: list[PublicKey], kind: str, budget: int, day: datetime.date, seal: bool = True):
+    def __init__(
+        self,
+        recipients: list[PublicKey],
+        kind: str,
+        budget: int,
+        day: datetime.date,
+        seal: bool = True,
+        store: bool = True,
+    ):
         self.recipients = recipients
         self.kind = kind
         self.budget = budget
         self.day = day
         self.seal = seal
+        self.store = store  # False: the parts are read (and counted) but nothing is kept
         self.items: list[Item] = []
         self.writers: list[BlobWriter] = []
         self.parts: list[StreamedPart] = []
@@ -94,6 +107,8 @@ class StreamedPart:
         if not data:
             return 0
         self._files.spend(len(data))
+        if not self._files.store:
+            return len(data)
         if self._sink is None:  # an empty file input sends a part with no data: no item for it
             files = self._files
             item = Item.create(kind=files.kind, day=files.day)
@@ -133,6 +148,36 @@ def purge_unfinished(settings: Settings) -> int:
     mid-way, a form never sent again); today's may still be in progress. Returns how many."""
     before = today(settings.zone)
     return Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < before)).execute()
+
+
+def room(settings: Settings, report: Report | None = None) -> int:
+    """How many more bytes may be uploaded now: within the report's quota (for a follow-up or a
+    reply), within what all unfinished uploads may hold together, and above the free-disk floor.
+    Raises DiskFull when the disk is the limit and nothing fits; the budgets are the server's own,
+    so a new or replayed cookie does not reset them."""
+    pending = Item.select(fn.SUM(fn.COALESCE(Item.expected_size, Item.size))).where(Item.report.is_null()).scalar()
+    limits = [settings.pending_upload_bytes - int(pending or 0)]
+    if report is not None:
+        used = Item.select(fn.SUM(Item.size)).where(Item.report == report).scalar()
+        limits.append(settings.report_quota_bytes - int(used or 0))
+    disk = free_disk(settings) - settings.min_free_bytes
+    if disk <= 0:
+        raise DiskFull()
+    return max(0, min(*limits, disk))
+
+
+def free_disk(settings: Settings) -> int:
+    """Free bytes where the database grows: SQLite's folder. With a database server, the instance's
+    own folder, and the server needs a guard of its own (docs/operations.md)."""
+    url = str(settings["DATABASE_URL"])
+    folder = (
+        Path(url.removeprefix("sqlite:///"))
+        if url.startswith("sqlite:///")
+        else Path(str(settings["MELDPUNT_RUN_DIR"]))
+    )
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
 
 
 def delete_items(items: Iterable[Item]) -> None:

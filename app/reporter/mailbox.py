@@ -29,10 +29,11 @@ from ..domain.reports import (
 from ..web import sessions, uploads
 from ..web.context import settings
 from ..web.csrf import csrf
-from ..web.limits import login_limits
+from ..web.limits import login_limits, per_report
 from . import kept
 from .blueprint import bp
 from .forms import FollowUpForm, LoginForm, LogoutForm
+from .submit import refused_attachments
 
 KEPT = "kept_follow_up_uploads"
 
@@ -73,6 +74,7 @@ def _signed_in() -> tuple[Mailbox, PrivateKey]:
 
 @bp.route("/mailbox", methods=["GET", "POST"])
 @csrf.exempt  # the follow-up form checks its own token and keeps its text when it fails
+@per_report("FOLLOW_UP", lambda: f"mailbox:{session.get(sessions.MAILBOX)}")
 @uploads.accepts_uploads
 def mailbox():
     box, key = _signed_in()
@@ -84,8 +86,11 @@ def mailbox():
         earlier = kept.recall(KEPT)
         budget = settings().max_upload_bytes - sum(item.size for item in earlier)
         recipients = follow_up_recipients(settings(), box)
-        _files, form, attachments = uploads.stream(FollowUpForm, recipients, "attachment", budget)
-        if form.validate():
+        files, form, attachments = uploads.stream(FollowUpForm, recipients, "attachment", budget, report=box.report)
+        if files.refused:  # nothing of this request was stored; the text comes back
+            form.validate()
+            form.attachments.errors = [*form.attachments.errors, refused_attachments()]
+        elif form.validate():
             store_follow_up(settings(), box, form.message.data, [*earlier, *attachments])
             kept.forget(KEPT)
             flash(_("Your message was sealed and sent to the security team."))

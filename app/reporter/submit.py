@@ -44,7 +44,9 @@ def report_form():
         files.discard()
         kept.forget(KEPT, delete=True)
         return _passphrase_page(passphrases.generate(), reference=None)
-    if not form.validate():
+    if not form.validate() or files.refused:
+        if files.refused:  # nothing of this request was stored; the text comes back
+            form.attachments.errors = [*form.attachments.errors, refused_attachments()]
         kept.remember(KEPT, earlier, new)
         return render_template("reporter/report.html", form=form, kept=kept.recall(KEPT)), 400
     try:
@@ -56,6 +58,10 @@ def report_form():
         return page, 503, {"Retry-After": RETRY_AFTER}
     kept.forget(KEPT)
     return _passphrase_page(phrase, reference=report.reference)
+
+
+def refused_attachments() -> str:
+    return _("The form had expired, so the attachments were not kept. Attach them again and send.")
 
 
 def _busy() -> str:

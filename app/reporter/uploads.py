@@ -37,7 +37,8 @@ def start_upload():
     recipients_for(purpose)  # a follow-up needs a signed-in reporter
     if purpose == "report" and not proof_of_work.check(request.form.get("pow", "")):
         return uploads.refusal("proof-of-work", 403)
-    return uploads.start(purpose, size)
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1)) if purpose == "message" else None
+    return uploads.start(purpose, size, mailbox.report if mailbox else None)
 
 
 uploads.add_part_routes(bp, recipients_for)

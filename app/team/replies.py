@@ -15,6 +15,7 @@ from ..domain.uploads import check_header
 from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
+from ..web.limits import per_report
 from .blueprint import bp
 from .reports import back, checked_form, find_report
 
@@ -33,7 +34,12 @@ def report_replied_to(purpose: str) -> Report | None:
     return Report.get_or_none(Report.id == int(number))
 
 
+def _this_report() -> str:
+    return f"report:{request.view_args.get('reference')}"
+
+
 @bp.post("/reports/<reference>/reply")
+@per_report("REPLY", _this_report)
 def reply(reference: str):
     """A reply typed here: sealed in the browser (adopted unchanged) or on the server."""
     checked_form()
@@ -67,15 +73,16 @@ def _replied(row: Report, how: str) -> None:
 
 @bp.post("/reports/<reference>/reply-file")
 @csrf.exempt  # checked inside, after the file part has streamed in
+@per_report("REPLY", _this_report)
 @uploads.accepts_uploads
 def reply_file(reference: str):
     """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
     exactly this report's reporter and the team key."""
     row = find_report(reference)
     recipients = reply_recipients(settings(), row)
-    files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False)
+    files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False, report=row)
     try:
-        if not form.validate_on_submit():
+        if files.refused or not form.validate_on_submit():
             abort(400)
         if len(stored) != 1:
             files.discard()

@@ -29,6 +29,10 @@ MESSAGES = {
         _l("Too large"),
         _l("What you sent is larger than this portal accepts. Send smaller or fewer attachments, or shorter text."),
     ),
+    507: (
+        _l("No room"),
+        _l("The portal has no room for uploads right now. Nothing you sent was kept; try again later."),
+    ),
     429: (_l("Too many requests"), _l("The portal is busy. Please wait a few minutes and try again.")),
     500: (_l("Something went wrong"), _l("The portal could not handle this request. Nothing you sent was kept.")),
     503: (_l("Busy"), _l("The portal is busy. Please wait a minute and try again.")),
@@ -40,6 +44,7 @@ RETRY_AFTER = "60"  # seconds, on every 503: the portal was busy, or its databas
 STATUS_FOR = {
     domain.Busy: 503,
     domain.TooLarge: 413,
+    domain.DiskFull: 507,
     domain.AlreadyAdopted: 409,
     domain.CutOff: 400,
     domain.NotFound: 404,
@@ -119,7 +124,7 @@ def _frames(error: BaseException) -> str:
 
 
 def _page(code: int, error: HTTPException | None = None):
-    if code == 413:
+    if code in (413, 507):  # refused for its size: read the rest so the browser sees the page
         _drain()
     default = (error.name, error.description) if error else MESSAGES[500]
     title, message = MESSAGES.get(code, default)

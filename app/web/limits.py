@@ -26,6 +26,13 @@ def limited(setting: str):
     return decorate
 
 
+def per_report(setting: str, key):
+    """POSTs to the view count against MELDPUNT_LIMIT_<setting> for each report, whichever address
+    they come from; `key()` names the report (it stays in this process's memory)."""
+    name = f"MELDPUNT_LIMIT_{setting}"
+    return limiter.limit(lambda: current_app.config[name], key_func=key, scope=setting, methods=["POST"])
+
+
 submit_limits = limited("SUBMIT")
 login_limits = limited("LOGIN")
 

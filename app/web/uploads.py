@@ -19,16 +19,18 @@ them behind its own access rules and says whose keys an upload must be sealed to
 
 from collections.abc import Callable
 
-from flask import Request, g, jsonify, request, session
+from flask import Request, g, jsonify, request, session, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from wtforms.validators import ValidationError
 
 from crypto import PublicKey
 
 from ..domain import uploads
 from ..domain.clock import today
 from ..domain.errors import CutOff, UploadRefused
-from ..domain.models import Item
+from ..domain.models import Item, Report
 from .context import settings
 
 OWNED = "uploads"  # session key: {handle: purpose} for this browser's uploads
@@ -52,6 +54,7 @@ def small_body_limit() -> int:
 
 def init_app(app) -> None:
     app.request_class = MeldpuntRequest
+    app.jinja_env.globals["form_address"] = form_address
 
     def bound_body() -> None:
         view = app.view_functions.get(request.endpoint)
@@ -75,6 +78,14 @@ class MeldpuntRequest(Request):
                     (key, value) for key, value in parsed.items(multi=True) if key is not None
                 )
 
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        # No view takes JSON, but Flask-WTF reads a JSON body as a form's data when there is no
+        # other: a list, a string or a nested object there, or nesting deep enough for a
+        # RecursionError in the parser, was a 500. Every form posts url-encoded or multipart.
+        if silent:
+            return None
+        raise BadRequest("This address does not take JSON.")
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         files = g.get("streamed_files")
         if files is None:
@@ -82,12 +93,22 @@ class MeldpuntRequest(Request):
         return files.part(filename, content_type)
 
 
-def stream(make_form, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True):
+def stream(
+    make_form, recipients: list[PublicKey], kind: str, budget: int, seal: bool = True, report: Report | None = None
+):
     """Parse a multipart request, its file parts server-sealed (or, with `seal=False`, kept as the
     envelopes they are) while they stream in. Returns the `StreamedFiles`, the form and the
     completed items. If parsing fails or the body was cut off in a file, nothing is kept: rows,
-    writer threads and their connections are released before the error page (CutOff: 400)."""
-    files = uploads.StreamedFiles(recipients, kind, budget, today(settings().zone), seal)
+    writer threads and their connections are released before the error page (CutOff: 400).
+
+    The budget is also the server's (`room`: the report's quota, all pending uploads, free disk).
+    Nothing is stored unless the form's address carries a valid CSRF token (`?csrf=`, see
+    `form_address`): the token inside the body would be read only after the files. Then
+    `files.refused` is True, and the view answers as for an expired form."""
+    budget = min(budget, uploads.room(settings(), report))
+    allowed = token_in_address_valid()
+    files = uploads.StreamedFiles(recipients, kind, budget, today(settings().zone), seal, store=allowed)
+    files.refused = not allowed
     g.streamed_files = files
     try:
         form = make_form()
@@ -97,6 +118,20 @@ def stream(make_form, recipients: list[PublicKey], kind: str, budget: int, seal:
     except BaseException:
         files.discard()
         raise
+
+
+def form_address(endpoint: str, **values) -> str:
+    """The address a form that streams files posts to: with this session's CSRF token in the query,
+    so the server can check it before it stores a byte of the body."""
+    return url_for(endpoint, csrf=generate_csrf(), **values)
+
+
+def token_in_address_valid() -> bool:
+    try:
+        validate_csrf(request.args.get("csrf", ""))
+    except ValidationError:
+        return False
+    return True
 
 
 def browser_sealed() -> bool:
@@ -161,11 +196,13 @@ def declared_size() -> int:
     return size
 
 
-def start(purpose: str, size: int):
+def start(purpose: str, size: int, report: Report | None = None):
     """A new upload of `size` bytes for `purpose`, owned by this session (the handle alone is not
     enough to send parts)."""
     owned = dict(session.get(OWNED) or {})
     if size + uploads.declared_bytes(owned) > budget() or len(owned) >= MAX_UPLOADS_PER_SESSION:
+        return refusal("too-large", 413)
+    if size > uploads.room(settings(), report):  # the server's budgets, whatever the cookie says
         return refusal("too-large", 413)
     item = uploads.start_browser_upload(size, today(settings().zone))
     owned[item.handle] = purpose

@@ -16,6 +16,7 @@ unknown id, for every route, including the ones added later.
 """
 
 from flask import Flask, request, url_for
+from werkzeug.exceptions import BadHost
 from werkzeug.routing import IntegerConverter
 
 from .context import settings
@@ -35,6 +36,24 @@ class BoundedInt(IntegerConverter):
 def init_app(app: Flask) -> None:
     """Before the blueprints are registered: their rules take the converter when they are added."""
     app.url_map.converters["int"] = BoundedInt
+    bind = app.create_url_adapter
+
+    def create_url_adapter(request):
+        """A Host header that IDNA cannot encode ("a..b", a label over 63 characters) makes
+        Werkzeug refuse to route the request. Flask then leaves the request without a URL adapter,
+        and the 400 page, whose links need one, was a 500. The request keeps its 400; the adapter
+        is bound to a placeholder host instead, which nothing uses: links are relative, and
+        absolute URLs come from MELDPUNT_BASE_URL."""
+        try:
+            return bind(request)
+        except BadHost as refused:
+            if request is None:
+                raise
+            request.routing_exception = refused
+            environ = {**request.environ, "HTTP_HOST": "invalid", "SERVER_NAME": "invalid"}
+            return app.url_map.bind_to_environ(environ, subdomain=app.url_map.default_subdomain or "")
+
+    app.create_url_adapter = create_url_adapter
 
 
 def base_url() -> str | None:
