@@ -88,3 +88,9 @@ def test_numbers_in_queries_and_forms(portal, clients):
     for size, status in sizes.items():
         response = reporter.post("/uploads", data={"csrf_token": token, "purpose": "message", "size": size})
         assert response.status_code == status, size
+
+
+def test_only_ascii_digits_are_numbers_in_paths(client):
+    """`/mailbox/files/٣` is not `/mailbox/files/3`: one number, one address."""
+    for path in ("/mailbox/files/\u0663", "/mailbox/files/\uff11", "/team/users/\u0663"):
+        assert client.get(path).status_code == 404

@@ -25,7 +25,10 @@ MAX_ID = 2**63 - 1  # SQLite's INTEGER; no database holds a row with a larger id
 
 
 class BoundedInt(IntegerConverter):
-    """`<int:…>` within the 64-bit signed range, whatever `max` a route gives."""
+    """`<int:…>` within the 64-bit signed range, whatever `max` a route gives, and in ASCII digits
+    only (`\\d` would take `٣` or `１` as 3 and 1: one number, two addresses)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002  (Werkzeug's own parameter name)
         super().__init__(map, *args, **kwargs)
