@@ -104,3 +104,4 @@ user_reset  # app/cli.py
 _.get_json  # app/web/uploads.py: MeldpuntRequest.get_json, called by Flask-WTF
 force  # app/web/uploads.py: the signature Werkzeug's get_json has
 _.routing_exception  # app/web/urls.py: Flask raises it when the request is dispatched
+_.regex  # app/web/urls.py: BoundedInt.regex, read by Werkzeug when it builds the rule
