@@ -1,13 +1,19 @@
 """The real gunicorn with the shipped configuration, on a free loopback port, for tests that
-attack or load the portal as a client would."""
+attack or load the portal as a client would; Debian's nginx with the shipped deploy/nginx files in
+front of it; and slow clients to attack either."""
 
+import asyncio
+import collections
 import contextlib
 import http.client
 import os
 import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -91,3 +97,161 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise LookupError("no VmHWM")
+
+
+# --- nginx in front, and slow clients ---------------------------------------------------------
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+DEPLOY = ROOT / "deploy" / "nginx"
+# The main configuration around the shipped files: nginx's own log at its most talkative, an access
+# log for every server that does not turn it off, and temporary files in the test's folder.
+NGINX_MAIN = """\
+{user}
+worker_processes auto;
+worker_rlimit_nofile {files};
+pid {folder}/nginx.pid;
+error_log {folder}/error.log debug;
+events {{
+    worker_connections {connections};
+}}
+http {{
+    access_log {folder}/access.log;
+    client_body_temp_path {folder}/client_body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    include {folder}/upstream.conf;
+    include {deploy}/limits.conf;
+    server {{
+        listen 127.0.0.1:{port};
+        include {deploy}/portal.conf;
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def nginx(folder: Path, upstream: int, connections: int = 1024):
+    """Debian's nginx on a free loopback port in front of gunicorn on port `upstream`, serving the
+    shipped deploy/nginx/limits.conf and portal.conf as they are: only the listener (plain http on
+    loopback instead of TLS) and the upstream file are the test's own. Yields (port, master
+    process). nginx's own log is `folder`/error.log at debug level, and an access log, if any
+    server wrote one, would be `folder`/access.log; temporary files would go under `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (folder / "upstream.conf").write_text(f"upstream meldpunt {{\n    server 127.0.0.1:{upstream};\n}}\n")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    files = 2 * connections + 64 if hard == resource.RLIM_INFINITY else min(hard, 2 * connections + 64)
+    # As root, nginx would switch its workers to `nobody`, who cannot enter a private temp folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    (folder / "nginx.conf").write_text(
+        NGINX_MAIN.format(user=user, files=files, folder=folder, connections=connections, port=port, deploy=DEPLOY)
+    )
+    with (folder / "stderr.log").open("w") as stderr:
+        process = subprocess.Popen(
+            [NGINX, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+            stdout=stderr,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("nginx did not open its port within 10 s")
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx did not start: {(folder / 'stderr.log').read_text()}")
+        yield port, process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+class Trickle:
+    """Slow clients, as many as asked, on an event loop of their own: `headers` connections send
+    a request's headers a byte at a time and never finish them; `bodies` send whole headers for
+    a small POST to one of `paths` and then its body a byte at a time. Each sends a byte every
+    `interval` seconds for as long as the server keeps it, and opens a new connection when the
+    server ends one, so the pressure stays the same. Use as a context manager; `counts` says how
+    many connections were opened, ended by the server, or refused. `source`: the loopback address
+    they come from; `ramp`: the seconds over which their first connections are spread."""
+
+    def __init__(
+        self, port: int, headers=0, bodies=0, paths=("/logout", "/replies"), *, interval=1.0, ramp=0.0, source=""
+    ):
+        self.port, self.interval, self.ramp = port, interval, ramp
+        self.source = (source, 0) if source else None
+        self.heads = [b"GET / HTTP/1.1\r\nHost: meldpunt\r\nX-Trickle: "] * headers
+        self.heads += [
+            f"POST {paths[n % len(paths)]} HTTP/1.1\r\nHost: meldpunt\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000\r\n\r\n".encode()
+            for n in range(bodies)
+        ]
+        self.counts: collections.Counter = collections.Counter()
+        self.held = 0  # connections open right now
+        self.stop = asyncio.Event()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> "Trickle":
+        self.thread.start()
+        self.tasks = [
+            asyncio.run_coroutine_threadsafe(self._client(head, self.ramp * n / len(self.heads)), self.loop)
+            for n, head in enumerate(self.heads)
+        ]
+        deadline = time.monotonic() + 30 + self.ramp
+        while self.counts["opened"] < len(self.heads) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2 * self.interval)  # every one has sent a few bytes (and gunicorn gave it a thread)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        for task in self.tasks:
+            task.result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    async def _client(self, head: bytes, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while not self.stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", self.port, local_addr=self.source)
+            except OSError:
+                self.counts["refused"] += 1
+                await asyncio.sleep(self.interval)
+                continue
+            self.counts["opened"] += 1
+            self.held += 1
+            try:
+                await self._trickle(head, reader, writer)
+            except OSError:
+                self.counts["ended by the server"] += 1
+            finally:
+                self.held -= 1
+                writer.close()
+
+    async def _trickle(self, head: bytes, reader, writer) -> None:
+        writer.write(head)
+        while not self.stop.is_set():
+            await writer.drain()
+            try:
+                await asyncio.wait_for(reader.read(4096), self.interval)
+            except TimeoutError:
+                writer.write(b"a")
+                continue
+            self.counts["ended by the server"] += 1  # an answer (408, 413…) or the end of the stream
+            return
