@@ -105,3 +105,7 @@ _.get_json  # app/web/uploads.py: MeldpuntRequest.get_json, called by Flask-WTF
 force  # app/web/uploads.py: the signature Werkzeug's get_json has
 _.routing_exception  # app/web/urls.py: Flask raises it when the request is dispatched
 _.regex  # app/web/urls.py: BoundedInt.regex, read by Werkzeug when it builds the rule
+report_sealed  # app/reporter/submit.py: a view (browser-sealed final request)
+mailbox_sealed  # app/reporter/mailbox.py: a view
+reply_sealed  # app/team/replies.py: a view
+_.without_rowid  # app/domain/schema.py: peewee reads it when it creates the table

@@ -56,7 +56,7 @@ def upload(client, token, envelope, purpose="report"):
 
 def submit(client, token, report, attachments=()):
     data = {"csrf_token": token, "accept_policy": "y", "sealed": report, "sealed_attachments": list(attachments)}
-    return client.post("/report", data=data)
+    return client.post("/report/sealed", data=data)
 
 
 def stored_envelopes():
@@ -157,7 +157,7 @@ def test_follow_up_envelopes_must_include_the_reporter(client, token, team_key):
     assert put(client, token, handle, 0, team_only).get_json()["error"] == "wrong-recipients"
     both = seal_bytes(b"hi", [team_key.public, reporter], Meta("message"))
     handle = upload(client, token, both, "message")
-    answer = client.post("/mailbox", data={"csrf_token": token, "sealed": handle})
+    answer = client.post("/mailbox/sealed", data={"csrf_token": token, "sealed": handle})
     assert answer.status_code == 303
     assert ("message", both) in stored_envelopes()
 
@@ -245,6 +245,10 @@ def _team_upload(team, token, envelope, reference):
     )
 
 
+def _reply_sealed(team, reference, token, handle):
+    return team.post(f"/team/reports/{reference}/reply/sealed", data={"csrf_token": token, "sealed": handle})
+
+
 def test_team_reply_uploads_are_sealed_to_that_reports_reporter(portal, client, token, team_key):
     from .team_helpers import team_client
 
@@ -259,16 +263,10 @@ def test_team_reply_uploads_are_sealed_to_that_reports_reporter(portal, client, 
     right = seal_bytes(b"hello", [first_key, team_key.public], Meta("reply"))
     handle, answer = _team_upload(team, team_token, right, first)
     assert answer.status_code == 200
-    assert (
-        team.post(f"/team/reports/{second}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 400
-    )
-    assert (
-        team.post(f"/team/reports/{first}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 303
-    )
+    assert _reply_sealed(team, second, team_token, handle).status_code == 400
+    assert _reply_sealed(team, first, team_token, handle).status_code == 303
     # A handle is adopted once.
-    assert (
-        team.post(f"/team/reports/{first}/reply", data={"csrf_token": team_token, "sealed": handle}).status_code == 400
-    )
+    assert _reply_sealed(team, first, team_token, handle).status_code == 400
     assert ("reply", right) in stored_envelopes()
 
 

@@ -162,3 +162,71 @@ def test_purge_forgets_what_no_session_or_challenge_can_use(portal):
         SignedIn.create(token_hash="y" * 64, kind="reporter", day=old)
         assert sessions.purge_expired(settings_of(portal)) == 2
         assert SignedIn.select().count() == 1  # alice's, still live
+
+
+def test_secret_key_and_ones_own_session_do_not_open_another_mailbox(portal):
+    """The review's find: reseal your own reporter cookie with another mailbox's number."""
+    from app.domain.db import database
+    from app.domain.models import Mailbox
+    from crypto import secretbox
+
+    victim = portal.test_client()
+    submit_report(victim, files=[])
+    attacker = portal.test_client()
+    sign_in(attacker, passphrase_from(submit_report(attacker, files=[]).data))
+    with database.connection_context():
+        victim_box = Mailbox.select().order_by(Mailbox.id).first()
+    key = secretbox.derive_key(portal.secret_key.encode(), b"meldpunt/v1/session-cookie")
+    cookie = json.loads(secretbox.decrypt(key, base64.urlsafe_b64decode(_cookie(attacker))))
+    cookie["mailbox"] = victim_box.id
+    forged = base64.urlsafe_b64encode(secretbox.encrypt(key, json.dumps(cookie).encode())).decode()
+    assert _with_cookie(portal, forged).get("/mailbox").status_code == 302  # to the sign-in page
+
+
+def test_one_proof_of_work_files_one_report_even_in_parallel(portal, client, team_key):
+    """The review's find: final requests sent together all passed the check before any spent it."""
+    import threading
+
+    from app.domain.db import database
+    from app.domain.errors import AlreadyAdopted
+    from app.domain.models import Item, Report
+    from app.domain.reports import store_browser_sealed_report
+    from crypto import Meta, seal_bytes
+
+    from .team_helpers import settings_of
+    from .test_sealed_uploads import upload
+
+    token = csrf_token(client.get("/report").data)
+    handles = [upload(client, token, seal_bytes(b"{}", [team_key.public], Meta("report"))) for _ in range(4)]
+    with database.connection_context():
+        sealed = [Item.get(Item.handle == handle) for handle in handles]
+    start, outcomes = threading.Barrier(4), []
+
+    def file(item):
+        with database.connection_context():
+            start.wait()
+            try:
+                store_browser_sealed_report(settings_of(portal), item, [], "one-challenge")
+                outcomes.append("stored")
+            except AlreadyAdopted:
+                outcomes.append("refused")
+
+    runners = [threading.Thread(target=file, args=(item,)) for item in sealed]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "refused", "refused", "stored"]
+    with database.connection_context():
+        assert Report.select().count() == 1
+
+
+def test_session_rows_keep_no_insertion_order(portal):
+    """SQLite's hidden rowid would order a reporter's sign-in between team sign-ins with exact
+    times; these tables have none (their rows sit in the order of a random hash)."""
+    from app.domain.db import database
+
+    with database.connection_context():
+        tables = dict(database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+    assert "WITHOUT ROWID" in tables["signedin"]
+    assert "WITHOUT ROWID" in tables["spentchallenge"]

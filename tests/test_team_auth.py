@@ -195,6 +195,7 @@ EXPECTED = {
     "team.withdraw_credit": TEAM,
     "team.export_since": TEAM,
     "team.reply": TEAM,
+    "team.reply_sealed": TEAM,
     "team.reply_file": TEAM,
     "team.start_upload": TEAM,
     "team.upload_part": TEAM,

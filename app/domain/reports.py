@@ -18,6 +18,7 @@ from .clock import today
 from .db import database
 from .errors import AlreadyAdopted, NotFound, NotInitialised
 from .models import Item, Mailbox, Report, Setting
+from .sessions import spend_challenge
 from .settings import Settings
 from .workflow import touch
 
@@ -113,11 +114,14 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
 
 
 def store_browser_sealed_report(
-    settings: Settings, sealed: Item, attachments: list[Item]
+    settings: Settings, sealed: Item, attachments: list[Item], challenge: str | None = None
 ) -> tuple[Report, passphrases.Passphrase]:
-    """The same for a report the browser sealed: its envelopes are stored unchanged."""
+    """The same for a report the browser sealed: its envelopes are stored unchanged. `challenge`,
+    the proof of work it was filed with, is used up in the same transaction."""
     phrase, identity = _new_identity(settings)
     with database.atomic():
+        if challenge:
+            spend_challenge(settings, challenge)
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", 0)
         _adopt_attachments(attachments, report_row, item)

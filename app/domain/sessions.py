@@ -12,7 +12,11 @@ import datetime
 import hashlib
 import secrets
 
+from peewee import IntegrityError
+
 from .clock import now, today
+from .db import database
+from .errors import AlreadyAdopted
 from .models import SignedIn, SpentChallenge, User
 from .settings import Settings
 
@@ -65,7 +69,13 @@ def challenge_spent(challenge: str) -> bool:
 
 
 def spend_challenge(settings: Settings, challenge: str) -> None:
-    SpentChallenge.insert(challenge_hash=_hash(challenge), day=today(settings.zone)).on_conflict_ignore().execute()
+    """Use the challenge up, inside the caller's transaction: if a parallel request used it first,
+    AlreadyAdopted rolls that transaction back (one proof of work, one report)."""
+    try:
+        with database.atomic():
+            SpentChallenge.create(challenge_hash=_hash(challenge), day=today(settings.zone))
+    except IntegrityError:
+        raise AlreadyAdopted("this proof of work filed a report already") from None
 
 
 def purge_expired(settings: Settings) -> int:

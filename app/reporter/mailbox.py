@@ -66,10 +66,10 @@ def _passphrase_problem(problem: InvalidPassphrase) -> str:
 
 
 def _signed_in() -> tuple[Mailbox, PrivateKey]:
-    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1))
-    if mailbox is None:
+    found = sessions.reporter()
+    if found is None:
         abort(redirect(url_for("reporter.login")))
-    return mailbox, PrivateKey(bytes.fromhex(session[sessions.REPORTER_KEY]))
+    return found
 
 
 @bp.route("/mailbox", methods=["GET", "POST"])
@@ -80,8 +80,6 @@ def mailbox():
     box, key = _signed_in()
     g.encrypting = True
     form, status = FollowUpForm(formdata=None), 200
-    if uploads.browser_sealed():
-        return _browser_sealed_follow_up(box)
     if request.method == "POST":
         earlier = kept.recall(KEPT)
         budget = settings().max_upload_bytes - sum(item.size for item in earlier)
@@ -110,7 +108,11 @@ def mailbox():
     ), status
 
 
-def _browser_sealed_follow_up(box: Mailbox):
+@bp.post("/mailbox/sealed")
+@per_report("FOLLOW_UP", lambda: f"mailbox:{session.get(sessions.MAILBOX)}")
+def mailbox_sealed():
+    """A follow-up sealed in the browser: its envelopes are uploaded already; adopt them unchanged."""
+    box, _key = _signed_in()
     if not FlaskForm().validate_on_submit():
         abort(400)
     items = uploads.claim("message")

@@ -35,8 +35,6 @@ def report_form():
     g.encrypting = True
     if request.method == "GET":
         return render_template("reporter/report.html", form=ReportForm(), kept=kept.recall(KEPT))
-    if uploads.browser_sealed():
-        return _browser_sealed_report()
     earlier = kept.recall(KEPT)
     budget = settings().max_upload_bytes - sum(item.size for item in earlier)
     files, form, new = uploads.stream(ReportForm, [settings().team_key], "attachment", budget)
@@ -68,8 +66,14 @@ def _busy() -> str:
     return _("The portal is busy; your report was not sent yet. Nothing is lost: send it again in a minute.")
 
 
-def _browser_sealed_report():
-    """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged."""
+@bp.post("/report/sealed")
+@csrf.exempt  # the form checks its own token and says so in the page's language
+@submit_limits
+def report_sealed():
+    """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged.
+    A small url-encoded request of its own, so a proxy can buffer it (the streamed `/report` it
+    cannot), and the one way a view tells the two paths apart is its address."""
+    g.encrypting = True
     form = SealedReportForm()
     items = uploads.claim("report")
     if form.website.data:
@@ -85,13 +89,13 @@ def _browser_sealed_report():
             page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
     try:
-        report, phrase = store_browser_sealed_report(settings(), items[0], items[1:])
+        report, phrase = store_browser_sealed_report(settings(), items[0], items[1:], proof_of_work.current())
     except Busy:  # nothing was stored; the form and its uploads are still in the browser
         page = ReportForm(formdata=None)
         page.accept_policy.errors = [_busy()]
         return render_template("reporter/report.html", form=page, kept=[]), 503, {"Retry-After": RETRY_AFTER}
     uploads.forget(uploads.sealed_handles())
-    proof_of_work.spend()
+    proof_of_work.forget()
     return _passphrase_page(phrase, reference=report.reference)
 
 

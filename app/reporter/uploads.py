@@ -2,12 +2,11 @@
 follow-up (sealed to the team and the signed-in reporter). The team's replies have their own
 endpoints behind the team blueprint's access rules (app/team/uploads.py)."""
 
-from flask import request, session
+from flask import request
 from werkzeug.exceptions import BadRequest
 
 from crypto import PublicKey
 
-from ..domain.models import Mailbox
 from ..domain.reports import follow_up_recipients
 from ..web import pow as proof_of_work
 from ..web import sessions, uploads
@@ -21,10 +20,10 @@ PURPOSES = ("report", "message")
 def recipients_for(purpose: str) -> list[PublicKey]:
     if purpose == "report":
         return [settings().team_key]
-    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1))
-    if purpose != "message" or mailbox is None:
+    found = sessions.reporter() if purpose == "message" else None
+    if found is None:
         raise BadRequest()
-    return follow_up_recipients(settings(), mailbox)
+    return follow_up_recipients(settings(), found[0])
 
 
 @bp.post("/uploads")
@@ -37,8 +36,8 @@ def start_upload():
     recipients_for(purpose)  # a follow-up needs a signed-in reporter
     if purpose == "report" and not proof_of_work.check(request.form.get("pow", "")):
         return uploads.refusal("proof-of-work", 403)
-    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(sessions.MAILBOX, -1)) if purpose == "message" else None
-    return uploads.start(purpose, size, mailbox.report if mailbox else None)
+    found = sessions.reporter() if purpose == "message" else None
+    return uploads.start(purpose, size, found[0].report if found else None)
 
 
 uploads.add_part_routes(bp, recipients_for)

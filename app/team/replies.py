@@ -41,24 +41,31 @@ def _this_report() -> str:
 @bp.post("/reports/<reference>/reply")
 @per_report("REPLY", _this_report)
 def reply(reference: str):
-    """A reply typed here: sealed in the browser (adopted unchanged) or on the server."""
+    """A reply typed here without JavaScript: sealed on the server."""
     checked_form()
     row = find_report(reference)
-    if uploads.browser_sealed():
-        items = uploads.claim(reply_purpose(row))
-        if items is None or len(items) != 1:
-            abort(400)
-        with database.atomic():
-            adopt_reply(row, items[0])
-            _replied(row, "sealed in the browser")
-        uploads.forget(uploads.sealed_handles())
-        return back(reference, _sent())
     text = request.form.get("message", "").strip()
     if not text:
         return back(reference, _("Write a reply first."))
     with database.atomic():
         seal_reply(settings(), row, text)
         _replied(row, "typed in the workspace")
+    return back(reference, _sent())
+
+
+@bp.post("/reports/<reference>/reply/sealed")
+@per_report("REPLY", _this_report)
+def reply_sealed(reference: str):
+    """A reply typed here and sealed in the browser: adopted unchanged."""
+    checked_form()
+    row = find_report(reference)
+    items = uploads.claim(reply_purpose(row))
+    if items is None or len(items) != 1:
+        abort(400)
+    with database.atomic():
+        adopt_reply(row, items[0])
+        _replied(row, "sealed in the browser")
+    uploads.forget(uploads.sealed_handles())
     return back(reference, _sent())
 
 

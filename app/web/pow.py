@@ -82,11 +82,13 @@ def solved() -> bool:
     return _usable(current) and session.get(SOLVED) == current
 
 
-def spend() -> None:
-    """A stored report uses up the challenge, on the server too: the next report needs new work,
+def current() -> str | None:
+    """The solved challenge a report is about to use (the domain spends it with the report)."""
+    return session.get(CHALLENGE) if bits() and solved() else None
+
+
+def forget() -> None:
+    """The report is stored and its challenge spent on the server: the next report needs new work,
     even from a saved copy of this cookie."""
-    current = session.pop(CHALLENGE, None)
-    if current and isinstance(current, str):
-        sessions.spend_challenge(settings(), current)
-    session.pop(SOLVED, None)
-    session.pop(GIVEN, None)
+    for key in (CHALLENGE, SOLVED, GIVEN):
+        session.pop(key, None)

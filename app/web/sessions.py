@@ -108,6 +108,22 @@ def begin_reporter(mailbox: Mailbox, key: PrivateKey) -> None:
     session[_BORN] = _now()
 
 
+def reporter() -> tuple[Mailbox, PrivateKey] | None:
+    """The signed-in reporter's mailbox and key, when the key in the cookie is that mailbox's own.
+    Whoever holds SECRET_KEY can reseal their own cookie with another mailbox's number; without
+    that mailbox's key it opens nothing (and the session ends)."""
+    mailbox = Mailbox.get_or_none(Mailbox.id == session.get(MAILBOX, -1))
+    try:
+        key = PrivateKey(bytes.fromhex(session.get(REPORTER_KEY, "")))
+    except (TypeError, ValueError, CryptoError):
+        key = None
+    if mailbox is None or key is None or str(key.public) != mailbox.public_key:
+        if MAILBOX in session:
+            end()
+        return None
+    return mailbox, key
+
+
 def end() -> None:
     """Sign out: the server forgets the session, so a copy of the cookie is worth nothing."""
     signed_in.end(session.get(TOKEN))

@@ -1,15 +1,19 @@
 """Uploads, on the HTTP side: which request may send what, and one way for a view to accept a
 submission whichever path it took.
 
-    if uploads.browser_sealed():
-        items = uploads.claim(purpose)       # envelopes the browser sealed and uploaded in parts
-    else:
+    @bp.post("/report")                 # a browser without JavaScript: multipart/form-data
+    def report_form():
         files, form, items = uploads.stream(FormClass, recipients, kind, budget)   # server-sealed
 
-`browser_sealed()` is the only place that tells the two apart. The script posts
-`application/x-www-form-urlencoded` naming its finished uploads (`sealed`, then any number of
-`sealed_attachments`); a browser without JavaScript posts `multipart/form-data`, whose file parts
-are server-sealed as they stream in (app/domain/uploads.py). A request that sends a file part
+    @bp.post("/report/sealed")          # the script: the envelopes it sealed and uploaded in parts
+    def report_sealed():
+        items = uploads.claim(purpose)
+
+The address tells the two paths apart, nothing else. The script posts a small url-encoded form
+naming its finished uploads (`sealed`, then any number of `sealed_attachments`) to the form's
+`data-sealed-action`; a browser without JavaScript posts `multipart/form-data` to the form's
+action, whose file parts are server-sealed as they stream in (app/domain/uploads.py). A proxy can
+so buffer the first and stream only the second. A request that sends a file part
 where no view called `stream` first is refused: the parser would otherwise spool it to a
 temporary file in the clear.
 
@@ -134,17 +138,11 @@ def token_in_address_valid() -> bool:
     return True
 
 
-def browser_sealed() -> bool:
-    """True when the request names envelopes sealed and uploaded by the browser."""
-    return (
-        request.method == "POST"
-        and request.mimetype == "application/x-www-form-urlencoded"
-        and "sealed" in request.form
-    )
-
-
 def sealed_handles() -> list[str]:
-    return [request.form["sealed"], *request.form.getlist("sealed_attachments")]
+    """The uploads the request names: the main envelope (`sealed`) first, then its attachments; no
+    main envelope, no handles (and `claim` answers None)."""
+    main = request.form.getlist("sealed")[:1]
+    return [*main, *request.form.getlist("sealed_attachments")] if main else []
 
 
 def claim(purpose: str) -> list[Item] | None:

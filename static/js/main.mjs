@@ -163,7 +163,9 @@ async function sealAndSend(form, status, progressBox, cancel) {
     if (form.elements.website) fields.set("website", form.elements.website.value);
     // A redirect means "done, look at the page again"; following it here would use up the
     // confirmation message the server put in the session, so the browser loads it instead.
-    const response = await fetch(form.action, {
+    // The handles go to the form's own address for them (a small request a proxy can buffer),
+    // not to its action, which streams files when JavaScript is off.
+    const response = await fetch(form.dataset.sealedAction, {
       method: "POST",
       body: fields,
       credentials: "same-origin",
