@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> "Flask":
     team_key = settings.team_key  # refuses to start without one, saying how to set it
     check_secret(settings)
     settings.zone  # noqa: B018  (refuses an unknown time zone now, not on the first request)
+    settings.derivations  # noqa: B018  (likewise a derivation cap that could never admit one)
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(settings)

@@ -172,10 +172,13 @@ def _run_dir_usable(settings: dict) -> tuple[bool, str]:
 
     folder = Path(str(settings["MELDPUNT_RUN_DIR"]))
     try:
+        Settings(settings).derivations  # noqa: B018  (a cap of 0, or no number, is refused here)
         slots = SharedSemaphore(folder, 1)
         if not slots.acquire(timeout=5):
             return False, f"derivation slots in {folder}: the slot is held by another process for too long"
         slots.release()
+    except config.ConfigError as exc:
+        return False, str(exc)
     except OSError as exc:
         return False, f"derivation slots in {folder}: {exc.strerror or exc} (set MELDPUNT_RUN_DIR to a writable folder)"
     return True, f"derivation slots in {folder}"

@@ -27,7 +27,13 @@ from fuzz_sessions import Sessions
 from app.domain.workflow import CRA_STEPS, STATES
 
 # A valid token and cookie on these end the session: they get a spare one (fuzz_sessions.prepare).
-SPARE = {"reporter.logout": "spare-reporter", "team.signout": "spare-handler"}
+# A successful sign-in ends the session its cookie had too (app/web/sessions.py), so sign-ins as well.
+SPARE = {
+    "reporter.logout": "spare-reporter",
+    "team.signout": "spare-handler",
+    "reporter.login": "spare-reporter",
+    "team.signin": "spare-handler",
+}
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,7 @@ def _session(rng: random.Random, sessions: Sessions, route: Route, fuzzed: Fuzze
         token, label2 = None, "no token"
     else:
         label2 = "token"
-    if route.endpoint in SPARE:  # a sign-out ends the session it names: only ever a spare one
+    if route.endpoint in SPARE:  # a sign-out or sign-in ends the session it names: only a spare one
         cookie, token = _spared(sessions, SPARE[route.endpoint], cookie, token)
     fuzzed.kinds += [kind, label, label2]
     return kind, cookie, token

@@ -130,3 +130,11 @@ def test_check_says_when_the_derivation_slots_cannot_be_made(tmp_path, team_key)
     assert result.returncode == 1
     assert "[!!] derivation slots in" in result.stdout
     assert "[ok] derivation slots in" in meldpunt("check", instance=instance).stdout
+
+
+def test_a_derivation_cap_of_zero_is_refused_up_front(tmp_path, team_key):
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    result = meldpunt("check", instance=instance, env={"MELDPUNT_DERIVATIONS_AT_ONCE": "0"})
+    assert result.returncode == 1
+    assert "MELDPUNT_DERIVATIONS_AT_ONCE must be a whole number" in result.stdout

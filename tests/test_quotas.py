@@ -54,14 +54,36 @@ def test_a_report_has_a_total_size(make_portal):
     assert start(client, token, 300_000, purpose="message").status_code == 413
 
 
-def test_unfinished_uploads_have_a_total_that_new_cookies_do_not_reset(make_portal, team_key):
-    portal = make_portal(MELDPUNT_PENDING_UPLOAD_BYTES=3_000_000)
-    answers = []
-    for _ in range(5):  # a fresh browser (cookie) each time, as an attacker would
-        client = portal.test_client()
-        token = csrf_token(client.get("/report").data)
-        answers.append(start(client, token, 1_000_000).status_code)
-    assert answers == [200, 200, 200, 413, 413]
+def test_the_pool_of_unfinished_uploads_fills_with_bytes_not_declarations(make_portal, team_key):
+    """Bytes stored by uploads no report owns yet count together, whichever cookie sent them. The
+    review's find: fresh cookies declaring large uploads and sending nothing blocked every
+    browser-sealed report. Declaring costs nothing now; sending is what counts."""
+    from .test_sealed_uploads import put, submit, upload
+
+    portal = make_portal(MELDPUNT_PENDING_UPLOAD_BYTES=2_000_000)
+    for _ in range(5):  # declared, never sent: 5 MB against a 2 MB pool
+        attacker = portal.test_client()
+        token = csrf_token(attacker.get("/report").data)
+        assert start(attacker, token, 1_000_000).status_code == 200
+    reporter = portal.test_client()
+    token = csrf_token(reporter.get("/report").data)
+    handle = upload(reporter, token, seal_bytes(b"{}", [team_key.public], Meta("report")))
+    assert len(passphrase_from(submit(reporter, token, handle).data).split()) == 7
+    # Stored bytes do count: an upload started while there was room has its part refused once
+    # another filled the pool, and a new one is refused at its start.
+    other = portal.test_client()
+    other_token = csrf_token(other.get("/report").data)
+    small = seal_bytes(bytes(200_000), [team_key.public], Meta("attachment"))
+    handle = start(other, other_token, len(small)).get_json()["id"]
+    filler = portal.test_client()
+    token = csrf_token(filler.get("/report").data)
+    upload(filler, token, seal_bytes(bytes(1_900_000), [team_key.public], Meta("attachment")))
+    refused = put(other, other_token, handle, 0, small)
+    assert refused.status_code == 507
+    assert refused.get_json()["error"] == "no-room"
+    late = portal.test_client()
+    token = csrf_token(late.get("/report").data)
+    assert start(late, token, len(small)).status_code == 507
 
 
 def test_uploads_stop_before_the_disk_fills(make_portal, team_key):
@@ -85,3 +107,10 @@ def test_a_replay_of_the_form_without_its_address_token_stores_nothing(client):
     assert response.status_code == 400
     assert "Attach them again" in response.data.decode()
     assert _rows() == (0, 0)
+
+
+def test_a_full_disk_refuses_files_not_text(make_portal):
+    client = make_portal(MELDPUNT_MIN_FREE_BYTES=10**18).test_client()
+    response = submit_report(client, files=[])
+    assert response.status_code == 200  # a report of text alone still goes through
+    assert len(passphrase_from(response.data).split()) == 7

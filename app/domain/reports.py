@@ -20,6 +20,7 @@ from .errors import AlreadyAdopted, NotFound, NotInitialised
 from .models import Item, Mailbox, Report, Setting
 from .sessions import spend_challenge
 from .settings import Settings
+from .uploads import check_quota
 from .workflow import touch
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -179,6 +180,7 @@ def store_follow_up(settings: Settings, mailbox: Mailbox, text: str, attachments
         day = today(settings.zone)
         item = _server_sealed_item(mailbox.report, "message", position, text.encode("utf-8"), recipients, TEXT, day)
         _adopt_attachments(attachments, mailbox.report, item)
+        check_quota(settings, mailbox.report)
         touch(settings, mailbox.report)
     return item
 
@@ -187,6 +189,7 @@ def store_browser_sealed_follow_up(settings: Settings, mailbox: Mailbox, sealed:
     with database.atomic():
         item = _adopt_envelope(sealed, mailbox.report, "message", next_position(mailbox.report))
         _adopt_attachments(attachments, mailbox.report, item)
+        check_quota(settings, mailbox.report)
         touch(settings, mailbox.report)
     return item
 

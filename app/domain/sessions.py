@@ -60,7 +60,7 @@ def end(token: str | None) -> None:
 
 
 def end_all_of(user: User) -> int:
-    """Every session of this account, at once (disabled, reset, or its role changed)."""
+    """Every session of this account, at once (disabled or reset; a role change, when there is one)."""
     return SignedIn.delete().where(SignedIn.user == user).execute()
 
 

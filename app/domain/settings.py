@@ -158,11 +158,17 @@ class Settings(Mapping):
     def derivations(self) -> DerivationLimit:
         """The cap on concurrent argon2id derivations, shared by every process using the same run folder."""
         at_once = self._values["MELDPUNT_DERIVATIONS_AT_ONCE"]
-        return DerivationLimit(
-            Path(str(self._values["MELDPUNT_RUN_DIR"])),
-            cores() if at_once in (None, "") else int(at_once),
-            float(self._values["MELDPUNT_DERIVATION_WAIT_SECONDS"]),
-        )
+        try:
+            count = cores() if at_once in (None, "") else int(at_once)
+            wait = float(self._values["MELDPUNT_DERIVATION_WAIT_SECONDS"])
+        except (TypeError, ValueError):
+            count, wait = 0, 0.0
+        if count < 1 or wait < 0:
+            raise ConfigError(
+                "MELDPUNT_DERIVATIONS_AT_ONCE must be a whole number of at least 1 (or unset: one per core), "
+                "and MELDPUNT_DERIVATION_WAIT_SECONDS a number of seconds."
+            )
+        return DerivationLimit(Path(str(self._values["MELDPUNT_RUN_DIR"])), count, wait)
 
     @property
     def secret_key(self) -> str:

@@ -17,7 +17,7 @@ import datetime
 import io
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from peewee import IntegrityError, fn
@@ -33,6 +33,7 @@ from .models import CHUNK_ROW_BYTES, Chunk, Item, Report
 from .settings import Settings
 
 PART_BYTES = 4 * CHUNK_ROW_BYTES
+DISK_CHECK_BYTES = 16 * 1024 * 1024
 MAX_HEADER_BYTES = spec.header_length(spec.MAX_RECIPIENTS)
 
 
@@ -53,6 +54,7 @@ class StreamedFiles:
         day: datetime.date,
         seal: bool = True,
         store: bool = True,
+        check_disk: Callable[[], None] | None = None,
     ):
         self.recipients = recipients
         self.kind = kind
@@ -60,6 +62,9 @@ class StreamedFiles:
         self.day = day
         self.seal = seal
         self.store = store  # False: the parts are read (and counted) but nothing is kept
+        self.check_disk = check_disk
+        self.streamed = 0
+        self._next_disk_check = 1
         self.items: list[Item] = []
         self.writers: list[BlobWriter] = []
         self.parts: list[StreamedPart] = []
@@ -78,6 +83,12 @@ class StreamedFiles:
         self.budget -= size
         if self.budget < 0:
             raise TooLarge()
+        # Free disk is checked again as the file grows (other uploads may fill it meanwhile), and
+        # first when a file begins: a form with text only is never refused for the disk.
+        self.streamed += size
+        if self.check_disk is not None and self.streamed >= self._next_disk_check:
+            self._next_disk_check = self.streamed + DISK_CHECK_BYTES
+            self.check_disk()
 
     def discard(self) -> None:
         """Delete everything this request stored (cascade takes the chunk rows)."""
@@ -150,20 +161,47 @@ def purge_unfinished(settings: Settings) -> int:
     return Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < before)).execute()
 
 
-def room(settings: Settings, report: Report | None = None) -> int:
-    """How many more bytes may be uploaded now: within the report's quota (for a follow-up or a
-    reply), within what all unfinished uploads may hold together, and above the free-disk floor.
-    Raises DiskFull when the disk is the limit and nothing fits; the budgets are the server's own,
-    so a new or replayed cookie does not reset them."""
-    pending = Item.select(fn.SUM(fn.COALESCE(Item.expected_size, Item.size))).where(Item.report.is_null()).scalar()
-    limits = [settings.pending_upload_bytes - int(pending or 0)]
+def room(settings: Settings, report: Report | None = None, disk: bool = True) -> int:
+    """How many more bytes may be uploaded now: within the report's quota (a reporter's follow-up),
+    within what unfinished uploads may hold together, and, with `disk`, above the free-disk floor
+    (DiskFull when nothing fits). Both count bytes stored, never sizes declared: declaring costs an
+    attacker nothing, so each part and every 16 MiB of a stream is checked again as it arrives
+    (`check_part`, `StreamedFiles.spend`); the floor absorbs what is in flight. The budgets are the
+    server's, so a new or replayed cookie does not reset them."""
+    unowned = Item.select(fn.SUM(Item.size)).where(Item.report.is_null()).scalar()
+    limits = [settings.pending_upload_bytes - int(unowned or 0)]
     if report is not None:
-        used = Item.select(fn.SUM(Item.size)).where(Item.report == report).scalar()
-        limits.append(settings.report_quota_bytes - int(used or 0))
-    disk = free_disk(settings) - settings.min_free_bytes
-    if disk <= 0:
+        limits.append(settings.report_quota_bytes - used_bytes(report))
+    if disk:
+        limits.append(disk_room(settings))
+        if limits[-1] <= 0:
+            raise DiskFull()
+    return max(0, min(limits))
+
+
+def check_part(settings: Settings, size: int) -> None:
+    """Before a part is stored: room for it in the pool of unfinished uploads and on the disk."""
+    if size > room(settings):
+        raise UploadRefused("no-room", status=507)
+
+
+def used_bytes(report: Report) -> int:
+    return int(Item.select(fn.SUM(Item.size)).where(Item.report == report).scalar() or 0)
+
+
+def check_quota(settings: Settings, report: Report) -> None:
+    """After adopting a follow-up, inside its transaction: parallel uploads each saw the quota free."""
+    if used_bytes(report) > settings.report_quota_bytes:
+        raise TooLarge("the report's quota is used up")
+
+
+def disk_room(settings: Settings) -> int:
+    return free_disk(settings) - settings.min_free_bytes
+
+
+def ensure_disk(settings: Settings) -> None:
+    if disk_room(settings) <= 0:
         raise DiskFull()
-    return max(0, min(*limits, disk))
 
 
 def free_disk(settings: Settings) -> int:

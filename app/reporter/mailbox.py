@@ -72,9 +72,14 @@ def _signed_in() -> tuple[Mailbox, PrivateKey]:
     return found
 
 
+def _this_mailbox() -> str | None:
+    mailbox = session.get(sessions.MAILBOX)
+    return f"mailbox:{mailbox}" if mailbox else None
+
+
 @bp.route("/mailbox", methods=["GET", "POST"])
 @csrf.exempt  # the follow-up form checks its own token and keeps its text when it fails
-@per_report("FOLLOW_UP", lambda: f"mailbox:{session.get(sessions.MAILBOX)}")
+@per_report("FOLLOW_UP", _this_mailbox)
 @uploads.accepts_uploads
 def mailbox():
     box, key = _signed_in()
@@ -109,7 +114,7 @@ def mailbox():
 
 
 @bp.post("/mailbox/sealed")
-@per_report("FOLLOW_UP", lambda: f"mailbox:{session.get(sessions.MAILBOX)}")
+@per_report("FOLLOW_UP", _this_mailbox)
 def mailbox_sealed():
     """A follow-up sealed in the browser: its envelopes are uploaded already; adopt them unchanged."""
     box, _key = _signed_in()

@@ -87,7 +87,7 @@ def reply_file(reference: str):
     exactly this report's reporter and the team key."""
     row = find_report(reference)
     recipients = reply_recipients(settings(), row)
-    files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False, report=row)
+    files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False)
     try:
         if files.refused or not form.validate_on_submit():
             abort(400)

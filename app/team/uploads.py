@@ -31,7 +31,7 @@ def start_upload():
         raise BadRequest()
     size = uploads.declared_size()
     reply_recipients(settings(), row)  # a report without a mailbox takes no reply
-    return uploads.start(reply_purpose(row), size, row)
+    return uploads.start(reply_purpose(row), size)  # the team's replies are not the reporter's quota
 
 
 uploads.add_part_routes(bp, recipients_for)

@@ -28,9 +28,17 @@ def limited(setting: str):
 
 def per_report(setting: str, key):
     """POSTs to the view count against MELDPUNT_LIMIT_<setting> for each report, whichever address
-    they come from; `key()` names the report (it stays in this process's memory)."""
+    they come from; `key()` names the report (it stays in this process's memory), or None when
+    the request names none (a signed-out visitor, sent on to sign in): those are not counted, or
+    strangers could use up a shared count."""
     name = f"MELDPUNT_LIMIT_{setting}"
-    return limiter.limit(lambda: current_app.config[name], key_func=key, scope=setting, methods=["POST"])
+    return limiter.limit(
+        lambda: current_app.config[name],
+        key_func=lambda: key() or "none",
+        scope=setting,
+        methods=["POST"],
+        exempt_when=lambda: key() is None,
+    )
 
 
 submit_limits = limited("SUBMIT")

@@ -93,7 +93,9 @@ def init_app(app: Flask) -> None:
 
 
 def begin_team(user: User) -> None:
-    """A fresh session (never the one from before the sign-in) for this account."""
+    """A fresh session (never the one from before the sign-in) for this account; a session this
+    browser had before ends on the server too, so an old copy of its cookie is worthless."""
+    signed_in.end(session.get(TOKEN))
     session.clear()
     session[TOKEN] = signed_in.start_team(settings(), user)
     session[TEAM_USER] = user.id
@@ -101,6 +103,7 @@ def begin_team(user: User) -> None:
 
 
 def begin_reporter(mailbox: Mailbox, key: PrivateKey) -> None:
+    signed_in.end(session.get(TOKEN))
     session.clear()
     session[TOKEN] = signed_in.start_reporter(settings())
     session[MAILBOX] = mailbox.id

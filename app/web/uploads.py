@@ -33,7 +33,7 @@ from crypto import PublicKey
 
 from ..domain import uploads
 from ..domain.clock import today
-from ..domain.errors import CutOff, UploadRefused
+from ..domain.errors import CutOff, DiskFull, UploadRefused
 from ..domain.models import Item, Report
 from .context import settings
 
@@ -109,9 +109,18 @@ def stream(
     Nothing is stored unless the form's address carries a valid CSRF token (`?csrf=`, see
     `form_address`): the token inside the body would be read only after the files. Then
     `files.refused` is True, and the view answers as for an expired form."""
-    budget = min(budget, uploads.room(settings(), report))
+    config = settings()
+    budget = min(budget, uploads.room(config, report, disk=False))
     allowed = token_in_address_valid()
-    files = uploads.StreamedFiles(recipients, kind, budget, today(settings().zone), seal, store=allowed)
+    files = uploads.StreamedFiles(
+        recipients,
+        kind,
+        budget,
+        today(config.zone),
+        seal,
+        store=allowed,
+        check_disk=lambda: uploads.ensure_disk(config),
+    )
     files.refused = not allowed
     g.streamed_files = files
     try:
@@ -180,6 +189,7 @@ def refusal(code: str, status: int = 400, **extra):
         "out-of-order": _("A part arrived out of order; the upload continues from the last stored part."),
         "wrong-part-size": _("A part has the wrong size. Reload the page and try again."),
         "proof-of-work": _("The anti-spam check did not succeed. Reload the page and try again."),
+        "no-room": _("The portal has no room for uploads right now. Nothing was lost: try again later."),
     }
     return jsonify(error=code, message=messages[code], **extra), status
 
@@ -200,8 +210,12 @@ def start(purpose: str, size: int, report: Report | None = None):
     owned = dict(session.get(OWNED) or {})
     if size + uploads.declared_bytes(owned) > budget() or len(owned) >= MAX_UPLOADS_PER_SESSION:
         return refusal("too-large", 413)
-    if size > uploads.room(settings(), report):  # the server's budgets, whatever the cookie says
-        return refusal("too-large", 413)
+    try:
+        fits = size <= uploads.room(settings(), report)  # the server's budgets, whatever the cookie says
+    except DiskFull:
+        return refusal("no-room", 507)
+    if not fits:
+        return refusal("too-large" if report is not None else "no-room", 413 if report is not None else 507)
     item = uploads.start_browser_upload(size, today(settings().zone))
     owned[item.handle] = purpose
     session[OWNED] = owned
@@ -226,10 +240,13 @@ def put_part(handle: str, number: int, recipients_for: Callable[[str], list[Publ
         raise BadRequest()
     if request.content_length > uploads.PART_BYTES:
         raise RequestEntityTooLarge()
-    data = request.get_data(cache=False)
     try:
+        uploads.check_part(settings(), request.content_length)
+        data = request.get_data(cache=False)
         item = uploads.store_part(item, number, data, recipients_for(purpose))
-    except UploadRefused as refused:
+    except (UploadRefused, DiskFull) as refused:
+        if isinstance(refused, DiskFull):
+            refused = UploadRefused("no-room", status=507)
         return refusal(refused.code, refused.status, received=refused.received)
     return jsonify(received=item.parts, complete=item.complete)
 
