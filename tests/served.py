@@ -104,7 +104,8 @@ def peak_rss_mib(pid: int) -> float:
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 DEPLOY = ROOT / "deploy" / "nginx"
 # The main configuration around the shipped files: nginx's own log at its most talkative, an access
-# log for every server that does not turn it off, and temporary files in the test's folder.
+# log for every server that does not turn it off, and temporary files in the test's folder. The
+# server's `root` is nginx's own error pages, as meldpunt.conf's servers have it.
 NGINX_MAIN = """\
 {user}
 worker_processes auto;
@@ -125,6 +126,7 @@ http {{
     include {deploy}/limits.conf;
     server {{
         listen 127.0.0.1:{port};
+        root {deploy}/pages;
         include {deploy}/portal.conf;
     }}
 }}
@@ -141,7 +143,8 @@ def free_port() -> int:
 def nginx(folder: Path, upstream: int, connections: int = 1024):
     """Debian's nginx on a free loopback port in front of gunicorn on port `upstream`, serving the
     shipped deploy/nginx/limits.conf and portal.conf as they are: only the listener (plain http on
-    loopback instead of TLS) and the upstream file are the test's own. Yields (port, master
+    loopback instead of TLS), the root of nginx's error pages (deploy/nginx/pages/) and the
+    upstream file are the test's own. Yields (port, master
     process). nginx's own log is `folder`/error.log at debug level, and an access log, if any
     server wrote one, would be `folder`/access.log; temporary files would go under `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -255,3 +258,118 @@ class Trickle:
                 continue
             self.counts["ended by the server"] += 1  # an answer (408, 413…) or the end of the stream
             return
+
+
+# --- a stand-in for gunicorn, and slow readers --------------------------------------------------
+
+
+class Stub:
+    """A stand-in for gunicorn behind nginx, for tests of nginx's own routing and counting: every
+    request is answered as soon as its body is in, with `stub METHOD PATH BYTES`; a GET whose path
+    contains one of `downloads` gets `download_bytes` bytes instead (b"0123456789abcdef" repeated),
+    and a path `/stub/status/<code>` that status. `events` lists (method, path, event, monotonic
+    time) as they happen: "headers" (they arrived), "body" (all of it), "sent" (the whole answer
+    left, into the socket's buffers) or "cut" (the connection ended first). Use as a context
+    manager; `port` is where it listens, on loopback."""
+
+    PATTERN = b"0123456789abcdef"
+
+    def __init__(self, downloads=("/files/", "/export"), download_bytes: int = 64 << 20):
+        import http.server
+
+        stub = self
+        self.downloads, self.download_bytes = downloads, download_bytes
+        self.events: list[tuple[str, str, str, float]] = []
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # nothing on stderr
+                pass
+
+            def handle_one_request(self) -> None:
+                with contextlib.suppress(OSError):
+                    super().handle_one_request()
+
+            def _any(self) -> None:
+                stub.record(self.command, self.path, "headers")
+                length = int(self.headers.get("Content-Length") or 0)
+                received = 0
+                while received < length:
+                    chunk = self.rfile.read(min(65536, length - received))
+                    if not chunk:
+                        stub.record(self.command, self.path, "cut")
+                        return
+                    received += len(chunk)
+                stub.record(self.command, self.path, "body")
+                status = re.fullmatch(r"/stub/status/(\d{3})", self.path)
+                if self.command == "GET" and any(part in self.path for part in stub.downloads):
+                    body, size = None, stub.download_bytes
+                else:
+                    body = f"stub {self.command} {self.path} {received}".encode()
+                    size = len(body)
+                self.send_response(int(status.group(1)) if status else 200)
+                self.send_header("Content-Type", "application/octet-stream" if body is None else "text/plain")
+                self.send_header("Content-Length", str(size))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    if body is not None:
+                        self.wfile.write(body)
+                    else:
+                        block = stub.PATTERN * 4096  # 64 KiB
+                        for _ in range(size // len(block)):
+                            self.wfile.write(block)
+                        self.wfile.write(block[: size % len(block)])
+                    self.wfile.flush()
+                except OSError:
+                    stub.record(self.command, self.path, "cut")
+                    return
+                stub.record(self.command, self.path, "sent")
+
+            do_GET = do_POST = do_PUT = _any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None
+        self.port = self.server.server_address[1]
+
+    def record(self, method: str, path: str, event: str) -> None:
+        with self.lock:
+            self.events.append((method, path, event, time.monotonic()))
+
+    def seen(self, path: str, event: str) -> int:
+        """How many times `event` happened for `path` so far."""
+        with self.lock:
+            return sum(1 for _method, seen, happened, _at in self.events if seen == path and happened == event)
+
+    def __enter__(self) -> "Stub":
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextlib.contextmanager
+def slow_readers(port: int, paths, source: str = "", receive_buffer: int = 4096):
+    """One connection for each of `paths` that asks for it (GET) and then reads nothing, with a
+    small receive buffer: the server keeps the answer, and whatever it counts the request in, for
+    as long as the connection stays open. Yields the sockets; closes them at the end."""
+    sockets = []
+    try:
+        for path in paths:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            if source:
+                sock.bind((source, 0))
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: meldpunt\r\n\r\n".encode())
+            sockets.append(sock)
+        time.sleep(0.5)  # the server has read every request, and counted it
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -2,7 +2,11 @@
 deploy/nginx files, as they are, in front of the real gunicorn with the shipped configuration.
 Slow headers and bodies do not stop the pages, uploads still pass, nothing reaches nginx's disk or
 logs, and nginx holds each route to the body its view takes (from the app's URL map). The same
-slow clients straight at gunicorn, as the former onion setup had it, stop every page."""
+slow clients straight at gunicorn, as the former onion setup had it, stop every page.
+
+nginx's own routing and counting are also tested in front of a stand-in for gunicorn (`Stub`):
+which location takes a request, whether it is buffered or streamed, which counter it fills and
+which it leaves alone, what goes to nginx's disk, and the pages nginx answers its limits with."""
 
 import contextlib
 import html
@@ -22,7 +26,7 @@ import pytest
 
 from crypto import Meta, PublicKey, seal_bytes
 
-from .served import NGINX, ROOT, Trickle, gunicorn, nginx
+from .served import DEPLOY, NGINX, ROOT, Stub, Trickle, gunicorn, nginx, open_files, slow_readers, workers
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +132,9 @@ def test_slow_clients_do_not_stop_the_pages_behind_nginx(stack):
         answers = page_times(port)
         held = slow.held
     assert [status for status, _seconds in answers] == [200] * len(answers)
-    assert max(seconds for _status, seconds in answers) < 2
+    # Generous for a busy CI machine; straight at gunicorn not one page is answered within 5 s
+    # (the next test), and nginx's own timeouts are 15 s.
+    assert max(seconds for _status, seconds in answers) < 8
     assert held == 2 * SLOW  # nginx keeps every slow client waiting, and none of gunicorn's threads
 
 
@@ -188,6 +194,25 @@ def test_a_report_without_javascript_and_a_follow_up_pass_through_nginx(stack, n
 
 def test_a_report_sealed_in_the_browser_passes_in_parts_through_nginx(stack, no_temporary_files):
     port, _folder, instance = stack
+    passphrase(_report_sealed_in_the_browser(port, instance))
+
+
+def test_slow_uploads_without_javascript_do_not_stop_a_report_sealed_in_the_browser(stack):
+    """Six slow streamed uploads fill their slots, and a seventh is refused; a report sealed in
+    the browser still passes, because its parts and its final request (`POST /report/sealed`,
+    buffered like any small form) are not counted with the streamed uploads."""
+    port, _folder, instance = stack
+    with Trickle(port, bodies=6, paths=["/report"], source=CLIENT) as slow:
+        assert _answer(port, "POST", "/report", 100, 0)[0] == 503
+        page = _report_sealed_in_the_browser(port, instance)
+        held = slow.held
+    assert held == 6
+    passphrase(page)
+
+
+def _report_sealed_in_the_browser(port: int, instance) -> bytes:
+    """What the script does: two envelopes uploaded in parts, then the small request naming them.
+    The page answering that request."""
     team = PublicKey.parse(re.search(r"mpk1[a-z2-7]+", (instance / "meldpunt.toml").read_text()).group(0))
     visitor = Visitor(port)
     token = visitor.token("/report")
@@ -207,9 +232,9 @@ def test_a_report_sealed_in_the_browser_passes_in_parts_through_nginx(stack, no_
     attachment = upload(seal_bytes(os.urandom(6 << 20), [team], Meta("attachment", name="poc.bin")))
     report = upload(seal_bytes(b'{"title": "Sealed in the browser"}', [team], Meta("report")))
     fields = {"csrf_token": token, "accept_policy": "y", "sealed": report, "sealed_attachments": [attachment]}
-    response, page = visitor.post("/report", fields)
+    response, page = visitor.post("/report/sealed", fields)
     assert response.status == 200, page
-    passphrase(page)
+    return page
 
 
 def _example(rule) -> str:
@@ -239,17 +264,65 @@ def _length(answer: bytes) -> int:
     return int(found.group(1)) if found else 1 << 30
 
 
+# nginx's own answers when it refuses: its pages, not the portal's (deploy/nginx/pages/).
+NGINX_PAGES = DEPLOY / "pages"
+BUSY = (NGINX_PAGES / "busy.html").read_bytes()
+TOO_LARGE = (NGINX_PAGES / "too-large.html").read_bytes()
+
+
 def _nginx_refused(answer: bytes) -> bool:
-    return b"<center>nginx</center>" in answer
+    """nginx's own 413, not the portal's."""
+    return answer.endswith(b"\r\n\r\n" + TOO_LARGE)
+
+
+def _textarea_fields() -> set[str]:
+    """The names of the form fields that render as a textarea (WTForms' TextAreaField)."""
+    from flask_wtf import FlaskForm
+    from wtforms import TextAreaField
+
+    forms, names = [FlaskForm], set()
+    while forms:
+        form = forms.pop()
+        forms.extend(form.__subclasses__())
+        names |= {
+            name for name, value in vars(form).items() if issubclass(getattr(value, "field_class", type), TextAreaField)
+        }
+    return names
+
+
+def _long_text_rules(portal) -> set[str]:
+    """The URL rules that url-encoded forms with a textarea post to, found in templates/: a
+    literal <textarea>, or a TextAreaField rendered by name. A textarea takes up to
+    MELDPUNT_MAX_TEXT_CHARS (12 bytes each once percent-encoded), far more than location /'s
+    16 KiB: every such route must be one of portal.conf's long-text locations. Multipart forms
+    are the streamed uploads (their views are marked `accepts_uploads`). A form with a textarea
+    whose action names no endpoint cannot be checked, and fails."""
+    textareas = _textarea_fields()
+    rules = set()
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        for form in re.findall(r"<form\b.*?</form>", template.read_text(), re.DOTALL):
+            if "<textarea" not in form and not any(re.search(rf"\bform\.{name}\b", form) for name in textareas):
+                continue
+            if 'method="post"' not in form or "multipart/form-data" in form:
+                continue
+            action = re.search(r"""action="\{\{\s*(?:url_for|form_address)\(\s*["'](\w+\.\w+)["']""", form)
+            assert action, f"{template.name}: a form with a textarea whose action names no endpoint"
+            [rule] = [rule for rule in portal.url_map.iter_rules() if rule.endpoint == action.group(1)]
+            assert "POST" in rule.methods, rule
+            rules.add(rule.rule)
+    return rules
 
 
 def test_nginx_holds_each_route_to_the_body_its_view_takes(stack, portal):
     """From the app's URL map, so a route added later is checked too: a route marked
-    `accepts_uploads` gets past nginx with a body above 16 KiB, every other route does not (the
-    team's typed reply, the one other form with long text, is let through up to 1300 KiB); and
-    nginx's own limit for each kind of upload holds at one byte above it."""
+    `accepts_uploads` gets past nginx with a body above 16 KiB, and so does every route a form
+    with a textarea posts to (found in the templates: the team's typed reply and its state change
+    with a message), up to 1300 KiB; every other route does not. nginx's own limit for each kind
+    holds at one byte above it, answered with nginx's own page."""
     port, _folder, _instance = stack
-    limits = {"stream": 2100 << 20, "part": 4 << 20, "reply": 1300 << 10, "small": 16 << 10}
+    limits = {"stream": 1100 << 20, "part": 4 << 20, "text": 1300 << 10, "small": 16 << 10}
+    long_text = _long_text_rules(portal)
+    assert {"/team/reports/<reference>/reply", "/team/reports/<reference>/state"} <= long_text
     for rule in portal.url_map.iter_rules():
         view = portal.view_functions[rule.endpoint]
         for method in sorted(rule.methods & {"POST", "PUT"}):
@@ -257,7 +330,7 @@ def test_nginx_holds_each_route_to_the_body_its_view_takes(stack, portal):
             if getattr(view, "accepts_uploads", False):
                 kind = "part" if method == "PUT" else "stream"
             else:
-                kind = "reply" if rule.rule.endswith("/<reference>/reply") else "small"
+                kind = "text" if rule.rule in long_text else "small"
             limit = limits[kind]
             status, answer = _answer(port, method, path, 64 << 10, 64 << 10)
             assert (status == 413 and _nginx_refused(answer)) == (kind == "small"), (method, path, status)
@@ -269,14 +342,270 @@ def test_nginx_holds_each_route_to_the_body_its_view_takes(stack, portal):
 def test_streamed_uploads_and_parts_have_their_slots(stack):
     """The trade-off of streaming: a slow upload holds a gunicorn thread, so at most 6 at once; a
     seventh is refused (503) while the pages go on. Parts are held by nginx instead: 32 slow ones
-    hold no thread, and a 33rd is refused."""
+    hold no thread, and a 33rd is refused, while the team's parts still reach the portal (which
+    refuses them here: no team session)."""
     port, _folder, _instance = stack
     with Trickle(port, bodies=6, paths=["/report"], source=CLIENT):
         assert _answer(port, "POST", "/report", 100, 0)[0] == 503
         assert [status for status, _seconds in page_times(port, rounds=2)] == [200] * 6
-    with Trickle(port, bodies=32, paths=["/uploads/h/0", "/team/uploads/h/0"], source=CLIENT):
+    with Trickle(port, bodies=32, paths=["/uploads/h/0"], source=CLIENT):
         assert _answer(port, "PUT", "/uploads/h/0", 100, 0)[0] == 503
+        status, answer = _answer(port, "PUT", "/team/uploads/h/0", 100, 100)
+        assert status != 503, answer
+        assert BUSY not in answer
         assert [status for status, _seconds in page_times(port, rounds=2)] == [200] * 6
+
+
+# --- nginx's routing and counting, in front of a stand-in for gunicorn ---------------------------
+
+REF = "MP-AAAA-AAAA"
+# Each counter of limits.conf: how many requests it lets through at once (portal.conf), and the
+# addresses it counts. The team's never share one with the public's.
+COUNTERS = {
+    "public streamed uploads": (6, ["/report", "/mailbox"]),
+    "team reply files": (2, [f"/team/reports/{REF}/reply-file"]),
+    "public parts": (32, ["/uploads/h/0"]),
+    "team parts and long texts": (8, ["/team/uploads/h/0", f"/team/reports/{REF}/reply", f"/team/reports/{REF}/state"]),
+    "reporters' downloads": (4, ["/mailbox/files/1"]),
+    "team exports": (2, ["/team/export", f"/team/reports/{REF}/export"]),
+}
+DOWNLOADS = {"reporters' downloads", "team exports"}  # held by slow readers of the answer
+# Requests no counter holds: pages, small forms, and the small requests the script sends once its
+# parts are uploaded.
+UNCOUNTED = [
+    ("GET", "/"),
+    ("GET", "/report"),
+    ("GET", "/mailbox"),
+    ("POST", "/logout"),
+    ("POST", "/report/sealed"),
+    ("POST", "/mailbox/sealed"),
+    ("POST", f"/team/reports/{REF}/reply/sealed"),
+]
+
+
+@pytest.fixture(scope="module")
+def routing(tmp_path_factory):
+    """nginx with the shipped files in front of a Stub; yields (nginx's port, the stub, nginx's
+    folder, nginx's master process)."""
+    require_nginx()
+    folder = tmp_path_factory.mktemp("routing")
+    with Stub() as stub, nginx(folder / "nginx", stub.port) as (port, process):
+        yield port, stub, folder / "nginx", process
+
+
+def _reply(port: int, method: str, path: str, body: bytes = b"", length: int | None = None, keep: int = 1 << 16):
+    """nginx's answer to a request with `body` (declared as `length` bytes if given): its status,
+    its headers (names in lower case) and the first `keep` bytes of its body; a longer answer is
+    not read further."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(CLIENT, 0)) as sock:
+        length = len(body) if length is None else length
+        head = f"{method} {path} HTTP/1.1\r\nHost: meldpunt\r\nConnection: close\r\nContent-Length: {length}\r\n"
+        head += "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+        sock.sendall(head.encode())
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(body)
+        answer = b""
+        while b"\r\n\r\n" not in answer or len(answer.partition(b"\r\n\r\n")[2]) < min(keep, _length(answer)):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest[:keep]
+
+
+def _reaches_the_upstream(port: int, method: str, path: str) -> bool:
+    status, _headers, body = _reply(port, method, path, b"" if method == "GET" else b"a=1")
+    return status == 200 and (body.startswith(f"stub {method} {path} ".encode()) or body.startswith(Stub.PATTERN))
+
+
+@pytest.mark.parametrize("full", COUNTERS)
+def test_a_full_counter_stops_only_its_own_requests(routing, full):
+    """nginx counts a request before the portal checks anything, so anyone can fill a counter:
+    each kind of request has its own. With one counter full (slow bodies, or slow readers of a
+    download), its next request gets nginx's busy page, and every other kind, the team's above
+    all, still reaches gunicorn; so do the pages, the small forms and the script's final requests
+    (POST /report/sealed, /mailbox/sealed, /team/reports/<ref>/reply/sealed)."""
+    port, _stub, _folder, _process = routing
+    slots, paths = COUNTERS[full]
+    if full in DOWNLOADS:
+        holders = slow_readers(port, (paths * slots)[:slots], source=CLIENT)
+    else:
+        holders = Trickle(port, bodies=slots, paths=paths, source=CLIENT)
+    with holders as held:
+        if full not in DOWNLOADS:
+            assert held.held == slots
+        for path in paths:
+            status, headers, body = _reply(
+                port, "GET" if full in DOWNLOADS else "POST", path, b"a=1" * (full not in DOWNLOADS)
+            )
+            assert (status, headers.get("retry-after"), body) == (503, "60", BUSY), (full, path)
+        for other, (_slots, others) in COUNTERS.items():
+            for path in others if other != full else ():
+                assert _reaches_the_upstream(port, "GET" if other in DOWNLOADS else "POST", path), (full, path)
+        for method, path in UNCOUNTED:
+            assert _reaches_the_upstream(port, method, path), (full, path)
+    time.sleep(0.5)  # nginx has seen every holder go, and counts none of them
+
+
+def test_the_scripts_final_requests_are_buffered_and_uploads_without_javascript_stream(routing):
+    """Where nginx sends each upload: the multipart forms (POST /report, /mailbox, the team's reply
+    file) reach gunicorn as their bodies arrive; the script's final requests naming its uploads
+    (POST /report/sealed, /mailbox/sealed, /team/reports/<ref>/reply/sealed) only once nginx has
+    them whole, like any small form: they hold no thread while they arrive, and are not among the
+    streamed uploads (whose location is anchored: /report/sealed is not /report)."""
+    port, stub, _folder, _process = routing
+    streamed = ["/report", "/mailbox", f"/team/reports/{REF}/reply-file"]
+    buffered = ["/report/sealed", "/mailbox/sealed", f"/team/reports/{REF}/reply/sealed", "/logout"]
+    for path in streamed + buffered:
+        before = stub.seen(path, "headers")
+        with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(CLIENT, 0)) as sock:
+            head = f"POST {path} HTTP/1.1\r\nHost: meldpunt\r\nConnection: close\r\nContent-Length: 20\r\n"
+            sock.sendall(f"{head}Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode() + b"a" * 10)
+            deadline = time.monotonic() + (10 if path in streamed else 1.5)
+            while stub.seen(path, "headers") == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (stub.seen(path, "headers") > before) == (path in streamed), path
+            sock.sendall(b"a" * 10)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.endswith(f"stub POST {path} 20".encode()), (path, answer)
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """The rest of an answer on `sock`: its body, once all of it arrived."""
+    answer = bytearray()
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    head, _, body = bytes(answer).partition(b"\r\n\r\n")
+    body, length = bytearray(body), _length(head + b"\r\n\r\n")
+    while len(body) < length and (chunk := sock.recv(1 << 20)):
+        body += chunk
+    return bytes(body)
+
+
+def test_a_team_export_may_wait_on_nginx_disk_a_reporters_download_never(routing):
+    """An export bundle is ciphertext: nginx takes all of it from gunicorn into a temporary file
+    (unlinked) while its reader reads nothing, so a slow team member holds no thread. A reporter's
+    attachment is decrypted plaintext: it never goes to nginx's disk, and follows the reader's
+    pace. Both arrive whole."""
+    port, stub, folder, process = routing
+    temporary = str(folder / "proxy")
+    size, expected = stub.download_bytes, (Stub.PATTERN * (stub.download_bytes // 16 + 1))[: stub.download_bytes]
+    for path in ["/team/export", f"/team/reports/{REF}/export"]:
+        before = stub.seen(path, "sent")
+        with slow_readers(port, [path], source=CLIENT) as [reader]:
+            deadline = time.monotonic() + 30
+            while stub.seen(path, "sent") == before and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert stub.seen(path, "sent") == before + 1, path  # all of it left gunicorn's side
+            assert sum(open_files(worker, temporary) for worker in workers(process)) == 1
+            assert _read_answer(reader) == expected
+    path = "/mailbox/files/1"
+    before = stub.seen(path, "sent")
+    with slow_readers(port, [path], source=CLIENT) as [reader]:
+        time.sleep(3)
+        assert stub.seen(path, "sent") == before  # held at the reader's pace
+        assert sum(open_files(worker, temporary) for worker in workers(process)) == 0
+        assert len(body := _read_answer(reader)) == size
+        assert body == expected
+
+
+def test_downloads_refuse_a_body_before_counting_it(routing):
+    """A GET that announces a body would be counted while nginx waits for it: a few slow ones
+    would fill the downloads' slots without holding anything at gunicorn. nginx refuses them first
+    (413, its own page); they reach neither gunicorn nor the counter."""
+    port, stub, _folder, _process = routing
+    paths = [path for name in DOWNLOADS for path in COUNTERS[name][1]]
+    with Trickle(port, bodies=8, paths=paths, source=CLIENT):  # would fill both counters
+        for path in paths:
+            before = stub.seen(path, "headers")
+            status, _headers, body = _reply(port, "GET", path, b"a=1")
+            assert (status, body) == (413, TOO_LARGE), path
+            assert stub.seen(path, "headers") == before
+            assert _reaches_the_upstream(port, "GET", path), path
+
+
+def test_nginx_answers_its_limits_with_pages_of_its_own(routing):
+    """When a counter is full, nginx's 503 is a page in Dutch and English with the portal's
+    stylesheet and headers, and Retry-After; a body over nginx's limit gets the same kind of
+    page, 413. The portal's own 503 and 413 (translated) pass as they are."""
+    from babel.messages.pofile import read_po
+
+    from app.web.headers import CSP
+
+    port, _stub, _folder, _process = routing
+    with Trickle(port, bodies=6, paths=["/report"], source=CLIENT):
+        busy = _reply(port, "POST", "/report", b"a=1")
+    too_large = _reply(port, "POST", "/logout", length=64 << 10)
+    for (status, headers, body), code, page in [(busy, 503, BUSY), (too_large, 413, TOO_LARGE)]:
+        assert (status, body) == (code, page)
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert headers["content-security-policy"] == CSP
+        assert headers["cache-control"] == "no-store"
+        assert headers.get("retry-after") == ("60" if code == 503 else None)
+    for code in (503, 413):
+        status, headers, body = _reply(port, "POST", f"/stub/status/{code}", b"a=1")
+        assert (status, body) == (code, f"stub POST /stub/status/{code} 3".encode())
+    catalog = read_po((ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.po").open("rb"))
+    busy_words = ["Busy", "The portal is busy. Please wait a minute and try again.", "Go to the home page"]
+    too_large_words = [
+        "Too large",
+        "What you sent is larger than this portal accepts. Send smaller or fewer attachments, or shorter text.",
+    ]
+    for page, words in [(BUSY, busy_words), (TOO_LARGE, too_large_words + ["Go to the home page"])]:
+        text = page.decode()
+        assert "<script" not in text
+        assert text.startswith('<!doctype html>\n<html lang="nl">')
+        assert '<div lang="en">' in text
+        assert '<link rel="stylesheet" href="/static/meldpunt.css">' in text
+        for english in words:  # the portal's own words, in both languages
+            assert f">{english}<" in text
+            assert f">{catalog[english].string}<" in text
+    assert (ROOT / "static" / "meldpunt.css").is_file()
+
+
+def _location(pattern: str) -> str:
+    """What portal.conf's `location ~ pattern` holds."""
+    conf = (DEPLOY / "portal.conf").read_text()
+    return re.search(rf"\nlocation ~ {re.escape(pattern)} \{{\n(.*?)\n\}}", conf, re.DOTALL).group(1)
+
+
+def _size(location: str, directive: str) -> int:
+    number, unit = re.search(rf"^ *{directive} (\d+)([km]?);$", location, re.MULTILINE).groups()
+    return int(number) << {"": 0, "k": 10, "m": 20}[unit]
+
+
+def test_nginx_body_limits_sit_just_above_the_portals_own(portal):
+    """The portal answers a body above its own limit with a translated page, so nginx's limit is a
+    little above it (at most 10 %), never below; it follows the defaults, and says so truly. And
+    every body nginx holds fits its buffer: none goes to a temporary file."""
+    from app.domain.settings import DEFAULTS, GIB
+    from app.domain.uploads import PART_BYTES
+    from app.web.uploads import small_body_limit
+
+    with portal.app_context():
+        text = small_body_limit()
+    streamed = portal.config["MAX_CONTENT_LENGTH"]  # one report or follow-up, attachments included
+    for pattern, own in [
+        ("^/(report|mailbox)$", streamed),
+        ("^/team/reports/[^/]+/reply-file$", streamed),
+        ("^/team/reports/[^/]+/(reply|state)$", text),
+    ]:
+        assert own < _size(_location(pattern), "client_max_body_size") <= own * 1.1, pattern
+    for pattern in ("^/uploads/[^/]+/[0-9]+$", "^/team/uploads/[^/]+/[0-9]+$"):
+        assert _size(_location(pattern), "client_max_body_size") == PART_BYTES
+    for pattern in ("^/uploads/[^/]+/[0-9]+$", "^/team/uploads/[^/]+/[0-9]+$", "^/team/reports/[^/]+/(reply|state)$"):
+        location = _location(pattern)
+        assert _size(location, "client_body_buffer_size") >= _size(location, "client_max_body_size")
+    comments = " ".join(re.sub(r"^ *# ?", "", (DEPLOY / "portal.conf").read_text(), flags=re.MULTILINE).split())
+    assert f"MELDPUNT_MAX_UPLOAD_BYTES, {DEFAULTS['MELDPUNT_MAX_UPLOAD_BYTES'] // GIB} GiB by default" in comments
+    assert f"MELDPUNT_REPORT_QUOTA_BYTES, {DEFAULTS['MELDPUNT_REPORT_QUOTA_BYTES'] // GIB} GiB" in comments
+    assert f"{streamed / (1 << 20):.0f} MiB" in comments
+    assert f"{text / 1024:.0f} KiB" in comments
 
 
 def _ended_after(port: int, request: bytes, trickle: bool) -> float:
@@ -285,7 +614,7 @@ def _ended_after(port: int, request: bytes, trickle: bool) -> float:
     start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=1, source_address=(CLIENT, 0)) as sock:
         sock.sendall(request)
-        while time.monotonic() - start < 40:
+        while time.monotonic() - start < 60:
             try:
                 if not sock.recv(4096):
                     break
@@ -306,8 +635,9 @@ def test_slow_headers_and_stalled_bodies_are_cut_off(stack):
     with ThreadPoolExecutor(2) as pool:
         headers = pool.submit(_ended_after, port, header, True)
         bodies = pool.submit(_ended_after, port, body, False)
-        assert 14 < headers.result() < 20
-        assert 14 < bodies.result() < 20
+        # 15 s each; the bounds leave room for a busy machine, and still tell 15 s from never.
+        assert 10 < headers.result() < 45
+        assert 10 < bodies.result() < 45
 
 
 def test_nothing_about_clients_reaches_nginx_logs(stack):
@@ -337,8 +667,9 @@ def test_nothing_about_clients_reaches_nginx_logs(stack):
 
 def test_the_shipped_site_uses_the_tested_files_and_tor_points_at_nginx():
     """meldpunt.conf (the part with certificates and fixed ports, which no test can start here)
-    includes the tested files in every server that serves the portal, and the torrc's
-    HiddenServicePort is its onion server's listener, not gunicorn's bind."""
+    includes the tested files in every server that serves the portal, with nginx's own pages as
+    their root where the docs install them, and the torrc's HiddenServicePort is its onion
+    server's listener, not gunicorn's bind."""
     deploy = ROOT / "deploy"
     site = (deploy / "nginx" / "meldpunt.conf").read_text()
     for name in ("upstream.conf", "limits.conf"):
@@ -346,6 +677,11 @@ def test_the_shipped_site_uses_the_tested_files_and_tor_points_at_nginx():
     servers = site.split("\nserver {")[1:]
     portals = [server for server in servers if "include /etc/nginx/meldpunt/portal.conf;" in server]
     assert len(portals) == 2  # the clear web and the onion service; the third only redirects
+    for server in portals:
+        assert "\n    root /etc/nginx/meldpunt/pages;\n" in server
+    docs = (ROOT / "docs" / "deployment.md").read_text()
+    assert "install -m 644 deploy/nginx/pages/*.html /etc/nginx/meldpunt/pages/" in docs
+    assert sorted(path.name for path in (deploy / "nginx" / "pages").iterdir()) == ["busy.html", "too-large.html"]
     assert "proxy_pass" not in site
     onion = re.search(r"HiddenServicePort 80 (\S+)", (deploy / "tor" / "torrc").read_text()).group(1)
     assert f"listen {onion} default_server;" in portals[1]
