@@ -6,7 +6,6 @@ enrol and sign in through the pages, with real TOTP codes. Each session is what 
 afterwards: its cookie and the CSRF token of the last form it was shown.
 """
 
-import contextlib
 import hashlib
 import html
 import http.client
@@ -18,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyotp
+
+from tests.served import served_database
 
 PASSWORD = "a long team password, not a real one"  # noqa: S105  (a throw-away instance's)
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -116,23 +117,6 @@ def reporter_session(port: int, passphrase: str) -> Browser:
     assert status == 302, status
     browser.get("/mailbox")
     return browser
-
-
-@contextlib.contextmanager
-def served_database(instance: Path):
-    """This process's database bound to the served instance's file (and bound back afterwards)."""
-    from app.domain.db import bind, database
-    from app.domain.settings import Settings
-
-    settings = Settings.load(instance)
-    previous = database.obj
-    bind(settings["DATABASE_URL"])
-    try:
-        with database.connection_context():
-            yield settings
-    finally:
-        if previous is not None:
-            database.initialize(previous)
 
 
 def create_user(instance: Path, name: str, role: str) -> tuple[int, str]:

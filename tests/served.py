@@ -373,3 +373,21 @@ def slow_readers(port: int, paths, source: str = "", receive_buffer: int = 4096)
     finally:
         for sock in sockets:
             sock.close()
+
+
+@contextlib.contextmanager
+def served_database(instance: Path):
+    """The served instance's settings, with this process's database bound to its SQLite file (and
+    bound back afterwards, for the tests that follow)."""
+    from app.domain.db import bind, database
+    from app.domain.settings import Settings
+
+    settings = Settings.load(instance)
+    previous = database.obj
+    bind(settings["DATABASE_URL"])
+    try:
+        with database.connection_context():
+            yield settings
+    finally:
+        if previous is not None:
+            database.initialize(previous)

@@ -2,7 +2,6 @@
 in parallel, a delay that grows and decays instead of a lock a stranger can hold, and the same
 answer time for every kind of refusal. The parallel attempts go to the real gunicorn, for real."""
 
-import contextlib
 import datetime
 import http.client
 import re
@@ -16,7 +15,7 @@ import pyotp
 import pytest
 
 from .conftest import csrf_token
-from .served import gunicorn
+from .served import gunicorn, served_database
 from .team_helpers import PASSWORD, enrol, sign_in
 
 pytestmark = pytest.mark.slow  # every attempt is a real argon2id verification
@@ -184,24 +183,6 @@ def server(tmp_path_factory):
     }
     with gunicorn(instance, **settings) as (port, _log, _master):
         yield port, instance
-
-
-@contextlib.contextmanager
-def served_database(instance: Path):
-    """The served instance's settings, with this process's database bound to its SQLite file (and
-    bound back afterwards, for the tests that follow)."""
-    from app.domain.db import bind, database
-    from app.domain.settings import Settings
-
-    settings = Settings.load(instance)
-    previous = database.obj
-    bind(settings["DATABASE_URL"])
-    try:
-        with database.connection_context():
-            yield settings
-    finally:
-        if previous is not None:
-            database.initialize(previous)
 
 
 def enrolled(instance: Path, name: str) -> pyotp.TOTP:
