@@ -19,6 +19,7 @@ from .keyfile import TeamKey, check_passphrase_strength
 from .keys import parse_recipients
 from .meta import Meta
 from .progress import CountingReader, Progress
+from .terminal import safe_for_terminal
 from .unpack import unpack
 
 EXIT_FAILURE = 1
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(sentence: str, code: int = EXIT_FAILURE) -> int:
-    print(f"meldpunt-team: {sentence}", file=sys.stderr)
+    # A sentence may quote what a bundle or envelope holds (a file name): made safe like reporter text.
+    print(f"meldpunt-team: {safe_for_terminal(sentence)}", file=sys.stderr)
     return code
 
 
@@ -149,7 +151,8 @@ def cmd_decrypt(args: argparse.Namespace) -> None:
             opener.copy_to(writer)
     meta = opener.meta
     details = [meta.kind] + [str(v) for v in (meta.name, meta.type, meta.day) if v]
-    print(f"Decrypted: {', '.join(details)}", file=sys.stderr)
+    # The name and type are the reporter's words: shown, never acted on by the terminal.
+    print(f"Decrypted: {safe_for_terminal(', '.join(details))}", file=sys.stderr)
 
 
 def cmd_open(args: argparse.Namespace) -> None:

@@ -41,7 +41,10 @@ def unpack(bundle_path: str | os.PathLike, key: PrivateKey, folder: str | os.Pat
         staging.mkdir(mode=0o700)
         try:
             entries = _decrypt_all(bundle, key, staging)
-            (staging / "report.md").write_text(_render(bundle, entries), encoding="utf-8")
+            # Like the attachments: readable by the team member alone, whatever the umask says.
+            descriptor = os.open(staging / "report.md", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(_render(bundle, entries))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -178,6 +178,9 @@ def test_open_turns_a_bundle_into_a_readable_folder(tmp_path, key_args, team_fil
     assert files == ["attachments/bashrc", "attachments/screenshot (2).png", "attachments/screenshot.png", "report.md"]
     assert (folder / "attachments/bashrc").read_bytes() == b"#!/bin/sh\necho pwned\n"
     assert all(not p.stat().st_mode & 0o111 for p in folder.rglob("*") if p.is_file())
+    # Decrypted content is the team member's alone: every file 0600, every folder 0700.
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.rglob("*") if p.is_file()} == {0o600}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")] if p.is_dir()} == {0o700}
     assert not (tmp_path / ".bashrc").exists()
     # The second screenshot belongs to the follow-up message, and is listed there.
     assert text.index("screenshot%20(2).png") > text.index("Any news?")

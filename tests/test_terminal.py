@@ -1,0 +1,51 @@
+"""Reporter text on the team's terminal (crypto/terminal.py): shown, never acted on."""
+
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crypto import Meta, seal_bytes
+from crypto.terminal import UNSAFE_CATEGORIES, safe_for_terminal
+
+from .conftest import TEAM_PASSPHRASE, run_cli
+
+
+def test_known_answers():
+    assert safe_for_terminal("poc.py") == "poc.py"
+    assert safe_for_terminal("\x1b]0;owned\x07") == "\\x1b]0;owned\\x07"  # a window title change
+    assert safe_for_terminal("\x1b]52;c;ZXZpbA==\x07") == "\\x1b]52;c;ZXZpbA==\\x07"  # OSC 52 clipboard
+    assert safe_for_terminal("exe.\u202egnp") == "exe.\\u202egnp"  # a right-to-left override
+    assert safe_for_terminal("a\rVerified OK\n") == "a\\x0dVerified OK\\x0a"
+    assert safe_for_terminal("\\x1b") == "\\\\x1b"  # a typed escape stays distinguishable from a real one
+    assert safe_for_terminal("Straße, 報告") == "Straße, 報告"
+
+
+@given(st.text())
+def test_nothing_a_terminal_acts_on_survives(text):
+    shown = safe_for_terminal(text)
+    assert all(unicodedata.category(char) not in UNSAFE_CATEGORIES for char in shown)
+
+
+def test_decrypt_shows_a_hostile_file_name_escaped(key_dir, team_file_key, tmp_path):
+    hostile = "report\x1b]0;pwned\x07\x1b[2K\rVerified OK\u202e.pdf"
+    meta = Meta("attachment", name=hostile, type="text/plain\x1b[31m")
+    (tmp_path / "item.mpe").write_bytes(seal_bytes(b"content", [team_file_key.public], meta))
+    result = run_cli(
+        "decrypt",
+        "--key",
+        key_dir / "team.key",
+        "--passphrase-file",
+        key_dir / "passphrase",
+        "-o",
+        tmp_path / "out",
+        tmp_path / "item.mpe",
+        check=True,
+    )
+    shown = result.stderr.decode()
+    assert "\x1b" not in shown
+    assert "\u202e" not in shown
+    assert "\r" not in shown
+    assert "\\x1b]0;pwned\\x07" in shown
+    assert (tmp_path / "out").read_bytes() == b"content"
+    assert TEAM_PASSPHRASE not in shown
