@@ -45,7 +45,7 @@ from fuzz_sessions import prepare, served_database, still_signed_in  # noqa: E40
 from peewee import fn  # noqa: E402
 
 from app.domain.settings import DEFAULTS  # noqa: E402
-from tests.served import gunicorn, open_files, peak_rss_mib, threads, workers  # noqa: E402
+from tests.served import gunicorn, in_threads, open_files, peak_rss_mib, threads, workers  # noqa: E402
 
 # The served instance's settings: every rate limit lifted, so that requests reach the views instead
 # of a 429; an onion address, so that every answer has an Onion-Location made from the path.
@@ -235,13 +235,7 @@ def fuzz(plan: Plan, *, count: int, seconds: float, clients: int, seed: int) -> 
             with lock:
                 judge(fuzzed, answer, result)
 
-    start = time.monotonic()
-    pool = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=seconds + 120)
-    result.seconds = time.monotonic() - start
+    result.seconds = in_threads(client, clients, timeout=seconds + 120)
     return result
 
 

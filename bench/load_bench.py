@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.served import form, gunicorn  # noqa: E402  (after ROOT joins sys.path)
+from tests.served import form, gunicorn, in_threads  # noqa: E402  (after ROOT joins sys.path)
 
 UNLIMITED = {
     f"MELDPUNT_LIMIT_{name}{scope}": "1000000 per minute"
@@ -88,13 +88,7 @@ def load(port: int, seconds: float, clients: int) -> Result:
                 if reference:
                     result.answered.append(reference)
 
-    start = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + 300)
-    result.seconds = time.monotonic() - start
+    result.seconds = in_threads(client, clients, timeout=seconds + 300)
     return result
 
 

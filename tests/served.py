@@ -391,3 +391,16 @@ def served_database(instance: Path):
     finally:
         if previous is not None:
             database.initialize(previous)
+
+
+def in_threads(target, count: int, timeout: float) -> float:
+    """Run `target` in `count` threads at once and wait for them; returns the seconds it took."""
+    import threading
+
+    start = time.monotonic()
+    pool = [threading.Thread(target=target) for _ in range(count)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout=timeout)
+    return time.monotonic() - start

@@ -181,6 +181,17 @@ def server(tmp_path_factory):
         yield port, master.pid, instance / "run"
 
 
+def _sampled_burst(port: int, sampler) -> tuple[int, list]:
+    """The workers' memory before, then a burst of sign-ins while the sampler watches."""
+    baseline = sampler.rss()
+    sampler.start()
+    try:
+        return baseline, _burst(port)
+    finally:
+        sampler.stop.set()
+        sampler.join(timeout=10)
+
+
 class Sampler(threading.Thread):
     """From outside the portal: the workers' memory together (each derivation is 64 MiB for as long
     as it runs, so the peak above the baseline counts the derivations running at once) and how many
@@ -286,13 +297,7 @@ def test_a_burst_of_sign_ins_is_capped_machine_wide_and_refused_fast(server):
     _burst(port)  # warm-up: every thread has imported, rendered and allocated once
     time.sleep(0.5)
     sampler = Sampler(processes, slots)
-    baseline = sampler.rss()
-    sampler.start()
-    try:
-        answers = _burst(port)
-    finally:
-        sampler.stop.set()
-        sampler.join(timeout=10)
+    baseline, answers = _sampled_burst(port, sampler)
 
     statuses = _answers_are_sign_in_pages_or_translated_503s(answers)
     assert statuses.count(400) >= AT_ONCE, "the slots must keep serving while others are refused"
@@ -322,13 +327,7 @@ def test_with_the_slots_taken_by_another_process_every_sign_in_gets_a_fast_503(s
         for n in range(AT_ONCE):
             handle = holding.enter_context((slots / f"derivation-slot-{n}").open("ab"))
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        baseline = sampler.rss()
-        sampler.start()
-        try:
-            answers = _burst(port)
-        finally:
-            sampler.stop.set()
-            sampler.join(timeout=10)
+        baseline, answers = _sampled_burst(port, sampler)
 
     assert _answers_are_sign_in_pages_or_translated_503s(answers) == [503] * CLIENTS
     assert (sampler.peak_rss - baseline) / DERIVATION < 0.5, "nothing derived"
