@@ -56,6 +56,23 @@ def sealed_length(payload_length: int, recipients: int) -> int:
     return spec.header_length(recipients) + padded + chunks * spec.CHUNK_OVERHEAD
 
 
+def payload_length_for(size: int, recipients: int) -> int | None:
+    """The padded plaintext length P an envelope of `size` bytes carries, or None if no envelope
+    written by these rules can have that size.
+
+    What the portal checks on an upload it cannot decrypt: whole chunks of 65,553 bytes, a last
+    chunk holding at least one byte, and a PADMÉ length of at least 4 KiB (docs/format.md).
+    """
+    payload = size - spec.header_length(recipients)
+    if payload <= 0:
+        return None
+    full, rest = divmod(payload, spec.SEALED_CHUNK_BYTES)
+    if 0 < rest <= spec.CHUNK_OVERHEAD:
+        return None
+    padded = full * spec.CHUNK_BYTES + max(rest - spec.CHUNK_OVERHEAD, 0)
+    return padded if padded_length(padded) == padded else None
+
+
 def _subkeys(file_key: bytes) -> tuple[bytes, bytes]:
     return (
         primitives.keyed_hash(file_key, spec.LABEL_HEADER_MAC),

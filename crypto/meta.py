@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 from dataclasses import dataclass
 
 from . import spec
@@ -48,7 +49,8 @@ class Meta:
         if not isinstance(values["kind"], str):
             raise MalformedEnvelope("The envelope's metadata has no kind.")
         for key in ("name", "type", "day"):
-            if values[key] is not None and not isinstance(values[key], str):
+            # Absent is "unknown"; present means text. `null` is neither, so it is refused.
+            if key in fields and not isinstance(fields[key], str):
                 raise MalformedEnvelope(f"The envelope's metadata field '{key}' is not text.")
         if values["day"] is not None:
             values["day"] = iso_day(values["day"])
@@ -60,11 +62,18 @@ class Meta:
             raise MalformedEnvelope("The envelope's metadata has an unknown kind.") from None
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def iso_day(text: object) -> datetime.date | None:
-    """A YYYY-MM-DD day, or None. Python's fromisoformat alone also takes forms like 20261128."""
-    if not isinstance(text, str) or len(text) != 10:
+    """A YYYY-MM-DD day of the calendar, or None.
+
+    Python's fromisoformat alone also takes 20261128 and ISO week dates (2026-W01-1, also ten
+    characters), and `\\d` would take other scripts' digits: the pattern is ASCII digits only.
+    """
+    if not isinstance(text, str) or not _DAY.fullmatch(text):
         return None
     try:
-        return datetime.date.fromisoformat(text)
+        return datetime.date(int(text[:4]), int(text[5:7]), int(text[8:]))
     except ValueError:
         return None
