@@ -67,7 +67,7 @@ def payload_length_for(size: int, recipients: int) -> int | None:
     if payload <= 0:
         return None
     full, rest = divmod(payload, spec.SEALED_CHUNK_BYTES)
-    if 0 < rest <= spec.CHUNK_OVERHEAD:
+    if 0 < rest < spec.MIN_SEALED_CHUNK_BYTES:
         return None
     padded = full * spec.CHUNK_BYTES + max(rest - spec.CHUNK_OVERHEAD, 0)
     return padded if padded_length(padded) == padded else None
@@ -177,11 +177,10 @@ def start_envelope(sink: BinaryIO, recipients: Iterable[PublicKey]) -> primitive
 def read_header(reader: BinaryIO) -> Header:
     """Parse and length-check a header without any key (the MAC is checked by `Opener`)."""
     preamble = _read_exact(reader, spec.PREAMBLE_BYTES)
-    magic = preamble[: len(spec.MAGIC)]
-    if not preamble or not spec.MAGIC.startswith(magic):
+    # Anything that does not begin with all eight bytes of the magic, even a start of it, is not
+    # an envelope: one comparison, the same answer in every reader (docs/format.md, "Reading").
+    if preamble[: len(spec.MAGIC)] != spec.MAGIC:
         raise NotAnEnvelope("This is not a Meldpunt envelope.")
-    if len(magic) < len(spec.MAGIC):
-        raise Truncated("The envelope ends inside its header.")
     if len(preamble) > len(spec.MAGIC) and preamble[len(spec.MAGIC)] != spec.VERSION:
         raise UnsupportedVersion(
             f"This envelope has format version {preamble[len(spec.MAGIC)]}; "
@@ -214,7 +213,7 @@ def _unwrap_file_key(header: Header, key: PrivateKey) -> bytes:
     for index in order:
         try:
             return key.unseal(header.stanzas[index][1])
-        except primitives.AuthenticationFailed:
+        except NotForThisKey:
             continue
     if ours:
         raise Tampered("The envelope's entry for this key is damaged.")
@@ -246,7 +245,9 @@ class Opener:
         while True:
             full = len(current) == spec.SEALED_CHUNK_BYTES
             following = _read_exact(self._reader, spec.SEALED_CHUNK_BYTES) if full else b""
-            if len(current) < spec.CHUNK_OVERHEAD:
+            # A chunk holds at least one byte, so a shorter piece is a cut, never a chunk: refused
+            # as such without trying it, even if it would be an authentic empty chunk.
+            if len(current) < spec.MIN_SEALED_CHUNK_BYTES:
                 raise Truncated("The envelope ends before its last chunk.")
             try:
                 data, tag = self._puller.pull(current)

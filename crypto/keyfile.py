@@ -63,9 +63,8 @@ def check_passphrase_strength(passphrase: str) -> None:
 
 def encode_key_file(key: PrivateKey, passphrase: str, kdf: spec.Argon2Params = spec.KEY_FILE_KDF) -> str:
     check_passphrase_strength(passphrase)
-    floor = spec.KEY_FILE_KDF_MINIMUM
-    if kdf.memory_kib < floor.memory_kib or kdf.time < floor.time:
-        raise ValueError("key file KDF parameters below the minimum")
+    if not _within_bounds(kdf):
+        raise ValueError("key file KDF parameters outside the bounds readers accept")
     salt = primitives.random_bytes(spec.KEY_FILE_SALT_BYTES)
     nonce = primitives.random_bytes(spec.KEY_FILE_NONCE_BYTES)
     params = _PARAMS.pack(spec.KEY_FILE_VERSION, spec.KEY_FILE_KDF_ARGON2ID, kdf.memory_kib, kdf.time, kdf.lanes)
@@ -79,26 +78,32 @@ def encode_key_file(key: PrivateKey, passphrase: str, kdf: spec.Argon2Params = s
 
 
 def decode_key_file(text: str, passphrase: str) -> TeamKey:
+    """Checks in the order docs/format.md gives, so every reader names the same fault."""
     blob = _unarmor(text)
-    params, rest = blob[: _PARAMS.size], blob[_PARAMS.size :]
-    version, kdf_id, memory_kib, time, lanes = _PARAMS.unpack(params)
-    if version != spec.KEY_FILE_VERSION:
-        raise UnsupportedVersion(
-            f"This key file has version {version}; this tool reads version {spec.KEY_FILE_VERSION}."
-        )
-    if len(blob) != _BLOB_BYTES:
-        raise InvalidKeyFile("The key file has the wrong length; it is damaged.")
     body, checksum = blob[: -spec.KEY_FILE_CHECKSUM_BYTES], blob[-spec.KEY_FILE_CHECKSUM_BYTES :]
+    # The checksum comes first and covers the version byte: a damaged byte is "damaged", never
+    # "update your tool". Every version keeps this trailing checksum.
     if not primitives.equal(primitives.plain_hash(body, spec.KEY_FILE_CHECKSUM_BYTES), checksum):
         raise InvalidKeyFile("The key file is damaged (its checksum does not match).")
-    ceiling = spec.KEY_FILE_KDF_MAXIMUM
-    if kdf_id != spec.KEY_FILE_KDF_ARGON2ID or not (
-        8 <= memory_kib <= ceiling.memory_kib and 1 <= time <= ceiling.time and 1 <= lanes <= ceiling.lanes
-    ):
-        raise InvalidKeyFile("The key file asks for a key derivation this tool does not do.")
+    if blob[0] != spec.KEY_FILE_VERSION:
+        raise UnsupportedVersion(
+            f"This key file has version {blob[0]}; this tool reads version {spec.KEY_FILE_VERSION}. "
+            "Update meldpunt-team."
+        )
+    if len(blob) != _BLOB_BYTES:
+        raise InvalidKeyFile("The key file has the wrong length for version 1; it is damaged.")
+    params = blob[: _PARAMS.size]
+    _, kdf_id, memory_kib, time, lanes = _PARAMS.unpack(params)
+    kdf = spec.Argon2Params(memory_kib, time, lanes)
+    if kdf_id != spec.KEY_FILE_KDF_ARGON2ID or not _within_bounds(kdf):
+        raise InvalidKeyFile(
+            "The key file asks for a key derivation outside what Meldpunt writes "
+            "(argon2id, at least 256 MiB and 3 passes); it is not opened."
+        )
+    rest = blob[_PARAMS.size : -spec.KEY_FILE_CHECKSUM_BYTES]
     salt, rest = rest[: spec.KEY_FILE_SALT_BYTES], rest[spec.KEY_FILE_SALT_BYTES :]
-    nonce, box = rest[: spec.KEY_FILE_NONCE_BYTES], rest[spec.KEY_FILE_NONCE_BYTES : -spec.KEY_FILE_CHECKSUM_BYTES]
-    wrapping_key = argon2id(passphrase_bytes(passphrase), salt, spec.Argon2Params(memory_kib, time, lanes))
+    nonce, box = rest[: spec.KEY_FILE_NONCE_BYTES], rest[spec.KEY_FILE_NONCE_BYTES :]
+    wrapping_key = argon2id(passphrase_bytes(passphrase), salt, kdf)
     try:
         secret = primitives.aead_decrypt(box, params + salt, nonce, wrapping_key)
     except primitives.AuthenticationFailed:
@@ -106,14 +111,30 @@ def decode_key_file(text: str, passphrase: str) -> TeamKey:
     return TeamKey(secret)
 
 
+def _within_bounds(kdf: spec.Argon2Params) -> bool:
+    # Below the writers' minimum is refused like damage: a weaker file is no file of ours, and
+    # argon2 itself would fail on some of those values (memory under 8 KiB per lane).
+    low, high = spec.KEY_FILE_KDF_MINIMUM, spec.KEY_FILE_KDF_MAXIMUM
+    return (
+        low.memory_kib <= kdf.memory_kib <= high.memory_kib
+        and low.time <= kdf.time <= high.time
+        and low.lanes <= kdf.lanes <= high.lanes
+    )
+
+
 def _unarmor(text: str) -> bytes:
-    lines = [line.strip() for line in text.strip().splitlines()]
+    # Lines end in LF or CRLF; spaces and tabs around a line are ignored, nothing else is: the
+    # file is ASCII, and str.splitlines()/strip() would also cut at and eat Unicode separators.
+    if not isinstance(text, str) or not text.isascii():
+        raise InvalidKeyFile("This is not a Meldpunt team key file.")
+    lines = [line.strip(" \t\r") for line in text.split("\n")]
+    lines = [line for line in lines if line]
     if len(lines) < 3 or lines[0] != _BEGIN or lines[-1] != _END:
         raise InvalidKeyFile("This is not a Meldpunt team key file.")
     try:
         blob = base64.b64decode("".join(lines[1:-1]), validate=True)
     except (binascii.Error, ValueError):
         raise InvalidKeyFile("The key file is damaged (not valid base64).") from None
-    if len(blob) < _PARAMS.size:
+    if len(blob) <= spec.KEY_FILE_CHECKSUM_BYTES:
         raise InvalidKeyFile("The key file has the wrong length; it is damaged.")
     return blob

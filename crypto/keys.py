@@ -9,8 +9,9 @@ import base64
 import binascii
 
 from . import primitives, spec
-from .errors import InvalidPublicKey
+from .errors import InvalidPublicKey, NotForThisKey
 
+_ASCII_SPACE = " \t\r\n"
 _ENCODED_LENGTH = -(-(32 + spec.PUBLIC_KEY_CHECKSUM_BYTES) * 8 // 5)
 
 
@@ -36,7 +37,11 @@ class PublicKey:
 
     @classmethod
     def parse(cls, line: str) -> "PublicKey":
-        text = line.strip().lower()
+        # ASCII only, before any case folding: str.lower() maps the Kelvin sign U+212A to "k" and
+        # str.strip() eats no-break spaces, so two readers would disagree on what a line says.
+        if not isinstance(line, str) or not line.isascii():
+            raise InvalidPublicKey("The public key has characters that do not belong in it.")
+        text = line.strip(_ASCII_SPACE).lower()
         if not text.startswith(spec.PUBLIC_KEY_PREFIX):
             raise InvalidPublicKey(f"A Meldpunt public key starts with '{spec.PUBLIC_KEY_PREFIX}'.")
         body = text[len(spec.PUBLIC_KEY_PREFIX) :]
@@ -99,8 +104,11 @@ class PrivateKey:
         return cls(secret)
 
     def unseal(self, sealed: bytes) -> bytes:
-        """Open a sealed box addressed to this key; `primitives.AuthenticationFailed` if it is not."""
-        return primitives.open_box(sealed, self.public.raw, self._secret)
+        """Open a sealed box addressed to this key; `NotForThisKey` if it does not open."""
+        try:
+            return primitives.open_box(sealed, self.public.raw, self._secret)
+        except primitives.AuthenticationFailed:
+            raise NotForThisKey("This sealed box does not open with this key.") from None
 
     def secret_bytes(self) -> bytes:
         """The raw secret, for the key file writer only."""

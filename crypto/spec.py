@@ -33,6 +33,7 @@ def header_length(recipients: int) -> int:
 CHUNK_BYTES = 64 * 1024
 CHUNK_OVERHEAD = 17  # crypto_secretstream_xchacha20poly1305_ABYTES
 SEALED_CHUNK_BYTES = CHUNK_BYTES + CHUNK_OVERHEAD
+MIN_SEALED_CHUNK_BYTES = 1 + CHUNK_OVERHEAD  # a chunk carries at least one byte
 META_LENGTH_BYTES = 4
 MAX_META_BYTES = 8 * 1024
 PADDING_MARKER = 0x80

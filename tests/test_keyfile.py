@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from crypto import InvalidKeyFile, KeyFileExists, UnsupportedVersion, WeakPassphrase, WrongPassphrase, spec
+from crypto import InvalidKeyFile, KeyFileExists, UnsupportedVersion, WeakPassphrase, WrongPassphrase, primitives, spec
 from crypto.keyfile import TeamKey, decode_key_file, encode_key_file
 
 from .conftest import TEAM_PASSPHRASE
@@ -79,6 +79,9 @@ def test_damaged_key_file_is_not_a_wrong_passphrase(key_dir, offset):
 def test_future_key_file_version(key_dir):
     blob = _blob(key_dir)
     blob[0] = 2
+    with pytest.raises(InvalidKeyFile):  # the checksum covers the version byte: damage, not the future
+        decode_key_file(_armor(blob), TEAM_PASSPHRASE)
+    blob[-4:] = primitives.plain_hash(bytes(blob[:-4]), 4)
     with pytest.raises(UnsupportedVersion):
         decode_key_file(_armor(blob), TEAM_PASSPHRASE)
 
