@@ -54,6 +54,23 @@ def seal_box(message: bytes, public: bytes) -> bytes:
     return sodium.crypto_box_seal(message, public)
 
 
+# X25519 clamps a scalar to 8·m, m below the prime orders of both the curve and its twist: the
+# product with a point is zero exactly when the point has small order, whatever m, so any fixed
+# scalar will do.
+_ANY_SCALAR = bytes(range(32))
+
+
+def small_order(point: bytes) -> bool:
+    """True for an X25519 public key of small order: a sealed box made with it as the ephemeral
+    key opens for nobody (libsodium refuses the all-zero shared secret). crypto_box_seal draws a
+    fresh key pair each time, so an honest sealer never makes one."""
+    try:
+        shared = sodium.crypto_scalarmult(_ANY_SCALAR, point)
+    except (nacl.exceptions.RuntimeError, nacl.exceptions.CryptoError):
+        return True
+    return not any(shared)
+
+
 def open_box(sealed: bytes, public: bytes, secret: bytes) -> bytes:
     try:
         return sodium.crypto_box_seal_open(sealed, public, secret)

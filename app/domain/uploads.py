@@ -7,7 +7,9 @@
 - **Browser-sealed, in parts** (`start_browser_upload`, `store_part`): the browser seals, declares
   the envelope's exact size, then sends parts of PART_BYTES in order; a dropped connection resumes
   from the last stored part. Part 0 must begin with a valid envelope header addressed to exactly
-  the expected keys, so plaintext or an envelope for someone else is refused before more is stored.
+  the expected keys, and the declared size must be one such an envelope can have
+  (`check_envelope`), so plaintext, an envelope for someone else or one nobody could open is
+  refused before more is stored. A reply kept as sent gets the same check once it has streamed in.
 
 Either way the result is a complete `Item` that no report owns yet; app/domain/reports.py adopts
 it into a report or thread. The web side (which request may do what) is app/web/uploads.py.
@@ -22,8 +24,8 @@ from pathlib import Path
 
 from peewee import IntegrityError, fn
 
-from crypto import CryptoError, Meta, PublicKey, Sealer, spec
-from crypto.envelope import read_header
+from crypto import CryptoError, Meta, PublicKey, Sealer, UnsupportedVersion, primitives, spec
+from crypto.envelope import payload_length_for, read_header
 
 from .blobs import BlobWriter
 from .clock import today
@@ -249,7 +251,7 @@ def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]
     if len(data) != min(PART_BYTES, remaining):
         raise UploadRefused("wrong-part-size")
     if number == 0:
-        check_header(data[:MAX_HEADER_BYTES], recipients)
+        check_envelope(data[:MAX_HEADER_BYTES], recipients, item.expected_size)
     try:
         with database.atomic():
             for offset in range(0, len(data), CHUNK_ROW_BYTES):
@@ -265,15 +267,29 @@ def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]
     return item
 
 
-def check_header(start: bytes | io.RawIOBase, recipients: list[PublicKey]) -> None:
-    """The envelope's header is well formed and addressed to exactly `recipients`."""
+def check_envelope(start: bytes | io.RawIOBase, recipients: list[PublicKey], size: int) -> None:
+    """Everything about an envelope of `size` bytes the server can check without a private key, on
+    its first bytes: a header of this format version, well formed, addressed to exactly
+    `recipients`; a size the format's chunks and padding give for that many recipients; and no
+    recipient entry that no key can open. Checked before the upload can become final, so a
+    reporter cannot leave an item of the wrong shape in their own report's bundle.
+
+    What stays unchecked needs the key: the header's MAC, the chunks, the metadata (its `kind`
+    too) and the content. The offline tool opens a report's other items when one fails."""
     stream = io.BytesIO(start) if isinstance(start, bytes) else start
     try:
         header = read_header(stream)
+    except UnsupportedVersion:
+        raise UploadRefused("unsupported-version") from None
     except CryptoError:
         raise UploadRefused("not-an-envelope") from None
     if not header.addressed_to(recipients):
         raise UploadRefused("wrong-recipients")
+    if payload_length_for(size, len(header.stanzas)) is None:
+        raise UploadRefused("impossible-size")
+    # The first 32 bytes of a sealed box are its sender's one-time public key.
+    if any(primitives.small_order(sealed[: PublicKey.SIZE]) for _, sealed in header.stanzas):
+        raise UploadRefused("unopenable")
 
 
 def completed_uploads(handles: list[str]) -> list[Item] | None:

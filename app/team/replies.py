@@ -11,7 +11,7 @@ from ..domain.db import database
 from ..domain.errors import UploadRefused
 from ..domain.models import Report
 from ..domain.reports import adopt_reply, reply_recipients, seal_reply
-from ..domain.uploads import check_header
+from ..domain.uploads import check_envelope
 from ..web import uploads
 from ..web.context import settings
 from ..web.csrf import csrf
@@ -84,7 +84,8 @@ def _replied(row: Report, how: str) -> None:
 @uploads.accepts_uploads
 def reply_file(reference: str):
     """An envelope made offline with `meldpunt-team reply`: stored unchanged if it is addressed to
-    exactly this report's reporter and the team key."""
+    exactly this report's reporter and the team key and has an envelope's shape (`check_envelope`);
+    otherwise deleted again, and the report page says why."""
     row = find_report(reference)
     recipients = reply_recipients(settings(), row)
     files, form, stored = uploads.stream(FlaskForm, [], "reply", settings().max_upload_bytes, seal=False)
@@ -94,12 +95,10 @@ def reply_file(reference: str):
         if len(stored) != 1:
             files.discard()
             return back(reference, _("Choose one reply file (.mpe) made with meldpunt-team reply."))
-        check_header(BlobReader(stored[0]), recipients)
+        check_envelope(BlobReader(stored[0]), recipients, stored[0].size)
     except UploadRefused as refused:
         files.discard()
-        if refused.code == "wrong-recipients":
-            return back(reference, _("This envelope is not sealed to this report's reporter and the team key."))
-        return back(reference, _("This file is not a Meldpunt envelope."))
+        return back(reference, _refusal(refused.code))
     except BaseException:
         files.discard()
         raise
@@ -107,3 +106,23 @@ def reply_file(reference: str):
         adopt_reply(row, stored[0])
         _replied(row, "uploaded envelope")
     return back(reference, _("The reply is stored unchanged; the reporter can read it."))
+
+
+def _refusal(code: str) -> str:
+    """What to tell the team about a reply file `check_envelope` refused."""
+    messages = {
+        "wrong-recipients": _("This envelope is not sealed to this report's reporter and the team key."),
+        "unsupported-version": _(
+            "This envelope has a format version this portal does not take: make the reply with the "
+            "meldpunt-team version that matches the portal."
+        ),
+        "impossible-size": _(
+            "This envelope is not whole: no envelope has its size. It was cut off or changed; "
+            "make the reply again with meldpunt-team reply."
+        ),
+        "unopenable": _(
+            "This envelope cannot be opened: an entry in its header opens for no key. "
+            "Make the reply again with meldpunt-team reply."
+        ),
+    }
+    return messages.get(code, _("This file is not a Meldpunt envelope."))

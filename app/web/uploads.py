@@ -184,6 +184,13 @@ def refusal(code: str, status: int = 400, **extra):
     messages = {
         "not-an-envelope": _("This upload is not an envelope sealed by this page. Reload the page and try again."),
         "wrong-recipients": _("This upload is not sealed to this portal's keys. Reload the page and try again."),
+        "unsupported-version": _(
+            "This upload was sealed by another version of this page. Reload the page and try again."
+        ),
+        "impossible-size": _(
+            "The size declared for this upload is not one a sealed envelope can have. Reload the page and try again."
+        ),
+        "unopenable": _("This upload is sealed so that nobody could open it. Reload the page and try again."),
         "too-large": _("What you sent is larger than this portal accepts."),
         "unknown-upload": _("This upload is unknown or has expired. Reload the page and try again."),
         "out-of-order": _("A part arrived out of order; the upload continues from the last stored part."),
