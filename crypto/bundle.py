@@ -21,7 +21,12 @@ from .jsondoc import parse_object
 from .keys import PublicKey
 from .meta import iso_day
 
-_ITEM_NAME = re.compile(r"items/[0-9]{4,6}\.mpe")
+# A member name that is harmless to look at; which one an item must have is `item_file`.
+_ITEM_NAME = re.compile(r"items/[0-9]{1,8}\.mpe")
+# Conservative on purpose: a reference becomes a folder name (collections) and is shown in report.md.
+REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
+# The portal's states today (app/domain/workflow.py); a later one is shown as text, if it looks like one.
+STATE = re.compile(r"[a-z_]{1,40}")
 _COPY_BLOCK = 1024 * 1024
 
 
@@ -75,6 +80,8 @@ class BundleWriter:
         received: datetime.date,
         reporter_key: PublicKey | None = None,
     ):
+        if not REFERENCE.fullmatch(reference) or not STATE.fullmatch(state):
+            raise ValueError(f"a bundle's reference and state must match the format: {reference!r}, {state!r}")
         self._zip = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED)
         self._header = (reference, state, received, reporter_key)
         self._items: list[Item] = []
@@ -82,11 +89,13 @@ class BundleWriter:
     def add(self, kind: str, envelope: BinaryIO, day: datetime.date | None = None, parent: str | None = None) -> str:
         if kind not in spec.KINDS:
             raise ValueError(f"unknown item kind {kind!r}")
-        if parent is not None and parent not in {item.file for item in self._items}:
-            raise ValueError("an item's parent must be added before it")
-        name = f"items/{len(self._items) + 1:04d}.mpe"
+        if parent is not None and (
+            kind != "attachment" or parent not in {i.file for i in self._items if i.kind != kind}
+        ):
+            raise ValueError("only an attachment has a parent, an earlier item that is not an attachment")
+        name = item_file(len(self._items) + 1)
         digest = hashlib.sha256()
-        with self._zip.open(_zip_info(name), "w", force_zip64=True) as member:
+        with self._zip.open(zip_entry(name), "w", force_zip64=True) as member:
             while block := envelope.read(_COPY_BLOCK):
                 digest.update(block)
                 member.write(block)
@@ -96,7 +105,7 @@ class BundleWriter:
     def close(self) -> Manifest:
         reference, state, received, reporter_key = self._header
         manifest = Manifest(reference, state, received, tuple(self._items), reporter_key)
-        self._zip.writestr(_zip_info(spec.BUNDLE_MANIFEST), manifest.to_json())
+        self._zip.writestr(zip_entry(spec.BUNDLE_MANIFEST), manifest.to_json())
         self._zip.close()
         return manifest
 
@@ -110,7 +119,13 @@ class BundleWriter:
             self._zip.close()
 
 
-def _zip_info(name: str) -> zipfile.ZipInfo:
+def item_file(number: int) -> str:
+    """The member name of the `number`-th item (from 1): at least four digits, zero-padded."""
+    return f"items/{number:04d}.mpe"
+
+
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    """A stored member as every Meldpunt zip writes it (bundles and collections alike)."""
     # A fixed timestamp: the zip must not record when the export was made, only the manifest's days.
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_STORED
@@ -119,7 +134,7 @@ def _zip_info(name: str) -> zipfile.ZipInfo:
 
 
 # zipfile and json raise a zoo of exceptions on hostile input; all of them mean "malformed bundle".
-_ZIP_ERRORS = (
+ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
     ValueError,
@@ -134,15 +149,33 @@ _ZIP_ERRORS = (
 )
 
 
+def open_zip(source: str | os.PathLike | BinaryIO, sentence: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(source, "r")
+    except ZIP_ERRORS as exc:
+        raise MalformedBundle(sentence) from exc
+
+
+def check_stored(members: list[zipfile.ZipInfo]) -> None:
+    """Stored only: envelopes do not compress, and it rules out zip bombs."""
+    for info in members:
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            raise MalformedBundle("The bundle's files must be stored, not compressed or encrypted.")
+
+
 class Bundle:
     """Read a bundle: the manifest is checked on opening, each item's hash as it is read."""
 
     def __init__(self, source: str | os.PathLike | BinaryIO):
+        self._zip = open_zip(source, "This is not a readable Meldpunt export bundle.")
         try:
-            self._zip = zipfile.ZipFile(source, "r")
             self.manifest = self._read_manifest()
-        except _ZIP_ERRORS as exc:
+        except ZIP_ERRORS as exc:
+            self._zip.close()
             raise MalformedBundle("This is not a readable Meldpunt export bundle.") from exc
+        except BaseException:
+            self._zip.close()
+            raise
 
     def _read_manifest(self) -> Manifest:
         members = self._zip.infolist()
@@ -152,9 +185,7 @@ class Bundle:
                 raise UnsafeFileName(f"The bundle holds a file with an unsafe file name, {name!r}; it is not opened.")
         if len(set(names)) != len(names):
             raise MalformedBundle("The bundle holds the same file twice.")
-        for info in members:
-            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-                raise MalformedBundle("The bundle's files must be stored, not compressed or encrypted.")
+        check_stored(members)
         if spec.BUNDLE_MANIFEST not in names:
             raise MalformedBundle("The bundle has no manifest.json.")
         if self._zip.getinfo(spec.BUNDLE_MANIFEST).file_size > spec.MAX_MANIFEST_BYTES:
@@ -172,7 +203,7 @@ class Bundle:
     def open_item(self, item: Item) -> "HashCheckingReader":
         try:
             member = self._zip.open(item.file, "r")
-        except _ZIP_ERRORS as exc:
+        except ZIP_ERRORS as exc:
             raise MalformedBundle(f"Item {item.file} of the bundle cannot be read.") from exc
         return HashCheckingReader(member, item)
 
@@ -182,9 +213,13 @@ class Bundle:
     def verify(self) -> None:
         """Read every item once; `Tampered` if one does not match its manifest hash."""
         for item in self.manifest.items:
-            with self.open_item(item) as stream:
-                while stream.read(_COPY_BLOCK):
-                    pass
+            self.check_item(item)
+
+    def check_item(self, item: Item) -> None:
+        """Read one item through; `Tampered` if it does not match its manifest hash."""
+        with self.open_item(item) as stream:
+            while stream.read(_COPY_BLOCK):
+                pass
 
     def close(self) -> None:
         self._zip.close()
@@ -208,7 +243,7 @@ class HashCheckingReader:
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._member.read(size)
-        except _ZIP_ERRORS as exc:
+        except ZIP_ERRORS as exc:
             raise MalformedBundle(f"Item {self._item.file} of the bundle cannot be read.") from exc
         self._digest.update(data)
         if size is None or size < 0 or (size > 0 and not data):
@@ -234,22 +269,24 @@ class HashCheckingReader:
 
 def _parse_manifest(data: bytes) -> Manifest:
     document = parse_object(data, MalformedBundle, "The bundle's manifest")
-    if document.get("format") != spec.BUNDLE_FORMAT:
+    form, version = document.get("format"), document.get("version")
+    if type(form) is not str or form != spec.BUNDLE_FORMAT:
         raise MalformedBundle("The bundle's manifest is not a Meldpunt manifest.")
-    if document.get("version") != spec.BUNDLE_VERSION:
-        raise UnsupportedVersion(
-            f"This bundle has version {document.get('version')!r}; this tool reads version {spec.BUNDLE_VERSION}."
-        )
+    # `type(...) is int`: in Python `True == 1` and `1.0 == 1`, but the format says the integer 1.
+    if type(version) is not int:
+        raise MalformedBundle("The bundle's manifest has no valid 'version' (a whole number).")
+    if version != spec.BUNDLE_VERSION:
+        raise UnsupportedVersion(f"This bundle has version {version}; this tool reads version {spec.BUNDLE_VERSION}.")
     items = document.get("items")
     if not isinstance(items, list) or not 1 <= len(items) <= spec.MAX_BUNDLE_ITEMS:
         raise MalformedBundle("The bundle's manifest has no valid item list.")
     key = document.get("reporter_key")
     parsed: list[Item] = []
-    for entry in items:
-        parsed.append(_parse_item(entry, {item.file for item in parsed}))
+    for number, entry in enumerate(items, start=1):
+        parsed.append(_parse_item(entry, item_file(number), parsed))
     return Manifest(
-        reference=_text(document, "reference", 100),
-        state=_text(document, "state", 40),
+        reference=_matching(document, "reference", REFERENCE),
+        state=_matching(document, "state", STATE),
         received=_day(document.get("received"), required=True),
         items=tuple(parsed),
         reporter_key=_reporter_key(document) if key is not None else None,
@@ -263,12 +300,12 @@ def _reporter_key(document: dict) -> PublicKey:
         raise MalformedBundle("The bundle's manifest has an invalid reporter key.") from None
 
 
-def _parse_item(entry: object, earlier: set[str]) -> Item:
+def _parse_item(entry: object, expected: str, earlier: list[Item]) -> Item:
     if not isinstance(entry, dict):
         raise MalformedBundle("A bundle manifest item is not an object.")
     file = _text(entry, "file", 40)
-    if not _ITEM_NAME.fullmatch(file) or file in earlier:
-        raise MalformedBundle(f"The manifest names an invalid or repeated item file {file!r}.")
+    if file != expected:
+        raise MalformedBundle(f"The manifest lists {file!r} where {expected} belongs.")
     kind = _text(entry, "kind", 20)
     if kind not in spec.KINDS:
         raise MalformedBundle(f"The manifest has an unknown item kind {kind!r}.")
@@ -276,14 +313,21 @@ def _parse_item(entry: object, earlier: set[str]) -> Item:
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise MalformedBundle("The manifest has an invalid sha256.")
     parent = entry.get("parent")
-    if parent is not None and parent not in earlier:
-        raise MalformedBundle("A manifest item names a parent that does not come before it.")
+    if parent is not None and (kind != "attachment" or parent not in {i.file for i in earlier if i.kind != kind}):
+        raise MalformedBundle("A manifest item names a parent that is not an earlier message, report or reply.")
     return Item(file, kind, digest, _day(entry.get("day")), parent)
 
 
 def _text(document: dict, key: str, limit: int) -> str:
     value = document.get(key)
     if not isinstance(value, str) or not value or len(value) > limit or not value.isprintable():
+        raise MalformedBundle(f"The bundle's manifest has no valid '{key}'.")
+    return value
+
+
+def _matching(document: dict, key: str, pattern: re.Pattern) -> str:
+    value = document.get(key)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise MalformedBundle(f"The bundle's manifest has no valid '{key}'.")
     return value
 

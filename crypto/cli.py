@@ -9,6 +9,7 @@ import datetime
 import getpass
 import mimetypes
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,19 +22,35 @@ from .meta import Meta
 from .progress import CountingReader, Progress
 from .terminal import safe_for_terminal
 from .unpack import unpack
+from .workspace import check_output
 
 EXIT_FAILURE = 1
+EXIT_OPENED_WITH_FAILURES = 3  # `open`: the rest is in the folder; 2 is argparse's usage error
 EXIT_INTERRUPTED = 130
+OPEN_EXIT_CODES = (
+    "Exit status: 0 when everything opened; 3 when some items (or bundles of a collection) could not be "
+    "opened: the rest is in DIR, and the failures are listed on stderr and in report.md; 1 when nothing "
+    "was opened and nothing decrypted is kept; 130 after Ctrl-C and 143 after SIGTERM, with everything "
+    "written removed."
+)
 
 
 class Failure(Exception):
     """A problem with the command line or the files, said in one sentence."""
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so that `open` cleans up first."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except (CryptoError, Failure) as exc:
         return _fail(str(exc))
     except FileNotFoundError as exc:
@@ -50,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{exc.filename or 'input/output'}: {exc.strerror or exc}.")
     except KeyboardInterrupt:
         return _fail("Interrupted.", EXIT_INTERRUPTED)
-    return 0
+    except Terminated as exc:
+        return _fail("Terminated.", 128 + exc.signum)
+    return code or 0
 
 
 def _fail(sentence: str, code: int = EXIT_FAILURE) -> int:
@@ -103,9 +122,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("input", nargs="?", type=Path, metavar="IN", help="envelope (default: stdin)")
     key_options(sub)
 
-    sub = command("open", cmd_open, "Check and decrypt an export bundle into a readable folder.")
-    sub.add_argument("bundle", type=Path, metavar="BUNDLE")
-    sub.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="new or empty folder")
+    sub = command("open", cmd_open, "Check and decrypt an export bundle (or a collection) into a readable folder.")
+    sub.epilog = OPEN_EXIT_CODES
+    sub.add_argument("bundle", type=Path, metavar="BUNDLE", help="a report's bundle, or a collection of bundles")
+    sub.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="new or empty folder (made 0700); a collection opens into DIR/REFERENCE/",
+    )
     key_options(sub)
 
     sub = command("reply", cmd_reply, "Seal a reply to the reporter and the team, ready to upload.")
@@ -155,14 +182,30 @@ def cmd_decrypt(args: argparse.Namespace) -> None:
     print(f"Decrypted: {safe_for_terminal(', '.join(details))}", file=sys.stderr)
 
 
-def cmd_open(args: argparse.Namespace) -> None:
+def cmd_open(args: argparse.Namespace) -> int:
     if not args.bundle.is_file():
         raise FileNotFoundError(2, "No such file", str(args.bundle))
-    if args.output.exists() and (not args.output.is_dir() or any(args.output.iterdir())):
-        raise FileExistsError(args.output)  # said before the passphrase is asked, not after
+    check_output(args.output)  # said before the passphrase is asked, not after
     key = _team_key(args)
-    path = unpack(args.bundle, key, args.output)
-    print(path)
+    with _signals_interrupt():
+        try:
+            opened = unpack(args.bundle, key, args.output)
+        except OSError as exc:  # the machine's problem (disk full, permissions): unpack removed its output
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise Failure(f"Opening stopped: {exc.strerror or exc}{where}; nothing decrypted was kept.") from None
+    for path in opened.reports:
+        print(path)
+    if not opened.failures:
+        return 0
+    count = len(opened.failures)
+    where = safe_for_terminal(str(args.output))
+    failures = "1 failure" if count == 1 else f"{count} failures"
+    print(
+        f"meldpunt-team: opened with {failures}, listed here and in report.md; the rest is in {where}.", file=sys.stderr
+    )
+    for failure in opened.failures:
+        print(f"  {safe_for_terminal(str(failure))}", file=sys.stderr)  # a reason may quote a bundle's names
+    return EXIT_OPENED_WITH_FAILURES
 
 
 def cmd_reply(args: argparse.Namespace) -> None:
@@ -185,6 +228,25 @@ def cmd_reply(args: argparse.Namespace) -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
+@contextmanager
+def _signals_interrupt():
+    """SIGTERM and SIGHUP raise like Ctrl-C, so a killed `open` still removes what it wrote; after
+    the first of them all three are ignored, so that a second one cannot cut the cleanup short."""
+    caught = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+
+    def interrupt(signum: int, _frame) -> None:
+        for number in caught:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+    previous = {number: signal.signal(number, interrupt) for number in caught}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _team_key(args: argparse.Namespace) -> TeamKey:
     if not args.key.is_file():
         raise FileNotFoundError(2, "No such file", str(args.key))
@@ -193,8 +255,10 @@ def _team_key(args: argparse.Namespace) -> TeamKey:
 
 def _passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) -> str:
     if args.passphrase_file is not None:
-        lines = args.passphrase_file.read_text(encoding="utf-8").splitlines()
-        passphrase = lines[0] if lines else ""
+        # The first line without its LF or CRLF, nothing trimmed (docs/format.md): splitlines()
+        # would also cut at U+2028, form feeds and the like, which may be part of a passphrase.
+        text = args.passphrase_file.read_text(encoding="utf-8")
+        passphrase = text.split("\n", 1)[0].removesuffix("\r")
         if confirm:
             check_passphrase_strength(passphrase)
         return passphrase

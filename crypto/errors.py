@@ -72,3 +72,11 @@ class MalformedBundle(CryptoError):
 
 class WeakPassphrase(CryptoError):
     """A passphrase too short to protect a team key."""
+
+
+class OutputNotEmpty(CryptoError):
+    """The folder chosen for `meldpunt-team open` already holds files."""
+
+
+class UnusableOutput(CryptoError):
+    """The output chosen for `meldpunt-team open` is a file, a dangling link, or has no parent folder."""

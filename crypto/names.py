@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import UnsafeFileName
+from .terminal import UNSAFE_CATEGORIES
 
 MAX_NAME_BYTES = 200
 FALLBACK = "attachment"
@@ -25,8 +26,9 @@ def safe_name(name: str | None, fallback: str = FALLBACK) -> str:
     """A harmless single file name derived from `name`."""
     text = unicodedata.normalize("NFC", name or "")
     text = re.split(r"[\\/]", text)[-1]  # a path keeps only its last part
-    # Control and format characters go, right-to-left overrides included ("gpj.exe" tricks).
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    # Control and format characters go, right-to-left overrides included ("gpj.exe" tricks), and
+    # so do line and paragraph separators: the same set the terminal escapes (crypto/terminal.py).
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in UNSAFE_CATEGORIES)
     text = _FORBIDDEN.sub("_", text).strip(" .")
     if text.startswith("-"):
         text = "_" + text[1:]  # never mistaken for a command-line option

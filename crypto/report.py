@@ -7,6 +7,7 @@ import json
 
 from .errors import MalformedEnvelope
 from .jsondoc import parse_object
+from .markdown import fence, noted_span
 
 # (key, heading) in the order a reader wants them.
 FIELDS = (
@@ -39,17 +40,29 @@ def decode(body: bytes) -> dict[str, str | None]:
 
 
 def markdown_sections(fields: dict[str, str | None]) -> list[str]:
-    """One `## Heading` section per filled-in field; fields this version does not know come last."""
+    """One section per filled-in field; fields this version does not know come last.
+
+    Headings are the tool's own words; every value, and the name of a field the tool does not know
+    (a hostile browser can send any), is shown in a fence or code span (crypto/markdown.py).
+    """
     lines: list[str] = []
-    headings = dict(FIELDS)
-    keys = [key for key, _ in FIELDS if key in fields] + sorted(set(fields) - set(headings))
-    for key in keys:
+    for key, heading in FIELDS:
+        value = shown_value(key, fields.get(key)) if key in fields else None
+        if value:
+            lines += [f"## {heading}", "", *fence(value)]
+    known = {key for key, _ in FIELDS}
+    for key in sorted(set(fields) - known):
         value = fields[key]
-        if key == "exploited":
-            value = EXPLOITED.get(value, value)
-        if key == "credit" and not value:
-            value = "No credit wanted"
-        if value is None or value == "":
-            continue
-        lines += [f"## {headings.get(key, key)}", "", value.rstrip(), ""]
+        if value:
+            lines += ["## Other field", "", f"The reporter's browser named this field {noted_span(key)}.", ""]
+            lines += fence(value)
     return lines
+
+
+def shown_value(key: str, value: str | None) -> str | None:
+    """What report.md shows for a field: `exploited` in words, and an empty credit said as such."""
+    if key == "exploited" and value is not None:
+        return EXPLOITED.get(value, value)
+    if key == "credit" and not value:
+        return "No credit wanted"
+    return value

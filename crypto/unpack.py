@@ -1,84 +1,129 @@
-"""`meldpunt-team open`: turn an export bundle into a folder a person can read.
+"""`meldpunt-team open`: an export bundle, or a collection of them, into a folder a person can read.
 
-Everything is checked before anything is written: the bundle's hashes first, then each envelope
-as it is decrypted into a hidden sibling folder, which is renamed into place only when all of it
-opened. A failure leaves no half-written plaintext behind.
+Nothing is written before the zip and its manifest are checked: a bad one is refused whole. Then
+every item's hash is checked before anything is decrypted, and each item is opened on its own.
+One that fails (changed, damaged, not for this key, not what the manifest says) is skipped, any
+partial file of it deleted at once, and listed in report.md and in the result; the others are
+opened. Any other failure, the machine's (OSError: disk full, permissions) or an interruption,
+removes everything written (crypto/workspace.py).
 """
 
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import report
 from .bundle import Bundle, Item
+from .collection import Collection, is_collection
 from .envelope import Opener
-from .errors import MalformedBundle
+from .errors import CryptoError, MalformedBundle
 from .keys import PrivateKey
-from .names import create_in, safe_name
+from .names import safe_name
 from .progress import Progress
+from .reportmd import Entry, describe, render
+from .terminal import safe_for_terminal
+from .workspace import Workspace, check_output
 
 MAX_TEXT_BYTES = 16 * 1024 * 1024
-AUTHORS = {"report": "Reporter", "message": "Reporter", "reply": "Security team"}
+REPORT_FILE = "report.md"
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An item (or a collection's bundle) that could not be opened, and why."""
+
+    where: str  # "items/0003.mpe (message, 2026-11-30)", "MP-7KQ2-X9FD: items/…" or "MP-7KQ2-X9FD.zip"
+    error: CryptoError
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.error}"
 
 
 @dataclass
-class _Entry:
-    item: Item
-    text: str | None = None
-    fields: dict | None = None
-    files: list[str] = field(default_factory=list)
+class Opened:
+    """What a run opened: each bundle's report.md, and each item or bundle it could not open."""
+
+    reports: list[Path]
+    failures: list[Failed]
 
 
-def unpack(bundle_path: str | os.PathLike, key: PrivateKey, folder: str | os.PathLike) -> Path:
-    """Decrypt a bundle into `folder` (new or empty); returns the path of report.md."""
-    target = Path(folder)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise FileExistsError(f"{target} exists and is not an empty folder; choose a new one")
-    staging = target.parent / f".{target.name}.partial"
-    with Bundle(bundle_path) as bundle:
-        bundle.verify()
-        staging.mkdir(mode=0o700)
+def unpack(source: str | os.PathLike, key: PrivateKey, folder: str | os.PathLike) -> Opened:
+    """Open a bundle or collection into `folder`, which must be new or empty."""
+    check_output(folder)
+    if is_collection(source):
+        with Collection(source) as collection, Workspace(folder) as space:
+            return _open_collection(collection, key, space)
+    with Bundle(source) as bundle, Workspace(folder) as space:
+        failures = _open_bundle(bundle, key, space, space.root)
+        return Opened([space.root / REPORT_FILE], failures)
+
+
+def _open_collection(collection: Collection, key: PrivateKey, space: Workspace) -> Opened:
+    opened = Opened([], [])
+    for reference in collection.references:
+        folder = None
         try:
-            entries = _decrypt_all(bundle, key, staging)
-            # Like the attachments: readable by the team member alone, whatever the umask says.
-            descriptor = os.open(staging / "report.md", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(_render(bundle, entries))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    if target.exists():
-        target.rmdir()
-    staging.rename(target)
-    return target / "report.md"
+            with collection.copy_of(reference, space.root) as copy, Bundle(copy) as bundle:
+                if bundle.manifest.reference != reference:
+                    raise MalformedBundle(f"It holds the bundle of {bundle.manifest.reference}, not of {reference}.")
+                folder = space.folder(space.root, reference)
+                failures = _open_bundle(bundle, key, space, folder)
+        except CryptoError as exc:
+            if folder is not None:
+                space.forget(folder)
+            opened.failures.append(Failed(f"{reference}.zip", exc))
+            continue
+        opened.reports.append(folder / REPORT_FILE)
+        opened.failures += [Failed(f"{reference}: {failure.where}", failure.error) for failure in failures]
+    return opened
 
 
-def _decrypt_all(bundle: Bundle, key: PrivateKey, staging: Path) -> dict[str, _Entry]:
-    entries: dict[str, _Entry] = {}
-    attachments = staging / "attachments"
-    for item in bundle.manifest.items:
-        entry = entries[item.file] = _Entry(item)
-        with bundle.open_item(item) as stream:
-            opener = Opener(stream, key)
-            if opener.meta.kind != item.kind:
-                raise MalformedBundle(f"Item {item.file} is a {opener.meta.kind}, not a {item.kind} as listed.")
-            if item.kind == "attachment":
-                attachments.mkdir(mode=0o700, exist_ok=True)
-                path, handle = create_in(attachments, safe_name(opener.meta.name))
-                progress = Progress(bundle.item_size(item), f"{path.name[:24]:<24}")
-                with handle:
-                    opener.copy_to(handle, progress)
-                progress.finish()
-                owner = entries.get(item.parent) if item.parent else None
-                (owner or entry).files.append(f"attachments/{path.name}")
+def _open_bundle(bundle: Bundle, key: PrivateKey, space: Workspace, folder: Path) -> list[Failed]:
+    entries = {item.file: Entry(item) for item in bundle.manifest.items}
+    for entry in entries.values():  # every hash before anything is decrypted
+        try:
+            bundle.check_item(entry.item)
+        except CryptoError as exc:
+            entry.failure = exc
+    for entry in entries.values():
+        if entry.failure is None:
+            try:
+                _open_item(bundle, key, space, folder, entry, entries)
+            except CryptoError as exc:
+                entry.failure = exc
+    with space.exact_file(folder, REPORT_FILE) as handle:
+        handle.write(render(bundle.manifest, list(entries.values())).encode("utf-8"))
+    return [Failed(describe(entry.item), entry.failure) for entry in entries.values() if entry.failure is not None]
+
+
+def _open_item(
+    bundle: Bundle, key: PrivateKey, space: Workspace, folder: Path, entry: Entry, entries: dict[str, Entry]
+) -> None:
+    item = entry.item
+    with bundle.open_item(item) as stream:
+        opener = Opener(stream, key)
+        if opener.meta.kind != item.kind:
+            raise MalformedBundle(f"Item {item.file} is a {opener.meta.kind}, not a {item.kind} as listed.")
+        if item.kind != "attachment":
+            body = _bounded(opener, item)
+            if item.kind == "report":
+                entry.fields = report.decode(body)
             else:
-                body = _bounded(opener, item)
-                if item.kind == "report":
-                    entry.fields = report.decode(body)
-                else:
-                    entry.text = body.decode("utf-8", errors="replace")
-    return entries
+                entry.text = body.decode("utf-8", errors="replace")
+            return
+        attachments = space.folder(folder, "attachments")
+        path, handle = space.new_file(attachments, safe_name(opener.meta.name))
+        progress = Progress(bundle.item_size(item), f"{safe_for_terminal(path.name[:24]):<24}")
+        try:
+            with handle:
+                opener.copy_to(handle, progress)
+        except BaseException:
+            space.forget(path)  # not one decrypted byte of a failed item stays
+            raise
+        finally:
+            progress.finish()
+    owner = entries.get(item.parent) if item.parent else None
+    (owner or entry).files.append(f"attachments/{path.name}")
 
 
 def _bounded(opener: Opener, item: Item) -> bytes:
@@ -89,39 +134,3 @@ def _bounded(opener: Opener, item: Item) -> bytes:
             raise MalformedBundle(f"Item {item.file} is too long for a {item.kind}.")
         parts.append(piece)
     return b"".join(parts)
-
-
-def _render(bundle: Bundle, entries: dict[str, _Entry]) -> str:
-    manifest = bundle.manifest
-    lines = [f"# Report {manifest.reference}", "", f"- State: {manifest.state}", f"- Received: {manifest.received}"]
-    if manifest.reporter_key:
-        lines += [
-            f"- Reporter key: `{manifest.reporter_key}`",
-            "",
-            "Answer with:",
-            "",
-            f"    meldpunt-team reply --to {manifest.reporter_key} --key team.key reply.txt -o reply.mpe",
-        ]
-    lines.append("")
-    thread = []
-    for entry in entries.values():
-        if entry.fields is not None:
-            lines += report.markdown_sections(entry.fields)
-            lines += _files(entry)
-        elif entry.item.kind in AUTHORS:
-            thread.append(entry)
-        elif entry.item.parent is None:
-            lines += _files(entry)  # an attachment that belongs to no message
-    if thread:
-        lines += ["## Thread", ""]
-        for entry in thread:
-            day = entry.item.day or "day unknown"
-            lines += [f"### {day} · {AUTHORS[entry.item.kind]}", "", (entry.text or "").rstrip(), ""]
-            lines += _files(entry)
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _files(entry: _Entry) -> list[str]:
-    if not entry.files:
-        return []
-    return ["Attachments:", "", *[f"- [{path}]({path.replace(' ', '%20')})" for path in entry.files], ""]

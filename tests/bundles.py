@@ -22,7 +22,10 @@ REPORT_FIELDS = {
 
 def make_bundle(path: Path, team: PrivateKey, reporter: PrivateKey, hostile_name: str = "../../.bashrc") -> Path:
     both = [team.public, reporter.public]
-    with path.open("wb") as target, BundleWriter(target, "MP-2026-0042", "triage", DAY, reporter.public) as bundle:
+    with (
+        path.open("wb") as target,
+        BundleWriter(target, "MP-2026-0042", "acknowledged", DAY, reporter.public) as bundle,
+    ):
 
         def add(kind, body, meta, day, parent=None):
             return bundle.add(kind, io.BytesIO(seal_bytes(body, both, meta)), day=day, parent=parent)

@@ -1,5 +1,6 @@
 """`meldpunt-team` as the team runs it: a child process, real files, real exit codes."""
 
+import json
 import os
 import pty
 import re
@@ -13,7 +14,7 @@ import pytest
 from crypto import Meta, open_bytes, seal_bytes
 
 from .bundles import make_bundle
-from .conftest import TEAM_PASSPHRASE, run_cli
+from .conftest import TEAM_PASSPHRASE, VECTORS, run_cli
 
 pytestmark = pytest.mark.slow  # each test runs the CLI in a child process, most with a 256 MiB argon2id key
 
@@ -130,6 +131,23 @@ def test_decrypt_with_the_wrong_passphrase(tmp_path, key_dir, sealed_file):
     assert_one_line_error(result, "passphrase does not open")
 
 
+def test_passphrase_file_is_its_first_line_exactly(tmp_path):
+    """Not trimmed, ended only by LF or CRLF (docs/format.md): a vector key whose passphrase has
+    spaces at both ends opens with them, and not without."""
+    key_vectors = VECTORS / "keys"
+    document = json.loads((key_vectors / "vectors.json").read_text(encoding="utf-8"))
+    spaced = next(case for case in document["key_files"] if case["file"] == "team-spaced-passphrase.key")
+    key = key_vectors / spaced["file"]
+    for ending in ("\n", "\r\n", "", "\nsecond line\n"):
+        (tmp_path / "pass").write_bytes((spaced["passphrase"] + ending).encode())
+        run_cli("pubkey", key, "--passphrase-file", tmp_path / "pass", check=True)
+    (tmp_path / "pass").write_bytes(spaced["passphrase"].strip().encode() + b"\n")
+    assert_one_line_error(run_cli("pubkey", key, "--passphrase-file", tmp_path / "pass"), "passphrase does not open")
+    # A line separator inside is part of the passphrase, not the end of its line.
+    (tmp_path / "pass").write_bytes(spaced["passphrase"].encode() + "\u2028rest".encode() + b"\n")
+    assert_one_line_error(run_cli("pubkey", key, "--passphrase-file", tmp_path / "pass"), "passphrase does not open")
+
+
 def test_decrypt_for_another_key(tmp_path, key_args, other_key):
     (tmp_path / "x.mpe").write_bytes(seal_bytes(b"x", [other_key.public], Meta("message")))
     assert_one_line_error(run_cli("decrypt", *key_args, tmp_path / "x.mpe"), "not encrypted to this key")
@@ -163,7 +181,7 @@ def test_open_turns_a_bundle_into_a_readable_folder(tmp_path, key_args, team_fil
     folder = tmp_path / "out"
     assert result.stdout.decode().strip() == str(folder / "report.md")
     text = (folder / "report.md").read_text()
-    assert text.startswith("# Report MP-2026-0042")
+    assert text.startswith("# Report `MP-2026-0042`")
     for expected in [
         "SQL injection in the login form",
         "## Steps to reproduce",
@@ -183,7 +201,7 @@ def test_open_turns_a_bundle_into_a_readable_folder(tmp_path, key_args, team_fil
     assert {stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")] if p.is_dir()} == {0o700}
     assert not (tmp_path / ".bashrc").exists()
     # The second screenshot belongs to the follow-up message, and is listed there.
-    assert text.index("screenshot%20(2).png") > text.index("Any news?")
+    assert text.index("screenshot%20%282%29.png") > text.index("Any news?")
 
 
 def test_open_never_writes_into_a_folder_with_files(tmp_path, key_args, team_file_key, other_key):
@@ -209,16 +227,26 @@ def test_open_refuses_something_that_is_not_a_bundle(tmp_path, key_args):
     assert not (tmp_path / "out").exists()
 
 
-def test_open_leaves_nothing_when_an_item_was_changed(tmp_path, key_args, team_file_key, other_key):
+def test_open_skips_an_item_that_was_changed(tmp_path, key_args, team_file_key, other_key):
     bundle = make_bundle(tmp_path / "b.zip", team_file_key, other_key)
     data = bytearray(bundle.read_bytes())
-    data[5000] ^= 1  # inside the first envelope
+    data[5000] ^= 1  # inside the second envelope, the shell script attachment
     bundle.write_bytes(bytes(data))
     result = run_cli("open", bundle, *key_args, "-o", tmp_path / "out")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr.decode()
-    assert not (tmp_path / "out").exists()
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    assert "Traceback" not in stderr
+    assert "items/0002.mpe (attachment, 2026-11-28)" in stderr
+    folder = tmp_path / "out"
+    assert result.stdout.decode().strip() == str(folder / "report.md")
+    assert "## Could not be opened" in (folder / "report.md").read_text()
+    assert sorted(p.name for p in (folder / "attachments").iterdir()) == ["screenshot (2).png", "screenshot.png"]
     assert not list(tmp_path.glob(".out*"))
+
+
+def test_open_help_names_the_exit_codes():
+    shown = " ".join(run_cli("open", "--help", check=True).stdout.decode().split())
+    assert "0 when everything opened; 3 when some items" in shown
 
 
 def test_reply_is_sealed_to_reporter_and_team(tmp_path, key_args, other_key):

@@ -7,6 +7,7 @@ mutates whole envelopes and bundles; this walks the rest of the public API, one 
 """
 
 import io
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,9 @@ from crypto.envelope import Opener, read_header
 from crypto.keyfile import TeamKey, decode_key_file
 from crypto.keys import parse_recipients
 from crypto.names import check_plain, create_in
+from crypto.unpack import unpack
+
+from .conftest import VECTORS
 
 KEY = PrivateKey(bytes(range(32)))
 ENVELOPE = seal_bytes(b"x", [KEY.public], Meta("message"))
@@ -87,6 +91,31 @@ def test_reader_raises_only_crypto_errors(name):
     @given(strategy)
     def run(value):
         _only_crypto_errors(call, value)
+
+    run()
+
+
+BUNDLES = VECTORS / "bundle"
+BUNDLE_KEY = PrivateKey(bytes.fromhex(json.loads((BUNDLES / "vectors.json").read_text())[0]["secret_key"]))
+
+
+@pytest.mark.parametrize("source", ["ok-partial.zip", "collection-ok.zip"])
+def test_open_of_a_damaged_bundle_or_collection(tmp_path_factory, source):
+    """`open` (unpack) raises only CryptoError, and then has written nothing."""
+    original = (BUNDLES / source).read_bytes()
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=4), st.integers(0, 64))
+    def run(changes, cut):
+        data = bytearray(original)
+        for offset, value in changes:
+            data[offset] = value
+        root = tmp_path_factory.mktemp("open")
+        (root / "in.zip").write_bytes(bytes(data[: len(data) - cut]))
+        try:
+            unpack(root / "in.zip", BUNDLE_KEY, root / "out")
+        except CryptoError:
+            assert not (root / "out").exists()
 
     run()
 

@@ -25,6 +25,7 @@ from crypto.names import MAX_NAME_BYTES, check_plain, create_in, safe_name
         ("a:b?*.txt", "a_b__.txt"),
         ("evil\u202egpj.exe", "evilgpj.exe"),
         ("tab\tand\nnewline.txt", "tabandnewline.txt"),
+        ("line\u2028and\u2029paragraph.txt", "lineandparagraph.txt"),
         ("trailing. . ", "trailing"),
         ("Überprüfung ✓.pdf", "Überprüfung ✓.pdf"),
     ],

@@ -227,16 +227,16 @@ def test_reply_file_for_someone_else_is_refused(portal, reported, other_key):
     assert "not a Meldpunt envelope" in team.get(f"/team/reports/{reference}").data.decode()
 
 
-def _open_with_cli(bundle, team_key, tmp_path) -> str:
-    """Open an exported bundle as the team would; the portal's team key here lives in memory, so
-    the CLI gets a key file made of it. Returns report.md."""
+def _open_with_cli(bundle, team_key, tmp_path, report_md: bool = True) -> str:
+    """Open an exported bundle (or collection) as the team would; the portal's team key here lives
+    in memory, so the CLI gets a key file made of it. Returns report.md of a bundle."""
     from crypto.keyfile import TeamKey
 
     TeamKey(team_key.secret_bytes()).save(tmp_path / "team.key", TEAM_PASSPHRASE)
     (tmp_path / "pw").write_text(TEAM_PASSPHRASE)
     key = ["--key", tmp_path / "team.key", "--passphrase-file", tmp_path / "pw"]
     run_cli("open", bundle, *key, "-o", tmp_path / "out", check=True)
-    return (tmp_path / "out" / "report.md").read_text()
+    return (tmp_path / "out" / "report.md").read_text() if report_md else ""
 
 
 @pytest.mark.slow  # the offline tool in a child process, with a 256 MiB key
@@ -358,8 +358,13 @@ def test_export_of_everything_changed_since_a_day(portal, reported, tmp_path, te
         names = outer.namelist()
         assert len(names) == 2
         assert all(name.endswith(".zip") for name in names)
-        (tmp_path / "one.zip").write_bytes(outer.read(names[0]))
-    assert REPORT["title"] in _open_with_cli(tmp_path / "one.zip", team_key, tmp_path)
+    # The whole collection opens as it came from the portal, one folder per report.
+    (tmp_path / "since.zip").write_bytes(response.data)
+    _open_with_cli(tmp_path / "since.zip", team_key, tmp_path, report_md=False)
+    folders = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert folders == sorted(name.removesuffix(".zip") for name in names)
+    texts = [(tmp_path / "out" / folder / "report.md").read_text() for folder in folders]
+    assert sum(REPORT["title"] in text for text in texts) == 2
     later = team.get(f"/team/export?since={(team_today(portal) + datetime.timedelta(days=1)).isoformat()}")
     assert later.status_code == 303
     assert team.get("/team/export?since=yesterday").status_code == 400

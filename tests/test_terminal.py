@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crypto import Meta, seal_bytes
-from crypto.terminal import UNSAFE_CATEGORIES, safe_for_terminal
+from crypto.terminal import UNSAFE_CATEGORIES, escaped_count, safe_for_terminal
 
 from .conftest import TEAM_PASSPHRASE, run_cli
 
@@ -25,6 +25,25 @@ def test_known_answers():
 def test_nothing_a_terminal_acts_on_survives(text):
     shown = safe_for_terminal(text)
     assert all(unicodedata.category(char) not in UNSAFE_CATEGORIES for char in shown)
+
+
+def test_multiline_text_for_report_md():
+    # Line feeds and tabs stay, CR LF is a line end, a lone CR (which overwrites a line) is escaped.
+    assert safe_for_terminal("a\r\n\tb\rVerified OK\n", multiline=True) == "a\n\tb\\x0dVerified OK\n"
+    assert escaped_count("a\r\n\tb\rc\n", multiline=True) == 1
+    assert escaped_count("a\r\n\tb\rc\n") == 5
+    # report.md keeps the reporter's backslashes single and counts the escapes instead.
+    assert safe_for_terminal("C:\\x1b \x1b", double_backslashes=False) == "C:\\x1b \\x1b"
+    assert escaped_count("C:\\x1b \x1b") == 1
+
+
+@given(st.text(), st.booleans())
+def test_without_escapes_the_text_is_unchanged(text, multiline):
+    shown = safe_for_terminal(text, multiline=multiline, double_backslashes=False)
+    kept = text.replace("\r\n", "\n") if multiline else text
+    assert (shown == kept) == (escaped_count(text, multiline=multiline) == 0)
+    allowed = "\n\t" if multiline else ""
+    assert all(unicodedata.category(char) not in UNSAFE_CATEGORIES or char in allowed for char in shown)
 
 
 def test_decrypt_shows_a_hostile_file_name_escaped(key_dir, team_file_key, tmp_path):

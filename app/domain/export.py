@@ -5,11 +5,11 @@ manifest without content, and it lets a 2 GiB report leave without sitting in me
 """
 
 import tempfile
-import zipfile
 from collections.abc import Iterator
 
 from crypto import PublicKey
 from crypto.bundle import BundleWriter
+from crypto.collection import CollectionWriter
 
 from .blobs import BlobReader
 from .models import Item, Mailbox, Report
@@ -28,14 +28,14 @@ def write_bundle(report: Report, target) -> None:
 
 
 def bundle_for(reports: list[Report], outer: bool = False) -> Iterator[bytes]:
-    """One report's bundle, or (several, or `outer`) a zip holding one bundle per report."""
+    """One report's bundle, or (several, or `outer`) a collection: a zip of one bundle per report."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  (closed by the stream)
     if len(reports) == 1 and not outer:
         write_bundle(reports[0], spool)
     else:
-        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
+        with CollectionWriter(spool) as collection:
             for report in reports:
-                with archive.open(zipfile.ZipInfo(f"{report.reference}.zip", (1980, 1, 1, 0, 0, 0)), "w") as member:
+                with collection.bundle(report.reference) as member:
                     write_bundle(report, member)
     spool.seek(0)
 

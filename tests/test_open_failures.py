@@ -1,0 +1,352 @@
+"""`meldpunt-team open` at every point where it can fail, as the team runs it: a child process.
+
+After each failure no file anywhere under the test's folder (hidden ones included) may hold a
+byte of plaintext, and the output is absent, or empty as it was before (crypto/workspace.py).
+"""
+
+import io
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from crypto import Meta, PrivateKey, report, seal_bytes
+from crypto.bundle import BundleWriter
+from crypto.keyfile import TeamKey
+
+from .bundles import DAY
+from .conftest import TEAM_PASSPHRASE, VECTORS
+
+pytestmark = pytest.mark.slow  # every test runs the CLI with a 256 MiB argon2id key
+
+MARKER = b"PLAINTEXT-MARKER-4b1d"
+FIELDS = {"title": f"Title {MARKER.decode()}", "description": f"Described {MARKER.decode()}", "exploited": "no"}
+MIB = 1024 * 1024
+
+
+def make_bundle(path: Path, team: PrivateKey, attachment: int = 1000, message: int = 100) -> Path:
+    """A bundle whose every item holds MARKER: a report, an attachment and a message of these sizes."""
+    both = [team.public]
+    with path.open("wb") as target, BundleWriter(target, "MP-7KQ2-X9FD", "received", DAY) as bundle:
+        first = bundle.add("report", io.BytesIO(seal_bytes(report.encode(FIELDS), both, Meta("report"))), DAY)
+        body = (MARKER + b" ") * (attachment // (len(MARKER) + 1) + 1)
+        bundle.add("attachment", io.BytesIO(seal_bytes(body, both, Meta("attachment", name="poc.bin"))), DAY, first)
+        text = (MARKER + b"\n") * (message // (len(MARKER) + 1) + 1)
+        bundle.add("message", io.BytesIO(seal_bytes(text, both, Meta("message"))), DAY)
+    return path
+
+
+def open_cli(
+    bundle, output, key_dir, cwd=None, preexec_fn=None, passphrase=None, program=None
+) -> subprocess.CompletedProcess:
+    command = program or [sys.executable, "-m", "crypto.cli"]
+    secret = passphrase or key_dir / "passphrase"
+    args = ["open", bundle, "--key", key_dir / "team.key", "--passphrase-file", secret, "-o", output]
+    return subprocess.run(
+        [*command, *map(str, args)],
+        capture_output=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,  # the umask and file size limit are the child's own
+        timeout=120,
+    )
+
+
+def assert_refused(result, fragment: str, code: int = 1) -> None:
+    stderr = result.stderr.decode()
+    assert result.returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert fragment.lower() in stderr.lower(), stderr
+
+
+def assert_no_plaintext(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            assert MARKER not in path.read_bytes(), f"plaintext left in {path}"
+
+
+def assert_private(folder: Path) -> None:
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for path in folder.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+@pytest.fixture
+def bundle(tmp_path, team_file_key):
+    return make_bundle(tmp_path / "b.zip", team_file_key)
+
+
+# --- where the output goes ----------------------------------------------------------------
+
+
+def test_dot_in_an_empty_folder_works_with_the_entry_point(tmp_path, bundle, key_dir):
+    program = Path(sys.executable).parent / "meldpunt-team"
+    if not program.exists():
+        pytest.skip("the meldpunt-team entry point is not installed in this environment")
+    work = tmp_path / "work"
+    work.mkdir(mode=0o755)
+    result = open_cli(bundle, ".", key_dir, cwd=work, program=[str(program)])
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == str(work / "report.md")
+    assert sorted(p.name for p in work.iterdir()) == ["attachments", "report.md"]
+    assert_private(work)  # an existing empty folder is made 0700 too
+
+
+def test_dot_in_a_folder_with_files_is_refused(tmp_path, bundle, key_dir):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    assert_refused(open_cli(bundle, ".", key_dir, cwd=work), "already exists and is not empty")
+    assert [p.name for p in work.iterdir()] == ["notes.txt"]
+    assert_no_plaintext(tmp_path)
+
+
+def test_a_link_to_an_empty_folder_writes_into_the_real_folder(tmp_path, bundle, key_dir):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    result = open_cli(bundle, tmp_path / "link", key_dir)
+    assert result.returncode == 0, result.stderr.decode()
+    assert (tmp_path / "link").is_symlink()
+    assert (tmp_path / "real" / "report.md").is_file()
+    assert_private(tmp_path / "real")
+    assert not list(tmp_path.glob(".*"))
+    with pytest.raises(AssertionError, match="plaintext left"):  # the scan the failure tests rely on finds it
+        assert_no_plaintext(tmp_path)
+
+
+def test_a_dangling_link_is_refused(tmp_path, bundle, key_dir):
+    (tmp_path / "link").symlink_to(tmp_path / "missing")
+    assert_refused(open_cli(bundle, tmp_path / "link", key_dir), "which does not exist")
+    assert not (tmp_path / "missing").exists()
+    assert_no_plaintext(tmp_path)
+
+
+def test_a_missing_parent_is_refused(tmp_path, bundle, key_dir):
+    assert_refused(open_cli(bundle, tmp_path / "no" / "such" / "out", key_dir), "does not exist")
+    assert not (tmp_path / "no").exists()
+    assert_no_plaintext(tmp_path)
+
+
+def test_a_file_as_output_is_refused(tmp_path, bundle, key_dir):
+    (tmp_path / "out").write_text("keep")
+    assert_refused(open_cli(bundle, tmp_path / "out", key_dir), "is not a folder")
+    assert (tmp_path / "out").read_text() == "keep"
+    assert_no_plaintext(tmp_path)
+
+
+def test_a_folder_with_files_is_refused(tmp_path, bundle, key_dir):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".hidden").write_text("keep")
+    assert_refused(open_cli(bundle, tmp_path / "out", key_dir), "already exists and is not empty")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".hidden"]
+    assert_no_plaintext(tmp_path)
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o777])
+def test_modes_whatever_the_umask(tmp_path, bundle, key_dir, umask):
+    result = open_cli(bundle, tmp_path / "out", key_dir, preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr.decode()
+    assert_private(tmp_path / "out")
+
+
+# --- what is opened -----------------------------------------------------------------------
+
+
+def test_a_wrong_passphrase_writes_nothing(tmp_path, bundle, key_dir):
+    (tmp_path / "wrong").write_text(TEAM_PASSPHRASE + "!\n")
+    result = open_cli(bundle, tmp_path / "out", key_dir, passphrase=tmp_path / "wrong")
+    assert_refused(result, "passphrase does not open")
+    assert not (tmp_path / "out").exists()
+    assert_no_plaintext(tmp_path)
+
+
+def test_not_a_zip_writes_nothing(tmp_path, key_dir):
+    (tmp_path / "b.zip").write_bytes(b"<html>session expired</html>")
+    assert_refused(open_cli(tmp_path / "b.zip", tmp_path / "out", key_dir), "not a readable")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_manifest_writes_nothing(tmp_path, bundle, key_dir):
+    with zipfile.ZipFile(bundle) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(tmp_path / "bad.zip", "w") as archive:
+        for info, data in members:
+            if info.filename == "manifest.json":
+                data = data.replace(b'"version": 1', b'"version": true')
+            archive.writestr(info, data)
+    assert_refused(open_cli(tmp_path / "bad.zip", tmp_path / "out", key_dir), "version")
+    assert not (tmp_path / "out").exists()
+    assert_no_plaintext(tmp_path)
+
+
+def test_one_item_of_each_bad_kind_among_good_ones(tmp_path, team_file_key, key_dir):
+    both, stranger = [team_file_key.public], PrivateKey.generate()
+    with (tmp_path / "b.zip").open("wb") as target, BundleWriter(target, "MP-1", "received", DAY) as writer:
+
+        def add(kind, body, meta, parent=None):
+            return writer.add(kind, io.BytesIO(seal_bytes(body, both, meta)), DAY, parent)
+
+        first = add("report", b"[not, json", Meta("report"))
+        add("attachment", MARKER, Meta("attachment", name="kept.txt"), first)  # its report failed
+        add("message", MARKER * (16 * MIB // len(MARKER) + 1), Meta("message"))  # over-long
+        writer.add("message", io.BytesIO(seal_bytes(b"x", [stranger.public], Meta("message"))), DAY)
+        add("message", b"a reply in disguise", Meta("reply"))
+        damaged = bytearray(seal_bytes(MARKER, both, Meta("message")))
+        damaged[30] ^= 1  # inside the recipient stanza
+        writer.add("message", io.BytesIO(bytes(damaged)), DAY)
+        add("message", MARKER, Meta("message"))  # its hash is made wrong below
+        good = add("message", b"Good message " + MARKER, Meta("message"))
+        add("attachment", MARKER, Meta("attachment", name="also-kept.txt"), good)
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as archive:
+        for info, data in members:
+            if info.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest["items"][6]["sha256"] = "0" * 64
+                data = json.dumps(manifest).encode()
+            archive.writestr(info, data)
+    result = open_cli(tmp_path / "b.zip", tmp_path / "out", key_dir)
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    assert "Traceback" not in stderr
+    assert "opened with 6 failures" in stderr
+    for number in ["0001.mpe (report", *(f"000{n}.mpe (message" for n in range(3, 8))]:
+        assert number in stderr
+    assert "not valid JSON" in stderr
+    assert "too long for a message" in stderr
+    assert "not encrypted to this key" in stderr
+    assert "is a reply, not a message" in stderr
+    assert "header has been changed" in stderr
+    assert "does not match its hash" in stderr
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## Could not be opened" in text
+    assert "Good message" in text
+    assert sorted(p.name for p in (tmp_path / "out" / "attachments").iterdir()) == ["also-kept.txt", "kept.txt"]
+    assert text.count(MARKER.decode()) == 1  # the good message; the over-long one is not written
+
+
+@pytest.fixture(scope="module")
+def vector_key(tmp_path_factory) -> Path:
+    """A key file around the bundle vectors' team key, for the CLI."""
+    case = json.loads((VECTORS / "bundle" / "vectors.json").read_text())[0]
+    folder = tmp_path_factory.mktemp("vector-key")
+    TeamKey(bytes.fromhex(case["secret_key"])).save(folder / "team.key", TEAM_PASSPHRASE)
+    (folder / "passphrase").write_text(TEAM_PASSPHRASE + "\n")
+    return folder
+
+
+def test_a_collection_opens_one_folder_per_report(tmp_path, vector_key):
+    result = open_cli(VECTORS / "bundle" / "collection-ok.zip", tmp_path / "out", vector_key)
+    assert result.returncode == 0, result.stderr.decode()
+    folder = tmp_path / "out"
+    assert result.stdout.decode().split() == [
+        str(folder / ref / "report.md") for ref in ("MP-7KQ2-X9FD", "MP-ABCD-2345")
+    ]
+    assert_private(folder)
+
+
+def test_a_collection_with_a_bad_bundle_opens_the_others(tmp_path, vector_key):
+    result = open_cli(VECTORS / "bundle" / "collection-wrong-reference.zip", tmp_path / "out", vector_key)
+    assert result.returncode == 3, result.stderr.decode()
+    assert "MP-WXYZ-6789.zip: It holds the bundle of MP-ABCD-2345" in result.stderr.decode()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["MP-7KQ2-X9FD"]
+
+
+def test_a_collection_with_a_stray_member_writes_nothing(tmp_path, vector_key):
+    result = open_cli(VECTORS / "bundle" / "collection-stray-member.zip", tmp_path / "out", vector_key)
+    assert_refused(result, "not a bundle, 'notes.txt'")
+    assert not (tmp_path / "out").exists()
+
+
+# --- the machine fails ------------------------------------------------------------------
+
+
+def _file_size_limit(limit: int):
+    def limit_writes() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_writes
+
+
+@pytest.mark.parametrize(
+    ("attachment", "message"),
+    [(4 * MIB, 100), (100, 2 * MIB)],
+    ids=["mid-attachment", "writing-report-md"],
+)
+def test_file_size_limit(tmp_path, team_file_key, key_dir, attachment, message):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message)
+    result = open_cli(bundle, tmp_path / "out", key_dir, preexec_fn=_file_size_limit(MIB))
+    assert_refused(result, "File too large")
+    assert "nothing decrypted was kept" in result.stderr.decode()
+    assert not (tmp_path / "out").exists()
+    assert_no_plaintext(tmp_path)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir(mode=0o750)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0750", "tmpfs", mount], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs is not permitted here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", mount], check=True)
+
+
+@pytest.mark.parametrize(
+    ("attachment", "message"),
+    [(4 * MIB, 100), (100, 3 * MIB)],
+    ids=["mid-attachment", "writing-report-md"],
+)
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "empty-folder"])
+def test_disk_full(tmp_path, team_file_key, key_dir, small_disk, attachment, message, existing):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message)
+    out = small_disk if existing else small_disk / "out"
+    result = open_cli(bundle, out, key_dir)
+    assert_refused(result, "No space left on device")
+    if existing:
+        assert list(out.iterdir()) == []
+        assert stat.S_IMODE(out.stat().st_mode) == 0o750  # as it was
+    else:
+        assert not out.exists()
+    assert_no_plaintext(tmp_path)
+
+
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_mid_decrypt_removes_everything(tmp_path, team_file_key, key_dir, number, code):
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=64 * MIB)
+    out = tmp_path / "out"
+    args = ["open", bundle, "--key", key_dir / "team.key", "--passphrase-file", key_dir / "passphrase", "-o", out]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crypto.cli", *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not (out / "attachments").is_dir() or not any((out / "attachments").iterdir()):
+        assert child.poll() is None, child.stderr.read().decode()
+        assert time.monotonic() < deadline, "no attachment appeared"
+        time.sleep(0.001)
+    child.send_signal(number)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == code, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    assert not out.exists()
+    assert_no_plaintext(tmp_path)
