@@ -256,24 +256,26 @@ def user_add(name: str, role: str) -> None:
 
 @main.command()
 def notify() -> None:
-    """Mail the team what is new (reports, messages, deadlines), as counts only (for cron)."""
-    from .domain.notify import compose, pending, remember, send
+    """Mail the team "there is new work" at the fixed MELDPUNT_NOTIFY_TIMES (run it often, from cron)."""
+    from .domain.notify import compose, due_slot, next_slot, pending, remember, send
 
     settings = _load()
     if not settings.get("MELDPUNT_SMTP_HOST") or not settings.get("MELDPUNT_MAIL_TO"):
         raise click.ClickException("set MELDPUNT_SMTP_HOST and MELDPUNT_MAIL_TO to send notifications")
     with database.connection_context():
+        slot = due_slot(settings)
+        if slot is None:
+            click.echo(f"Not yet: the next notification time is {next_slot(settings):%Y-%m-%d %H:%M}.")
+            return
         found = pending(settings)
         recipients = [address.strip() for address in settings["MELDPUNT_MAIL_TO"].split(",") if address.strip()]
         sender = settings.get("MELDPUNT_MAIL_FROM") or recipients[0]
-        message = compose(found, sender, recipients, settings["MELDPUNT_ORGANISATION"])
-        if message is None:
-            remember(found)  # clocks no longer due are forgotten, so they count again if they return
-            click.echo("Nothing to tell.")
-            return
-        send(settings, message)
-        remember(found)
-    click.echo(f"Sent: {message['Subject']}")
+        message = compose(settings, found, sender, recipients)
+        if message is not None:
+            send(settings, message)
+        # Clocks no longer due are forgotten, so they count again if they return.
+        remember(found, slot)
+    click.echo(f"Sent: {message['Subject']}" if message is not None else "Nothing to tell.")
 
 
 @user.command("reset")

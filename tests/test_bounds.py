@@ -15,7 +15,7 @@ PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 REFERENCE = "MP-BNDS-0001"
 # Routes with a number that these tests must find; the walk covers any other.
 KNOWN = {
-    "/mailbox/files/<int:item_id>",
+    "/mailbox/files/<int:number>",
     "/team/users/<int:user_id>",
     "/team/reports/<reference>/credit/<int:credit_id>/withdraw",
     "/uploads/<handle>/<int:number>",

@@ -52,6 +52,8 @@ def _legacy_instance(folder: Path, team_key) -> Path:
         legacy.Event.create(report=first, user=user, action="cra:cra_early_warning", detail="sent", at=WARNED)
         legacy.Event.create(report=second, user=user, action="state", detail="received → duplicate", at=WARNED)
         legacy.Credit.create(report=first, name="Ada L.")
+        legacy.Credit.create(report=first, name="Withdrawn W.", withdrawn=True)
+        legacy.Event.create(report=first, user=user, action="credit-withdrawn", detail="Withdrawn W.", at=WARNED)
         # `meldpunt notify` had announced the first report, by the highest item id it had seen.
         legacy.Setting.create(key="notify_last_item", value=str(item.id).encode())
         legacy.Item.create(report=second, kind="report", position=0, complete=True)
@@ -91,8 +93,10 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
 
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}
-    # Nothing lost: the version recorded, notify's high-water mark turned into counts.
-    assert grown == {**dict.fromkeys(before, 0), "setting": 1}
+    # Nothing lost: the version recorded, notify's high-water mark turned into counts; only the
+    # withdrawn credit is gone (version 5).
+    assert grown == {**dict.fromkeys(before, 0), "setting": 1, "credit": -1}
+    assert b"Withdrawn W." not in (instance / "meldpunt.db").read_bytes()  # gone from the file, too (VACUUM)
     assert meldpunt("check", instance=instance).returncode == 0
 
     # What the old schema knew only from events is now on the report itself.
@@ -111,6 +115,24 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
 
         assert Setting.read(ANNOUNCED_ITEMS, "") == '{"message": 0, "report": 1}'
         assert Setting.get_or_none(Setting.key == "notify_last_item") is None
+
+        # Version 5: random ids, every reference still right, threads start at random positions.
+        from app.domain.models import Chunk, Credit, Event, Item, Mailbox
+
+        for model in (Report, Mailbox, Item, Chunk):
+            assert all(abs(row.id) >= 1 << 40 for row in model.select()), model
+        assert Mailbox.get().report_id == first.id
+        report_item = Item.get(Item.report == first, Item.kind == "report")
+        attachment = Item.get(Item.kind == "attachment")
+        assert (attachment.report_id, attachment.parent_id) == (first.id, report_item.id)
+        assert attachment.position == report_item.position + 1
+        assert report_item.position > 1
+        assert Chunk.get().item_id == report_item.id
+        assert bytes(Chunk.get().data) == b"\x01\x02\x03"
+        second = Report.get(Report.reference == "MP-BBBB-BBBB")
+        assert sorted(event.report_id for event in Event.select()) == sorted([first.id] * 3 + [second.id])
+        assert [(credit.report_id, credit.name) for credit in Credit.select()] == [(first.id, "Ada L.")]
+        assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
 
     # Upgrading twice changes nothing.
     again = meldpunt("upgrade", instance=instance)

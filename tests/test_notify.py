@@ -1,4 +1,5 @@
-"""`meldpunt notify` against a real SMTP server (aiosmtpd) on loopback: counts, never content."""
+"""`meldpunt notify` against a real SMTP server (aiosmtpd) on loopback: "new work" at fixed times,
+never a count, a reference or content."""
 
 import os
 import socket
@@ -56,6 +57,16 @@ def _instance(portal_config) -> Path:
     return instance
 
 
+def _next_fixed_time() -> None:
+    """As if the clock had moved on to the next notification time: forget the slot handled."""
+    from app.domain.db import database
+    from app.domain.models import Setting
+    from app.domain.notify import LAST_SLOT
+
+    with database.connection_context():
+        Setting.delete().where(Setting.key == LAST_SLOT).execute()
+
+
 def _received_days_ago(portal, days: int) -> None:
     import datetime
 
@@ -66,7 +77,7 @@ def _received_days_ago(portal, days: int) -> None:
         Report.update(received=team_today(portal) - datetime.timedelta(days=days)).execute()
 
 
-def test_notification_counts_without_content(make_portal, portal_config, smtp):
+def test_notification_says_new_work_and_nothing_more(make_portal, portal_config, smtp):
     port, inbox = smtp
     portal = make_portal()
     client = portal.test_client()
@@ -77,19 +88,68 @@ def test_notification_counts_without_content(make_portal, portal_config, smtp):
     assert result.returncode == 0, result.stderr
     assert len(inbox.messages) == 1
     mail = inbox.messages[0]
-    assert "2 new reports" in mail
+    assert "Subject: Meldpunt: new work" in mail
     assert "security-team@example.nl" in mail
     from app.domain.db import database
     from app.domain.models import Report
 
     with database.connection_context():
         references = [r.reference for r in Report.select()]
-    for forbidden in [*references, REPORT["title"], "poc.html", "Ada L."]:
-        assert forbidden not in mail
-    # Already announced: the next run has nothing new to say.
+    body = mail.replace("\r\n", "\n").split("\n\n", 1)[1]
+    assert "08:00, 16:00" in body  # the fixed times, the only figures in it
+    assert not [word for word in body.replace("08:00, 16:00", "").split() if any(c.isdigit() for c in word)]
+    for forbidden in [*references, REPORT["title"], "poc.html", "Ada L.", "report", "message", "deadline"]:
+        assert forbidden not in body
+    # The same fixed time is not handled twice, however often the timer runs.
     again = notify(instance, port)
-    assert "Nothing to tell." in again.stdout
+    assert "Not yet: the next notification time is" in again.stdout
+    submit_report(client, files=[])
+    assert "Not yet" in notify(instance, port).stdout
     assert len(inbox.messages) == 1
+    # At the next fixed time: the report that came in meanwhile is news; after that, nothing is.
+    _next_fixed_time()
+    assert notify(instance, port).stdout.startswith("Sent")
+    _next_fixed_time()
+    assert "Nothing to tell." in notify(instance, port).stdout
+    assert len(inbox.messages) == 2
+
+
+def test_fixed_times_decide_when(portal):
+    import datetime
+
+    from app.domain import notify as notifying
+    from app.domain.db import database
+    from app.domain.models import Setting
+
+    from .team_helpers import settings_of
+
+    settings = settings_of(portal)
+    zone = settings.zone
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime.datetime:
+        return datetime.datetime(2026, 11, day, hour, minute, tzinfo=zone)
+
+    with database.connection_context():
+        assert notifying.due_slot(settings, at(29, 7, 59)) == at(28, 16)  # yesterday's last time
+        assert notifying.due_slot(settings, at(29, 8)) == at(29, 8)
+        assert notifying.due_slot(settings, at(29, 15, 59)) == at(29, 8)
+        Setting.write(notifying.LAST_SLOT, at(29, 8).isoformat())
+        assert notifying.due_slot(settings, at(29, 15, 59)) is None
+        assert notifying.due_slot(settings, at(29, 16, 1)) == at(29, 16)
+        assert notifying.next_slot(settings, at(29, 16, 1)) == at(30, 8)
+        # Another server's clock in another zone: the same instant, the same answer.
+        utc = at(29, 16, 1).astimezone(datetime.UTC)
+        assert notifying.due_slot(settings, utc) == at(29, 16)
+
+
+def test_notify_times_must_be_times(make_portal):
+    from app.domain.settings import ConfigError
+
+    from .team_helpers import settings_of
+
+    for wrong in ("8 uur", "", "25:00", "08:00:30"):
+        with pytest.raises(ConfigError):
+            list(settings_of(make_portal(MELDPUNT_NOTIFY_TIMES=wrong)).notify_times)
 
 
 def test_notify_needs_a_mail_server(tmp_path):
@@ -106,9 +166,11 @@ def test_deadlines_due_within_a_day_are_counted(make_portal, portal_config, smtp
     portal = make_portal()
     submit_report(portal.test_client(), files=[])
     _received_days_ago(portal, 4)  # the answer is due tomorrow
-    assert notify(_instance(portal_config), port).returncode == 0
-    assert "1 new report" in inbox.messages[0]
-    assert "1 deadline due within a day" in inbox.messages[0]
+    instance = _instance(portal_config)
+    assert notify(instance, port).returncode == 0
+    _next_fixed_time()
+    assert notify(instance, port).stdout.startswith("Nothing to tell")  # announced with the report
+    assert len(inbox.messages) == 1
 
 
 def test_an_overdue_answer_is_called_overdue_and_announced_once(make_portal, portal_config, smtp):
@@ -118,9 +180,9 @@ def test_an_overdue_answer_is_called_overdue_and_announced_once(make_portal, por
     _received_days_ago(portal, 10)  # the answer was due five days ago
     instance = _instance(portal_config)
     assert notify(instance, port).returncode == 0
-    assert "1 deadline now overdue" in inbox.messages[0]
-    assert "due within a day" not in inbox.messages[0]
-    # The same overdue answer is not news the next time the timer runs.
+    assert "new work" in inbox.messages[0]
+    # The same overdue answer is not news at the next fixed time.
+    _next_fixed_time()
     again = notify(instance, port)
     assert "Nothing to tell." in again.stdout
     assert len(inbox.messages) == 1
@@ -133,12 +195,13 @@ def test_an_answer_announced_as_due_is_announced_again_once_overdue(make_portal,
     _received_days_ago(portal, 4)
     instance = _instance(portal_config)
     notify(instance, port)
+    _next_fixed_time()
     notify(instance, port)
     assert len(inbox.messages) == 1
     _received_days_ago(portal, 6)  # two days later, still unanswered
+    _next_fixed_time()
     notify(instance, port)
     assert len(inbox.messages) == 2
-    assert "1 deadline now overdue" in inbox.messages[1]
 
 
 def test_cra_steps_recorded_as_sent_are_not_due(make_portal, portal_config, smtp):
@@ -160,8 +223,10 @@ def test_cra_steps_recorded_as_sent_are_not_due(make_portal, portal_config, smtp
             acknowledged=team_today(portal),
             state="acknowledged",
         ).execute()
-    notify(_instance(portal_config), port)
-    assert "deadline" not in inbox.messages[0]
+    instance = _instance(portal_config)
+    notify(instance, port)
+    _next_fixed_time()
+    assert "Nothing to tell." in notify(instance, port).stdout  # the sent step is no news
 
 
 def test_a_report_sealed_in_the_browser_is_announced_even_if_notify_ran_mid_upload(
@@ -182,8 +247,8 @@ def test_a_report_sealed_in_the_browser_is_announced_even_if_notify_ran_mid_uplo
     submit_report(portal.test_client(), files=[])  # meanwhile, a report without JavaScript
     instance = _instance(portal_config)
     notify(instance, port)
-    assert "1 new report" in inbox.messages[0]
+    assert len(inbox.messages) == 1
     assert submit(browser, token, handle).status_code == 200
+    _next_fixed_time()
     notify(instance, port)
     assert len(inbox.messages) == 2
-    assert "1 new report" in inbox.messages[1]

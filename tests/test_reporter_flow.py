@@ -71,7 +71,10 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
     assert proof[2] == b"second proof"
     assert proof[0].parent_id == message[0][0].id
 
-    download = client.get(f"/mailbox/files/{proof[0].id}")
+    # Addressed by its number in this mailbox's thread, not by the row's id.
+    assert 'href="/mailbox/files/1"' in thread
+    assert client.get(f"/mailbox/files/{proof[0].id}").status_code == 404
+    download = client.get("/mailbox/files/1")
     assert download.status_code == 200
     assert download.data == b"second proof"
     assert download.headers["Content-Type"] == "application/octet-stream"
@@ -79,6 +82,8 @@ def test_submit_check_replies_and_follow_up(portal, client, team_key):
 
     # The report's own attachments are sealed to the team only: not downloadable from the mailbox.
     assert client.get(f"/mailbox/files/{stored[1][0].id}").status_code == 404
+    assert client.get("/mailbox/files/2").status_code == 404
+    assert client.get("/mailbox/files/0").status_code == 404
 
     logout = client.post("/logout", data={"csrf_token": csrf_token(client.get("/mailbox").data)})
     assert logout.status_code == 302

@@ -7,6 +7,7 @@ database itself, so a deployment has one store to back up, replicate and purge.
 import secrets
 
 from peewee import (
+    BigIntegerField,
     BlobField,
     BooleanField,
     CharField,
@@ -14,6 +15,7 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    IntegrityError,
     Model,
     TextField,
 )
@@ -27,6 +29,45 @@ REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misr
 class BaseModel(Model):
     class Meta:
         database = database
+
+
+def random_id() -> int:
+    """64 random bits as a signed 64-bit integer (SQLite INTEGER, PostgreSQL BIGINT).
+
+    Rows a reporter causes get these instead of a counter: neither their ids nor their order (in
+    SQLite the id is the rowid, so also the order rows sit in on disk) relate them to each other,
+    to the team's exactly timed events or to a proxy log. Far from zero on purpose: migration 5
+    gives old rows new ids in place, and must never meet an old, small one (docs/threat-model.md).
+    """
+    while abs(value := secrets.randbits(64) - (1 << 63)) < 1 << 40:
+        pass
+    return value
+
+
+def thread_start() -> int:
+    """Where a thread's positions start: random, so positions order items within one thread and
+    say nothing across threads (a follow-up's position is not "later than that report")."""
+    return secrets.randbits(62)
+
+
+class ReporterRow(BaseModel):
+    """A table whose rows a reporter causes: a random id, no counter."""
+
+    id = BigIntegerField(primary_key=True, default=random_id)
+
+    @classmethod
+    def create(cls, **query):
+        # Two random ids meet with a chance of about n²/2⁶⁵; then the row gets another, in a
+        # savepoint so an enclosing transaction survives. Any other conflict fails again, as it
+        # should (a part sent twice at once).
+        for attempt in range(3):
+            try:
+                with database.atomic():
+                    return super().create(**query)
+            except IntegrityError:
+                if attempt == 2 or "id" in query:
+                    raise
+        raise AssertionError("unreachable")
 
 
 class Setting(BaseModel):
@@ -49,7 +90,7 @@ class Setting(BaseModel):
             cls.create(key=key, value=value.encode())
 
 
-class Report(BaseModel):
+class Report(ReporterRow):
     reference = CharField(unique=True)
     state = CharField(default="received", index=True)
     received = DateField(index=True)
@@ -73,7 +114,7 @@ class Report(BaseModel):
         return f"MP-{body[:4]}-{body[4:]}"
 
 
-class Mailbox(BaseModel):
+class Mailbox(ReporterRow):
     """A reporter's way back: found by the token derived from their passphrase."""
 
     report = ForeignKeyField(Report, backref="mailboxes", on_delete="CASCADE")
@@ -81,14 +122,14 @@ class Mailbox(BaseModel):
     public_key = CharField()
 
 
-class Item(BaseModel):
+class Item(ReporterRow):
     """One envelope: the report, a follow-up, an attachment or a reply."""
 
     report = ForeignKeyField(Report, backref="items", null=True, on_delete="CASCADE")
     kind = CharField()
     parent = ForeignKeyField("self", null=True, backref="attachments", on_delete="CASCADE")
     day = DateField()
-    position = IntegerField(default=0)
+    position = BigIntegerField(default=0)  # order within the thread, from thread_start()
     size = IntegerField(default=0)  # ciphertext bytes
     complete = BooleanField(default=False)
     # Browser uploads in parts: an unguessable handle, the size declared up front, parts stored.
@@ -97,7 +138,7 @@ class Item(BaseModel):
     parts = IntegerField(default=0)
 
 
-class Chunk(BaseModel):
+class Chunk(ReporterRow):
     item = ForeignKeyField(Item, backref="chunks", on_delete="CASCADE")
     seq = IntegerField()
     data = BlobField()
@@ -134,12 +175,12 @@ class Event(BaseModel):
 
 
 class Credit(BaseModel):
-    """A hall-of-fame entry: published only by an explicit team action, withdrawable."""
+    """A hall-of-fame entry: published only by an explicit team action (the name typed by the team
+    from the decrypted report), deleted when withdrawn. The name is never copied into an event."""
 
     report = ForeignKeyField(Report, backref="credits", on_delete="CASCADE")
     name = CharField()
     published = DateField()
-    withdrawn = BooleanField(default=False)
 
 
 class SignedIn(BaseModel):

@@ -1,9 +1,11 @@
-"""`meldpunt notify`: tell the team by e-mail that there is work, never what it is.
+"""`meldpunt notify`: tell the team by e-mail that there is new work, never what or when.
 
-Run from cron or a systemd timer. The mail holds counts only ("1 new report, 1 answer overdue"):
-no reference, no content, nothing about the reporter. Each fact is announced once: a new report
-or message, a clock that became due within a day, and the same clock once it is overdue. A run
-with nothing new sends nothing.
+Run from cron or a systemd timer as often as you like (every 15 minutes, say): it mails only at the
+fixed times of MELDPUNT_NOTIFY_TIMES (default 08:00 and 16:00 in the team's zone), and then only if
+something happened since the last mail: a new report or message, a clock that became due within a
+day, or the same clock once it is overdue. The mail says "there is new work" and nothing more: no
+count, no reference, no content. So neither its content nor its moment tells the mail provider,
+or anyone reading the team's mail, when a report came in or how many did (docs/threat-model.md).
 
 What was announced is remembered as counts (how many reports and follow-ups there were), not as
 ids or times: an item's id is given when its upload starts, which for an envelope sealed in the
@@ -23,6 +25,7 @@ from .settings import Settings
 
 ANNOUNCED_ITEMS = "notify_announced_items"  # {"report": n, "message": n}
 ANNOUNCED_CLOCKS = "notify_announced_clocks"
+LAST_SLOT = "notify_last_slot"  # the last fixed time handled, ISO in the team's zone
 KINDS = ("report", "message")
 
 
@@ -67,29 +70,44 @@ def pending(settings: Settings, moment: datetime.datetime | None = None) -> Pend
     return result
 
 
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
-
-
-def compose(found: Pending, sender: str, recipients: list[str], organisation: str) -> EmailMessage | None:
-    parts = []
-    if found.reports:
-        parts.append(_count(found.reports, "new report", "new reports"))
-    if found.messages:
-        parts.append(_count(found.messages, "new message", "new messages") + " from reporters")
-    if found.overdue:
-        parts.append(_count(found.overdue, "deadline", "deadlines") + " now overdue")
-    if found.due_soon:
-        parts.append(_count(found.due_soon, "deadline", "deadlines") + " due within a day")
-    if not parts:
+def due_slot(settings: Settings, moment: datetime.datetime | None = None) -> datetime.datetime | None:
+    """The latest fixed time at or before `moment` that no run has handled yet, or None."""
+    moment = (moment or datetime.datetime.now(settings.zone)).astimezone(settings.zone)
+    slots = [
+        datetime.datetime.combine(day, at, tzinfo=settings.zone)
+        for day in (moment.date() - datetime.timedelta(days=1), moment.date())
+        for at in settings.notify_times
+    ]
+    latest = max(slot for slot in slots if slot <= moment)
+    handled = Setting.read(LAST_SLOT, "")
+    if handled and datetime.datetime.fromisoformat(handled) >= latest:
         return None
+    return latest
+
+
+def next_slot(settings: Settings, moment: datetime.datetime | None = None) -> datetime.datetime:
+    moment = (moment or datetime.datetime.now(settings.zone)).astimezone(settings.zone)
+    return min(
+        datetime.datetime.combine(day, at, tzinfo=settings.zone)
+        for day in (moment.date(), moment.date() + datetime.timedelta(days=1))
+        for at in settings.notify_times
+        if datetime.datetime.combine(day, at, tzinfo=settings.zone) > moment
+    )
+
+
+def compose(settings: Settings, found: Pending, sender: str, recipients: list[str]) -> EmailMessage | None:
+    if not found:
+        return None
+    times = ", ".join(at.strftime("%H:%M") for at in settings.notify_times)
+    organisation = settings["MELDPUNT_ORGANISATION"]
     message = EmailMessage()
-    message["Subject"] = f"Meldpunt: {', '.join(parts)}"
+    message["Subject"] = "Meldpunt: new work"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message.set_content(
-        f"{organisation} vulnerability portal: {', '.join(parts)}.\n\n"
-        "Sign in to the team workspace to see them. This mail says nothing more on purpose.\n"
+        f"There is new work in the {organisation} vulnerability portal: sign in to the team workspace.\n\n"
+        f"This mail is sent at fixed times ({times}) when something happened since the last one, and\n"
+        "says nothing more on purpose: not what, not how much, not when.\n"
     )
     return message
 
@@ -110,8 +128,9 @@ def send(settings: Settings, message: EmailMessage) -> None:
         client.send_message(message)
 
 
-def remember(found: Pending) -> None:
-    """What has been announced: how many items there were, and the clocks due now (one that stops
-    being due and becomes due again is a new fact)."""
+def remember(found: Pending, slot: datetime.datetime) -> None:
+    """What has been announced: how many items there were, the clocks due now (one that stops
+    being due and becomes due again is a new fact), and the fixed time this run handled."""
     Setting.write(ANNOUNCED_ITEMS, json.dumps(found.items, sort_keys=True))
     Setting.write(ANNOUNCED_CLOCKS, json.dumps(sorted(found.clocks)))
+    Setting.write(LAST_SLOT, slot.isoformat())

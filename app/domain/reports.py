@@ -17,7 +17,7 @@ from .blobs import BlobReader, BlobWriter
 from .clock import today
 from .db import database
 from .errors import AlreadyAdopted, NotFound, NotInitialised
-from .models import Item, Mailbox, Report, Setting
+from .models import Item, Mailbox, Report, Setting, thread_start
 from .sessions import spend_challenge
 from .settings import Settings
 from .uploads import check_quota
@@ -78,7 +78,10 @@ def _adopt(item: Item, **changes) -> None:
     """Make a stored, unowned item part of a report, in one conditional update: if another request
     adopted it first (the same upload sent twice at once), nothing changes and AlreadyAdopted
     rolls back the caller's transaction, so no upload ever ends up in two reports."""
-    adopted = Item.update(handle=None, **changes).where(Item.id == item.id, Item.report.is_null()).execute()
+    # The browser path's bookkeeping goes with the handle: a stored item does not say which path
+    # made it (a reporter with JavaScript or without).
+    claimed = {"handle": None, "expected_size": None, "parts": 0}
+    adopted = Item.update(**claimed, **changes).where(Item.id == item.id, Item.report.is_null()).execute()
     if adopted != 1:
         raise AlreadyAdopted()
 
@@ -107,7 +110,7 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
         report_row = _new_report(settings)
         day = today(settings.zone)
         item = _server_sealed_item(
-            report_row, "report", 0, report.encode(fields), [settings.team_key], "application/json", day
+            report_row, "report", thread_start(), report.encode(fields), [settings.team_key], "application/json", day
         )
         _adopt_attachments(attachments, report_row, item)
         _create_mailbox(report_row, identity)
@@ -124,7 +127,7 @@ def store_browser_sealed_report(
         if challenge:
             spend_challenge(settings, challenge)
         report_row = _new_report(settings)
-        item = _adopt_envelope(sealed, report_row, "report", 0)
+        item = _adopt_envelope(sealed, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
         _create_mailbox(report_row, identity)
     return report_row, phrase
@@ -211,7 +214,7 @@ def seal_reply(settings: Settings, report_row: Report, text: str) -> Item:
 
 @dataclass
 class Attachment:
-    id: int
+    number: int  # 1, 2, … in this mailbox's thread: its address, not the row's id
     name: str
     size: int
 
@@ -232,15 +235,33 @@ def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
         .where((Item.report == mailbox.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
         .order_by(Item.position, Item.id)
     )
+    numbers = {attachment.id: number for number, attachment in enumerate(_thread_attachments(mailbox), start=1)}
     for item in items:
         opener = Opener(BlobReader(item), key)
         body = b"".join(_bounded(opener))
         entry = Entry("team" if item.kind == "reply" else "reporter", item.day, body.decode("utf-8", "replace"))
         for attachment in item.attachments.where(Item.complete).order_by(Item.position):
             meta = Opener(BlobReader(attachment), key).meta
-            entry.attachments.append(Attachment(attachment.id, meta.name or "attachment", attachment.size))
+            entry.attachments.append(Attachment(numbers[attachment.id], meta.name or "attachment", attachment.size))
         entries.append(entry)
     return entries
+
+
+def _thread_attachments(mailbox: Mailbox) -> list[Item]:
+    """The attachments of the messages and replies in this mailbox's thread, in thread order."""
+    Parent = Item.alias()
+    return list(
+        Item.select()
+        .join(Parent, on=(Item.parent == Parent.id))
+        .where(
+            (Item.report == mailbox.report)
+            & (Item.kind == "attachment")
+            & Item.complete
+            & Parent.kind.in_(["message", "reply"])
+            & Parent.complete
+        )
+        .order_by(Parent.position, Item.position)
+    )
 
 
 def _bounded(opener: Opener):
@@ -252,9 +273,8 @@ def _bounded(opener: Opener):
         yield piece
 
 
-def readable_attachment(mailbox: Mailbox, item_id: int) -> Item | None:
-    """An attachment of a message or reply in this mailbox's thread, or None."""
-    item = Item.get_or_none(Item.id == item_id, Item.report == mailbox.report, Item.kind == "attachment")
-    if item is None or item.parent is None or item.parent.kind not in ("message", "reply") or not item.complete:
-        return None
-    return item
+def readable_attachment(mailbox: Mailbox, number: int) -> Item | None:
+    """Attachment `number` (from 1) of this mailbox's thread, or None. Numbered per mailbox, so an
+    address says nothing about other reports or how many items the portal holds."""
+    attachments = _thread_attachments(mailbox)
+    return attachments[number - 1] if 1 <= number <= len(attachments) else None

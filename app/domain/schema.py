@@ -106,10 +106,121 @@ def _sessions_on_the_server() -> None:
     database.create_tables([SignedIn, SpentChallenge])
 
 
+# Migration 5: the tables whose rows a reporter causes, the columns that point at them, and the
+# column that orders a thread.
+_REPORTER_TABLES = {
+    "report": {"duplicate_of_id": "report"},
+    "mailbox": {"report_id": "report"},
+    "item": {"report_id": "report", "parent_id": "item"},
+    "chunk": {"item_id": "item"},
+}
+_POINTING_IN = {"event": {"report_id": "report"}, "credit": {"report_id": "report"}}
+
+
+def _random_reporter_ids() -> None:
+    """Version 5: rows a reporter causes get random 64-bit ids in place of a counter, and a
+    thread's positions start at a random number (app/domain/models.py `random_id`,
+    `thread_start`); a stored item forgets which upload path made it; withdrawn credits are
+    deleted and events no longer hold credit names. In SQLite the id is the
+    rowid, so the rows also move to a random order on disk (`upgrade` ends with VACUUM, which
+    rewrites every page). Old ids are small and new ones at least 2^40 from zero, so updating in
+    place never meets a taken id; the foreign keys are checked when the transaction commits."""
+    sqlite = isinstance(database.obj, SqliteDatabase)
+    deferred = []
+    if sqlite:
+        database.execute_sql("PRAGMA defer_foreign_keys = ON")
+    else:
+        deferred = _postgres_bigint_ids()
+    maps = {table: _new_ids(table) for table in _REPORTER_TABLES}
+    for table, pointers in {**_REPORTER_TABLES, **_POINTING_IN}.items():
+        _renumber(table, pointers)
+    claimed = "position = position + ?, handle = NULL, expected_size = NULL, parts = 0"
+    for report_id in maps["report"].values():
+        database.execute_sql(_sql(f"UPDATE item SET {claimed} WHERE report_id = ?"), (models.thread_start(), report_id))  # noqa: S608
+    for table in _REPORTER_TABLES:
+        database.execute_sql(f"DROP TABLE map_{table}")
+    _renumber_announced_clocks(maps["report"])
+    # Credit names: a withdrawn one is deleted, and no event keeps a copy of any.
+    database.execute_sql("DELETE FROM credit WHERE withdrawn")
+    database.execute_sql("UPDATE event SET detail = '' WHERE action IN ('credit-published', 'credit-withdrawn')")
+    migrate(SchemaMigrator.from_database(database.obj).drop_column("credit", "withdrawn"))
+    if deferred:
+        database.execute_sql("SET CONSTRAINTS ALL IMMEDIATE")  # checked here, then as a new database has them
+        for table, name in deferred:
+            database.execute_sql(f'ALTER TABLE {table} ALTER CONSTRAINT "{name}" NOT DEFERRABLE')
+
+
+def _new_ids(table: str) -> dict[int, int]:
+    """A new random id for every row of `table`, also as a temporary table `map_<table>`."""
+    old = [row[0] for row in database.execute_sql(f"SELECT id FROM {table}")]  # noqa: S608  (names from _REPORTER_TABLES)
+    new: set[int] = set()
+    while len(new) < len(old):
+        new.add(models.random_id())
+    mapping = dict(zip(old, new, strict=True))
+    database.execute_sql(f"CREATE TEMPORARY TABLE map_{table} (old BIGINT PRIMARY KEY, new BIGINT NOT NULL)")
+    pairs = list(mapping.items())
+    for start in range(0, len(pairs), 500):
+        rows = pairs[start : start + 500]
+        insert = f"INSERT INTO map_{table} (old, new) VALUES {', '.join(['(?, ?)'] * len(rows))}"  # noqa: S608
+        database.execute_sql(_sql(insert), [value for row in rows for value in row])
+    return mapping
+
+
+def _renumber(table: str, pointers: dict[str, str]) -> None:
+    """One UPDATE: the row's own id (for a reporter table) and every column pointing at one."""
+    renamed = {"id": table} if table in _REPORTER_TABLES else {}
+    changes = [
+        f"{column} = (SELECT new FROM map_{target} WHERE old = {table}.{column})"  # noqa: S608  (names from the dicts above)
+        for column, target in {**renamed, **pointers}.items()
+    ]
+    database.execute_sql(f"UPDATE {table} SET {', '.join(changes)}")  # noqa: S608  (names from the dicts above)
+
+
+def _renumber_announced_clocks(reports: dict[int, int]) -> None:
+    """`meldpunt notify` remembers announced clocks as "report id:clock:status"."""
+    row = database.execute_sql(_sql("SELECT value FROM setting WHERE key = ?"), ("notify_announced_clocks",)).fetchone()
+    if row is None:
+        return
+    facts = []
+    for fact in json.loads(bytes(row[0]).decode()):
+        number, _, rest = fact.partition(":")
+        if number.isdigit() and int(number) in reports:
+            facts.append(f"{reports[int(number)]}:{rest}")
+    database.execute_sql(
+        _sql("UPDATE setting SET value = ? WHERE key = ?"),
+        (json.dumps(sorted(facts)).encode(), "notify_announced_clocks"),
+    )
+
+
+def _postgres_bigint_ids() -> list[tuple[str, str]]:
+    """PostgreSQL made these ids SERIAL (32 bits, from a sequence): now BIGINT without a default,
+    and the foreign keys that point at them deferred for this transaction (returned, to be made
+    immediate again)."""
+    for table, pointers in {**_REPORTER_TABLES, **_POINTING_IN}.items():
+        columns = list(pointers)
+        if table in _REPORTER_TABLES:
+            database.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN id DROP DEFAULT')
+            database.execute_sql(f"DROP SEQUENCE IF EXISTS {table}_id_seq")
+            columns.insert(0, "id")
+        if table == "item":
+            columns.append("position")
+        for column in columns:
+            database.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN {column} TYPE BIGINT')
+    constraints = database.execute_sql(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
+        "AND confrelid::regclass::text IN ('report', 'item')"
+    ).fetchall()
+    for table, name in constraints:
+        database.execute_sql(f'ALTER TABLE {table} ALTER CONSTRAINT "{name}" DEFERRABLE INITIALLY IMMEDIATE')
+    database.execute_sql("SET CONSTRAINTS ALL DEFERRED")
+    return constraints
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
     4: ("signed-in sessions and spent proof-of-work challenges on the server", _sessions_on_the_server),
+    5: ("random ids for the rows reporters cause, random thread starts", _random_reporter_ids),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 
@@ -144,11 +255,14 @@ def pending() -> list[tuple[int, str]]:
 
 
 def upgrade() -> list[tuple[int, str]]:
-    """Apply every pending migration in order; returns what was applied."""
+    """Apply every pending migration in order; returns what was applied. SQLite then rewrites the
+    whole file (VACUUM), so no page keeps a row's old place or content (migration 5)."""
     applied = []
     for number, description in pending():
         with database.atomic():
             MIGRATIONS[number][1]()
             _stamp(number)
         applied.append((number, description))
+    if applied and isinstance(database.obj, SqliteDatabase):
+        database.execute_sql("VACUUM")
     return applied

@@ -4,6 +4,7 @@ The instance file is `instance/meldpunt.toml` (or `$MELDPUNT_INSTANCE/meldpunt.t
 `meldpunt init`. Every key is also an environment variable of the same name.
 """
 
+import datetime
 import os
 import tomllib
 from collections.abc import Mapping
@@ -45,6 +46,9 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_SMTP_PASSWORD": None,
     "MELDPUNT_MAIL_FROM": None,
     "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
+    # When `meldpunt notify` may mail the team, in the team's zone: fixed times, so a mail's moment
+    # says nothing about when a report came in (docs/threat-model.md).
+    "MELDPUNT_NOTIFY_TIMES": "08:00,16:00",
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": None,  # argon2id at 64 MiB each, machine-wide; default: one per core
     "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
@@ -153,6 +157,17 @@ class Settings(Mapping):
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"MELDPUNT_TIMEZONE {name!r} is not a time zone name such as Europe/Amsterdam.") from None
+
+    @cached_property
+    def notify_times(self) -> tuple[datetime.time, ...]:
+        text = str(self._values["MELDPUNT_NOTIFY_TIMES"])
+        try:
+            times = sorted({datetime.time.fromisoformat(part.strip()) for part in text.split(",")})
+        except ValueError:
+            times = []
+        if not times or any(t.second or t.microsecond or t.tzinfo for t in times):
+            raise ConfigError(f"MELDPUNT_NOTIFY_TIMES {text!r} is not a list of times such as 08:00,16:00.")
+        return tuple(times)
 
     @cached_property
     def derivations(self) -> DerivationLimit:

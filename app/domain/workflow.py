@@ -123,11 +123,10 @@ def publish_credit(settings: Settings, report: Report, user: User, name: str) ->
     if report.state not in CREDITABLE:
         raise TransitionRefused("credit is published for resolved reports")
     credit = Credit.create(report=report, name=name, published=today(settings.zone))
-    record(report, user, "credit-published", name)
+    record(report, user, "credit-published")  # the name stays out of the history: it may be a person's
     return credit
 
 
 def withdraw_credit(report: Report, user: User, credit: Credit) -> None:
-    credit.withdrawn = True
-    credit.save()
-    record(report, user, "credit-withdrawn", credit.name)
+    credit.delete_instance()  # withdrawn means gone, not hidden
+    record(report, user, "credit-withdrawn")

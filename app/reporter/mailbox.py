@@ -129,10 +129,10 @@ def mailbox_sealed():
     return redirect(url_for("reporter.mailbox"), code=303)
 
 
-@bp.get("/mailbox/files/<int:item_id>")
-def download(item_id: int):
+@bp.get("/mailbox/files/<int:number>")
+def download(number: int):
     box, key = _signed_in()
-    item = readable_attachment(box, item_id)
+    item = readable_attachment(box, number)
     if item is None:
         abort(404)
     opener = Opener(BlobReader(item), key)

@@ -77,7 +77,7 @@ def security_txt():
 
 @bp.get("/hall-of-fame")
 def hall_of_fame():
-    entries = Credit.select().where(~Credit.withdrawn).order_by(Credit.published.desc(), Credit.id.desc())
+    entries = Credit.select().order_by(Credit.published.desc(), Credit.id.desc())
     return render_template("reporter/hall_of_fame.html", entries=list(entries))
 
 

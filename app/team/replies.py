@@ -19,19 +19,18 @@ from ..web.limits import per_report
 from .blueprint import bp
 from .reports import back, checked_form, find_report
 
-REPLY = "reply:"  # an upload's purpose: a reply to the report with this id
+REPLY = "reply:"  # an upload's purpose: a reply to the report with this reference
 
 
 def reply_purpose(row: Report) -> str:
-    return f"{REPLY}{row.id}"
+    return f"{REPLY}{row.reference}"
 
 
 def report_replied_to(purpose: str) -> Report | None:
     """The report an upload with this purpose answers (the inverse of `reply_purpose`)."""
-    number = purpose.removeprefix(REPLY) if purpose.startswith(REPLY) else ""
-    if not (number.isascii() and number.isdigit()):
+    if not purpose.startswith(REPLY):
         return None
-    return Report.get_or_none(Report.id == int(number))
+    return Report.get_or_none(Report.reference == purpose.removeprefix(REPLY))
 
 
 def _this_report() -> str:

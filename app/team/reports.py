@@ -12,7 +12,7 @@ from crypto import PublicKey
 from ..domain import deadlines, workflow
 from ..domain.db import database
 from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
-from ..domain.models import Credit, Event, Item, Mailbox, Report, User
+from ..domain.models import Event, Item, Mailbox, Report, User
 from ..domain.reports import seal_reply
 from ..web.context import settings
 from ..web.i18n import state_label
@@ -102,7 +102,7 @@ def report(reference: str):
         transitions=workflow.allowed(row.state),
         form=FlaskForm(),
         default_disclosure=deadlines.disclosure_day(settings(), row),
-        credits=list(row.credits.where(~Credit.withdrawn)),
+        credits=list(row.credits),
         can_credit=row.state in workflow.CREDITABLE,
     )
 
