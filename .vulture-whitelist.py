@@ -99,6 +99,8 @@ purge  # app/cli.py
 user_add  # app/cli.py
 notify  # app/cli.py
 user_reset  # app/cli.py
+audit_verify  # app/cli.py
+audit_head  # app/cli.py
 
 # Werkzeug and Flask call these on our request class and URL adapter (app/web/uploads.py, urls.py).
 _.get_json  # app/web/uploads.py: MeldpuntRequest.get_json, called by Flask-WTF

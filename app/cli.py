@@ -213,6 +213,8 @@ def upgrade() -> None:
             raise click.ClickException("the database is empty: run `meldpunt init` first")
         applied = schema.upgrade()
         version = schema.current_version()
+        if applied:
+            _record("upgrade", ", ".join(str(number) for number, _ in applied))
     for number, description in applied:
         click.echo(f"Applied migration {number}: {description}")
     click.echo(f"Database schema at version {version}.")
@@ -229,6 +231,7 @@ def purge() -> None:
     with database.connection_context():
         stale = purge_unfinished(loaded)
         ended = purge_expired(loaded)
+        _record("purge", f"{stale} unfinished uploads, {ended} ended sessions and used challenges")
     click.echo(f"Deleted {stale} unfinished uploads.")
     click.echo(f"Deleted {ended} ended sessions and used challenges.")
 
@@ -250,7 +253,8 @@ def user_add(name: str, role: str) -> None:
     with database.connection_context():
         if User.get_or_none(User.name == name):
             raise click.ClickException(f"an account named {name!r} exists already")
-        _, token = create(name, role)
+        account, token = create(name, role)
+        _record("user-add", f"{account.name} ({role})")
     _print_enrolment_link(settings, token)
 
 
@@ -291,7 +295,63 @@ def user_reset(name: str) -> None:
         if account is None:
             raise click.ClickException(f"no account named {name!r}")
         token = reset_enrolment(account)
+        _record("user-reset", account.name)
     _print_enrolment_link(settings, token)
+
+
+def _record(action: str, detail: str) -> None:
+    """A change made on the command line enters the history like the team's own (app/domain/chain.py)."""
+    from .domain.chain import COMMAND_LINE, append
+
+    append(None, None, action, detail, actor=COMMAND_LINE)
+
+
+@main.group()
+def audit() -> None:
+    """The history's hash chain: verify it, print its head."""
+
+
+@audit.command("verify")
+@click.option(
+    "--against",
+    "heads",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="a file of heads kept outside (head files or mailed lines 'ENTRY FINGERPRINT'); repeatable",
+)
+def audit_verify(heads: tuple[str, ...]) -> None:
+    """Recompute the whole chain; name the first entry that does not fit. Exit 1 if one does not."""
+    from .domain.chain import read_heads, verify
+
+    _load()
+    saved = []
+    for path in heads:
+        try:
+            found = read_heads(Path(path).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{path} is not a file of heads: {exc}") from None
+        if not found:
+            raise click.ClickException(f"{path} holds no head (an entry number and a fingerprint)")
+        saved += found
+    with database.connection_context():
+        verdict = verify(saved)
+    if not verdict:
+        raise click.ClickException(f"the history is broken: {verdict.problem}")
+    click.echo(f"The history verifies: {verdict.length} entries, head {verdict.head.fingerprint}.")
+    if saved:
+        click.echo(f"Each of the {len(saved)} saved heads is still part of it.")
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the head: the last entry's number, fingerprint and full digest."""
+    from .domain.chain import head
+
+    _load()
+    with database.connection_context():
+        current = head()
+    click.echo(f"{current.seq} {current.fingerprint}")
+    click.echo(f"digest {current.digest}")
 
 
 def _print_enrolment_link(settings: dict, token: str) -> None:

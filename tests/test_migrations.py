@@ -93,9 +93,9 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
 
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}
-    # Nothing lost: the version recorded, notify's high-water mark turned into counts; only the
-    # withdrawn credit is gone (version 5).
-    assert grown == {**dict.fromkeys(before, 0), "setting": 1, "credit": -1}
+    # Nothing lost: the version and the history's head recorded, notify's high-water mark turned
+    # into counts; only the withdrawn credit is gone (version 5).
+    assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1}
     assert b"Withdrawn W." not in (instance / "meldpunt.db").read_bytes()  # gone from the file, too (VACUUM)
     assert meldpunt("check", instance=instance).returncode == 0
 
@@ -133,6 +133,19 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
         assert sorted(event.report_id for event in Event.select()) == sorted([first.id] * 3 + [second.id])
         assert [(credit.report_id, credit.name) for credit in Credit.select()] == [(first.id, "Ada L.")]
         assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+
+        # Version 6: the events, in the order they were written, are a chain that verifies.
+        from app.domain import chain
+
+        verdict = chain.verify()
+        assert verdict.ok, verdict.problem
+        assert verdict.length == 4
+        assert [(e.seq, e.actor, e.reference, e.action) for e in Event.select().order_by(Event.seq)] == [
+            (1, "alice", "MP-AAAA-AAAA", "cra:aware"),
+            (2, "alice", "MP-AAAA-AAAA", "cra:cra_early_warning"),
+            (3, "alice", "MP-BBBB-BBBB", "state"),
+            (4, "alice", "MP-AAAA-AAAA", "credit-withdrawn"),
+        ]
 
     # Upgrading twice changes nothing.
     again = meldpunt("upgrade", instance=instance)

@@ -165,13 +165,22 @@ class User(BaseModel):
 
 
 class Event(BaseModel):
-    """What the team did to a report: who, what, when. Read by the audit pages."""
+    """One entry of the history: who did what, when (a team time), to which report. Entries form a
+    hash chain (app/domain/chain.py): `content` commits to the entry's fields, `digest` to the
+    content and the digest before, so no entry can be edited, removed, reordered or inserted
+    without `meldpunt audit verify` noticing. The report and account columns are for joins only;
+    the chain commits to the reference and the actor's name, which outlive both."""
 
-    report = ForeignKeyField(Report, backref="events", null=True, on_delete="CASCADE")
+    seq = BigIntegerField(unique=True)  # 1, 2, 3, … in the order of the chain
+    report = ForeignKeyField(Report, backref="events", null=True, on_delete="SET NULL")
+    reference = CharField(default="")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    actor = CharField(default="")  # the account's name at the time, or "command line"
     action = CharField()
     detail = TextField(default="")
     at = DateTimeField()
+    content = CharField()  # hex SHA-256 of the fields above, as chain.py serialises them
+    digest = CharField()  # hex SHA-256 of the digest before and `content`
 
 
 class Credit(BaseModel):

@@ -14,10 +14,19 @@ the columns of a new one.
 import json
 from collections.abc import Callable
 
-from peewee import CharField, DateField, DateTimeField, ForeignKeyField, Model, SqliteDatabase
+from peewee import (
+    BigIntegerField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
 from playhouse.migrate import SchemaMigrator, migrate
 
-from . import models
+from . import chain, models
 from .db import database
 from .models import MODELS, Setting
 
@@ -216,11 +225,80 @@ def _postgres_bigint_ids() -> list[tuple[str, str]]:
     return constraints
 
 
+def _history_chain() -> None:
+    """Version 6: the events become a hash chain (app/domain/chain.py), in the order they were
+    written; each keeps its report's reference and its actor's name, which the chain commits to,
+    and outlives both (deleting a report or an account no longer deletes its history)."""
+
+    class Frozen(Model):
+        class Meta:
+            database = database
+
+    class Report(Frozen):
+        id = BigIntegerField(primary_key=True)
+
+    class User(Frozen):
+        name = CharField()
+
+        class Meta:
+            table_name = "user"
+
+    class OldEvent(Frozen):
+        report = ForeignKeyField(Report, null=True)
+        user = ForeignKeyField(User, null=True)
+        action = CharField()
+        detail = TextField(default="")
+        at = DateTimeField()
+
+        class Meta:
+            table_name = "event"
+
+    class Event(Frozen):
+        seq = BigIntegerField(unique=True)
+        report = ForeignKeyField(Report, backref="events", null=True, on_delete="SET NULL")
+        reference = CharField(default="")
+        user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+        actor = CharField(default="")
+        action = CharField()
+        detail = TextField(default="")
+        at = DateTimeField()
+        content = CharField()
+        digest = CharField()
+
+        class Meta:
+            table_name = "event"
+
+    names = {user.id: user.name for user in User.select()}
+    references = {row[0]: row[1] for row in database.execute_sql("SELECT id, reference FROM report")}
+    old = list(OldEvent.select().order_by(OldEvent.id).dicts())
+    database.drop_tables([OldEvent])
+    database.create_tables([Event])
+    previous = chain.GENESIS
+    for seq, row in enumerate(old, start=1):
+        actor, reference = names.get(row["user"], ""), references.get(row["report"], "")
+        content = chain.content_of(seq, row["at"], actor, row["action"], reference, row["detail"])
+        previous = chain.link(previous, content)
+        Event.create(
+            seq=seq,
+            report=row["report"],
+            reference=reference,
+            user=row["user"],
+            actor=actor,
+            action=row["action"],
+            detail=row["detail"],
+            at=row["at"],
+            content=content,
+            digest=previous,
+        )
+    Setting.write(chain.HEAD, f"{len(old)}:{previous}")
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
     4: ("signed-in sessions and spent proof-of-work challenges on the server", _sessions_on_the_server),
     5: ("random ids for the rows reporters cause, random thread starts", _random_reporter_ids),
+    6: ("the history as a hash chain", _history_chain),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

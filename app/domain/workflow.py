@@ -7,6 +7,7 @@ The views and the tests both read TRANSITIONS; the labels people see live in app
 
 import datetime
 
+from . import chain
 from .clock import now, today
 from .errors import DuplicateNeedsOriginal, TransitionRefused
 from .models import Credit, Event, Report, User
@@ -46,7 +47,9 @@ def allowed(state: str) -> tuple[str, ...]:
 
 
 def record(report: Report | None, user: User | None, action: str, detail: str = "") -> Event:
-    return Event.create(report=report, user=user, action=action, detail=detail, at=now())
+    """An entry in the history (app/domain/chain.py). `detail` is the team's own words or the
+    tool's, never text a reporter wrote."""
+    return chain.append(report, user, action, detail)
 
 
 def touch(settings: Settings, report: Report) -> None:

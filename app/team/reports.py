@@ -5,14 +5,13 @@ import datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from peewee import JOIN
 
 from crypto import PublicKey
 
 from ..domain import deadlines, workflow
 from ..domain.db import database
 from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
-from ..domain.models import Event, Item, Mailbox, Report, User
+from ..domain.models import Event, Item, Mailbox, Report
 from ..domain.reports import seal_reply
 from ..web.context import settings
 from ..web.i18n import state_label
@@ -84,13 +83,8 @@ def report(reference: str):
     row = find_report(reference)
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
     reporter = PublicKey.parse(mailbox.public_key) if mailbox else None
-    events = (
-        Event.select(Event, User)
-        .join(User, JOIN.LEFT_OUTER)
-        .where(Event.report == row)
-        .order_by(Event.at.desc(), Event.id.desc())
-        .limit(HISTORY_ROWS)
-    )
+    workflow.record(row, g.user, "viewed")  # who looked at which report is part of the history
+    events = Event.select().where(Event.report == row).order_by(Event.seq.desc()).limit(HISTORY_ROWS)
     return render_template(
         "team/report.html",
         report=row,

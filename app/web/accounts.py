@@ -3,6 +3,7 @@ deny-by-default check both of their blueprints run before every request."""
 
 from flask import abort, g, request, session
 
+from ..domain import chain
 from ..domain.models import User
 from .sessions import TEAM_USER
 
@@ -23,6 +24,8 @@ def require_role(roles_for: dict[str, tuple[str, ...]], default: tuple[str, ...]
         if request.endpoint in public:
             return
         if g.user is None or g.user.role not in roles_for.get(request.endpoint, default):
+            if g.user is not None:  # a signed-in account tried a page of another role: on record
+                chain.append(None, g.user, "refused", request.endpoint or "unknown address")
             abort(403)
 
     return check

@@ -1,0 +1,178 @@
+"""The history is a hash chain (app/domain/chain.py): every way of rewriting it with sqlite3 —
+editing, deleting, reordering, inserting, giving an entry to another account or report,
+backdating — is found by `meldpunt audit verify`, and a truncated or recomputed chain is found
+against a head saved earlier (issue 11, finding 2)."""
+
+import sqlite3
+import threading
+
+import pytest
+
+from .portal_helpers import submit_report
+from .team_helpers import team_client
+from .test_admin_cli import meldpunt
+from .test_team_workflow import _post
+
+
+@pytest.fixture
+def history(make_portal, portal_config, team_key):
+    """A portal whose history has entries from two accounts, about two reports, and the command line."""
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    portal = make_portal()
+    client = portal.test_client()
+    submit_report(client, files=[])
+    submit_report(client, files=[])
+    alice = team_client(portal, "alice", "handler")
+    bob = team_client(portal, "bob", "handler")
+    with database.connection_context():
+        first, second = [row.reference for row in Report.select().order_by(Report.reference)]
+    _post(alice, f"/team/reports/{first}/state", state="acknowledged")
+    _post(bob, f"/team/reports/{second}/state", state="acknowledged")
+    alice.get(f"/team/reports/{second}")
+    _post(alice, f"/team/reports/{first}/state", state="confirmed")
+    instance = portal_config["INSTANCE"]
+    (instance / "meldpunt.toml").write_text(
+        f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{portal_config["SECRET_KEY"]}"\n'
+    )
+    assert meldpunt("user", "add", "carol", "--role", "auditor", instance=instance).returncode == 0
+    return instance, first, second
+
+
+def _sql(instance, *statements: str) -> None:
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def _verify(instance, *heads) -> tuple[int, str]:
+    result = meldpunt("audit", "verify", *[arg for head in heads for arg in ("--against", head)], instance=instance)
+    return result.returncode, result.stdout + result.stderr
+
+
+def _entries(instance) -> list[tuple]:
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        return db.execute("SELECT seq, actor, action, reference FROM event ORDER BY seq").fetchall()
+
+
+def test_an_untouched_history_verifies(history):
+    instance, first, second = history
+    code, output = _verify(instance)
+    assert code == 0, output
+    entries = _entries(instance)
+    assert "The history verifies" in output
+    assert f"{len(entries)} entries" in output
+    actions = [(actor, action) for _, actor, action, _ in entries]
+    assert ("alice", "signed-in") in actions
+    assert ("alice", "viewed") in actions  # who looked at which report
+    assert ("command line", "user-add") in actions  # changes made outside the workspace too
+    assert [seq for seq, *_ in entries] == list(range(1, len(entries) + 1))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        ("UPDATE event SET detail = 'nothing happened' WHERE action = 'state' AND actor = 'bob'", "was changed"),
+        ("UPDATE event SET at = '2020-01-01 00:00:00' WHERE seq = 3", "was changed"),  # backdated
+        ("UPDATE event SET actor = 'alice' WHERE actor = 'bob'", "was changed"),
+        (
+            "UPDATE event SET user_id = (SELECT id FROM user WHERE name = 'alice') WHERE actor = 'bob'",
+            "another account",
+        ),
+        (
+            "UPDATE event SET report_id = (SELECT id FROM report WHERE reference != event.reference) "
+            "WHERE action = 'viewed'",
+            "another report",
+        ),
+        ("DELETE FROM event WHERE seq = 4", "entry 4 is missing"),
+        ("UPDATE event SET seq = -seq WHERE seq IN (3, 4); UPDATE event SET seq = 7 - seq WHERE seq IN (-3, -4)", ""),
+        (
+            "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest) "
+            "SELECT seq + 1000, '', 'mallory', 'export', '', at, content, digest FROM event WHERE seq = 2",
+            "is missing",
+        ),
+    ],
+    ids=["edit", "backdate", "other-actor", "other-account", "other-report", "delete", "reorder", "insert"],
+)
+def test_every_rewrite_with_sqlite3_is_found(history, tamper, problem):
+    instance, *_ = history
+    for statement in tamper.split("; "):
+        _sql(instance, statement)
+    code, output = _verify(instance)
+    assert code == 1
+    assert "the history is broken" in output
+    assert problem in output
+
+
+def _recompute(instance, keep: int | None = None) -> None:
+    """What someone with the database and the code can do: drop the tail and rewrite the rest so
+    that it verifies on its own."""
+    import datetime
+
+    from app.domain import chain
+
+    db = sqlite3.connect(instance / "meldpunt.db")
+    with db:
+        if keep is not None:
+            db.execute("DELETE FROM event WHERE seq > ?", (keep,))
+        db.execute("UPDATE event SET detail = 'rewritten' WHERE seq = 2")
+        previous = chain.GENESIS
+        rows = db.execute("SELECT seq, at, actor, action, reference, detail FROM event ORDER BY seq").fetchall()
+        for seq, at, actor, action, reference, detail in rows:
+            content = chain.content_of(seq, datetime.datetime.fromisoformat(at), actor, action, reference, detail)
+            previous = chain.link(previous, content)
+            db.execute("UPDATE event SET content = ?, digest = ? WHERE seq = ?", (content, previous, seq))
+        db.execute("UPDATE setting SET value = ? WHERE key = 'audit_chain_head'", (f"{len(rows)}:{previous}".encode(),))
+    db.close()
+
+
+def test_a_recomputed_or_truncated_chain_is_found_against_a_saved_head(history, tmp_path):
+    instance, *_ = history
+    head = meldpunt("audit", "head", instance=instance).stdout
+    seq, fingerprint = head.splitlines()[0].split(" ", 1)
+    (tmp_path / "mail.txt").write_text(f"Subject: Meldpunt history\n\nHead: entry {seq}, fingerprint {fingerprint}.\n")
+    assert _verify(instance, tmp_path / "mail.txt")[0] == 0
+
+    _recompute(instance)
+    assert _verify(instance)[0] == 0  # alone, a careful rewrite verifies: that is why heads live outside
+    code, output = _verify(instance, tmp_path / "mail.txt")
+    assert code == 1
+    assert "is not the one saved then" in output
+
+    _recompute(instance, keep=3)
+    code, output = _verify(instance, tmp_path / "mail.txt")
+    assert code == 1
+    assert "the history ends at 3" in output
+
+
+def test_appends_at_once_never_fork_the_chain(portal):
+    from app.domain import chain
+    from app.domain.db import database
+
+    def append_many():
+        with database.connection_context():
+            for _ in range(15):
+                chain.append(None, None, "test", actor="thread")
+
+    threads = [threading.Thread(target=append_many) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with database.connection_context():
+        verdict = chain.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.length >= 90
+
+
+def test_a_refused_page_is_on_record(history, make_portal):
+    from app.domain.db import database
+    from app.domain.models import Event
+
+    instance, *_ = history
+    portal = make_portal()
+    handler = team_client(portal, "dave", "handler")
+    assert handler.get("/audit/").status_code == 403
+    with database.connection_context():
+        assert Event.select().where(Event.actor == "dave", Event.action == "refused").count() == 1
