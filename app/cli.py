@@ -261,7 +261,7 @@ def user_add(name: str, role: str) -> None:
 @main.command()
 def notify() -> None:
     """Mail the team "there is new work" at the fixed MELDPUNT_NOTIFY_TIMES (run it often, from cron)."""
-    from .domain.notify import compose, due_slot, next_slot, pending, remember, send
+    from .domain.notify import compose, due_slot, head_message, next_slot, pending, remember, remember_head, send
 
     settings = _load()
     if not settings.get("MELDPUNT_SMTP_HOST") or not settings.get("MELDPUNT_MAIL_TO"):
@@ -277,9 +277,17 @@ def notify() -> None:
         message = compose(settings, found, sender, recipients)
         if message is not None:
             send(settings, message)
+        officers = [address.strip() for address in str(settings.get("MELDPUNT_AUDIT_MAIL_TO") or "").split(",")]
+        heads = head_message(settings, sender, [address for address in officers if address])
+        if heads is not None:
+            send(settings, heads)
         # Clocks no longer due are forgotten, so they count again if they return.
         remember(found, slot)
+        if heads is not None:
+            remember_head()
     click.echo(f"Sent: {message['Subject']}" if message is not None else "Nothing to tell.")
+    if heads is not None:
+        click.echo(f"Sent: {heads['Subject']}")
 
 
 @user.command("reset")

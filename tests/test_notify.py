@@ -35,8 +35,9 @@ def smtp():
     controller.stop()
 
 
-def notify(instance: Path, port: int) -> subprocess.CompletedProcess:
+def notify(instance: Path, port: int, **extra: str) -> subprocess.CompletedProcess:
     env = {
+        **extra,
         **os.environ,
         "MELDPUNT_INSTANCE": str(instance),
         "MELDPUNT_SMTP_HOST": "127.0.0.1",
@@ -252,3 +253,39 @@ def test_a_report_sealed_in_the_browser_is_announced_even_if_notify_ran_mid_uplo
     _next_fixed_time()
     notify(instance, port)
     assert len(inbox.messages) == 2
+
+
+def test_privacy_officers_get_the_history_head_at_the_fixed_times(make_portal, portal_config, smtp, tmp_path):
+    from .team_helpers import team_client
+
+    port, inbox = smtp
+    portal = make_portal()
+    team_client(portal, "alice", "handler")  # a sign-in: the history has entries
+    instance = _instance(portal_config)
+    officers = {"MELDPUNT_AUDIT_MAIL_TO": "privacy@example.nl"}
+    result = notify(instance, port, **officers)
+    assert "Sent: Meldpunt: head of the history" in result.stdout
+    mail = next(m for m in inbox.messages if "privacy@example.nl" in m)
+    head = subprocess.run(
+        [Path(sys.executable).parent / "meldpunt", "audit", "head"],
+        env={**os.environ, "MELDPUNT_INSTANCE": str(instance)},
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()[0]
+    seq, fingerprint = head.split(" ", 1)
+    assert f"entry {seq}, fingerprint {fingerprint}" in mail
+    assert "alice" not in mail
+    # The saved mail is what `audit verify --against` takes.
+    (tmp_path / "head.eml").write_text(mail)
+    verified = subprocess.run(
+        [Path(sys.executable).parent / "meldpunt", "audit", "verify", "--against", tmp_path / "head.eml"],
+        env={**os.environ, "MELDPUNT_INSTANCE": str(instance)},
+        capture_output=True,
+        text=True,
+    )
+    assert verified.returncode == 0, verified.stderr
+    # Nothing happened since: no new head at the next time.
+    _next_fixed_time()
+    count = len(inbox.messages)
+    assert "head of the history" not in notify(instance, port, **officers).stdout
+    assert len(inbox.messages) == count

@@ -19,13 +19,14 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from . import deadlines, workflow
+from . import chain, deadlines, workflow
 from .models import Item, Report, Setting
 from .settings import Settings
 
 ANNOUNCED_ITEMS = "notify_announced_items"  # {"report": n, "message": n}
 ANNOUNCED_CLOCKS = "notify_announced_clocks"
 LAST_SLOT = "notify_last_slot"  # the last fixed time handled, ISO in the team's zone
+LAST_HEAD = "notify_last_head"  # the history's head last mailed to the privacy officers
 KINDS = ("report", "message")
 
 
@@ -110,6 +111,31 @@ def compose(settings: Settings, found: Pending, sender: str, recipients: list[st
         "says nothing more on purpose: not what, not how much, not when.\n"
     )
     return message
+
+
+def head_message(settings: Settings, sender: str, recipients: list[str]) -> EmailMessage | None:
+    """For the privacy officers (MELDPUNT_AUDIT_MAIL_TO): the history's head, if it moved since
+    the last mail. Kept outside the server, these heads let `meldpunt audit verify --against`
+    prove later that nobody rewrote or cut the history (app/domain/chain.py). No content."""
+    current = chain.head()
+    if not recipients or Setting.read(LAST_HEAD, "") == f"{current.seq}:{current.digest}":
+        return None
+    message = EmailMessage()
+    message["Subject"] = "Meldpunt: head of the history"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message.set_content(
+        f"Head of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal's history:\n\n"
+        f"    entry {current.seq}, fingerprint {current.fingerprint}\n\n"
+        "Keep this mail. To check later that nobody rewrote or cut the history up to here, save it\n"
+        "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n"
+    )
+    return message
+
+
+def remember_head() -> None:
+    current = chain.head()
+    Setting.write(LAST_HEAD, f"{current.seq}:{current.digest}")
 
 
 def send(settings: Settings, message: EmailMessage) -> None:

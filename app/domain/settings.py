@@ -49,6 +49,7 @@ DEFAULTS: dict[str, object] = {
     # When `meldpunt notify` may mail the team, in the team's zone: fixed times, so a mail's moment
     # says nothing about when a report came in (docs/threat-model.md).
     "MELDPUNT_NOTIFY_TIMES": "08:00,16:00",
+    "MELDPUNT_AUDIT_MAIL_TO": None,  # privacy officers: the history's head at those times
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": None,  # argon2id at 64 MiB each, machine-wide; default: one per core
     "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
