@@ -343,6 +343,8 @@ def audit_verify(heads: tuple[str, ...]) -> None:
         saved += found
     with database.connection_context():
         verdict = verify(saved)
+        if verdict:  # the self-check page shows when the history was last verified
+            _record("audit-verified", f"{verdict.length} entries, {len(saved)} saved heads")
     if not verdict:
         raise click.ClickException(f"the history is broken: {verdict.problem}")
     click.echo(f"The history verifies: {verdict.length} entries, head {verdict.head.fingerprint}.")

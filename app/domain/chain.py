@@ -90,6 +90,20 @@ class Head:
         return " ".join(text[i : i + 4] for i in range(0, 20, 4))
 
 
+def head_document(organisation: str) -> dict:
+    """The head as a file the privacy officer downloads and keeps (`audit verify --against`)."""
+    current = head()
+    return {
+        "format": "meldpunt-history-head",
+        "version": 1,
+        "organisation": organisation,
+        "seq": current.seq,
+        "digest": current.digest,
+        "fingerprint": current.fingerprint,
+        "day": now().date().isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
