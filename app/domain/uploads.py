@@ -271,8 +271,11 @@ def check_envelope(start: bytes | io.RawIOBase, recipients: list[PublicKey], siz
     """Everything about an envelope of `size` bytes the server can check without a private key, on
     its first bytes: a header of this format version, well formed, addressed to exactly
     `recipients`; a size the format's chunks and padding give for that many recipients; and no
-    recipient entry that no key can open. Checked before the upload can become final, so a
-    reporter cannot leave an item of the wrong shape in their own report's bundle.
+    recipient entry whose one-time key has small order (an obviously broken sealer: such an
+    entry opens for nobody). Checked before the upload can become final, so a reporter cannot
+    leave an item of the wrong shape in their own report's bundle. A sealed file key with a
+    flipped byte still passes: only the key holder can tell, so `meldpunt-team open` opens a
+    report's other items when one fails.
 
     What stays unchecked needs the key: the header's MAC, the chunks, the metadata (its `kind`
     too) and the content. The offline tool opens a report's other items when one fails."""
