@@ -12,8 +12,9 @@ import os
 import re
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from . import spec
 from .errors import InvalidPublicKey, MalformedBundle, Tampered, UnsafeFileName, UnsupportedVersion
@@ -28,6 +29,9 @@ REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 # The portal's states today (app/domain/workflow.py); a later one is shown as text, if it looks like one.
 STATE = re.compile(r"[a-z_]{1,40}")
 _COPY_BLOCK = 1024 * 1024
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a member's local file header, up to its name
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -156,49 +160,59 @@ def open_zip(source: str | os.PathLike | BinaryIO, sentence: str) -> zipfile.Zip
         raise MalformedBundle(sentence) from exc
 
 
+def read_zip(
+    source: str | os.PathLike | BinaryIO, sentence: str, check: Callable[[zipfile.ZipFile], T]
+) -> tuple[zipfile.ZipFile, T]:
+    """The open zip and what `check` finds in it; the zip is closed again if the check fails, and
+    zipfile's own exceptions become `MalformedBundle(sentence)` (bundles and collections alike)."""
+    archive = open_zip(source, sentence)
+    try:
+        return archive, check(archive)
+    except ZIP_ERRORS as exc:
+        archive.close()
+        raise MalformedBundle(sentence) from exc
+    except BaseException:
+        archive.close()
+        raise
+
+
 def check_stored(members: list[zipfile.ZipInfo]) -> None:
     """Stored only: envelopes do not compress, and it rules out zip bombs."""
     for info in members:
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
             raise MalformedBundle("The bundle's files must be stored, not compressed or encrypted.")
+        if info.compress_size != info.file_size:
+            raise MalformedBundle(f"The zip gives two sizes for the stored file {info.filename!r}; it is not opened.")
+
+
+def check_layout(archive: zipfile.ZipFile, what: str) -> None:
+    """Each member's local header and data lie before the central directory, and no two overlap.
+
+    zipfile trusts the offsets in the central directory: one before the start of the file makes it
+    seek to a negative offset (an OSError, not a format error), and members that overlap make the
+    same bytes count for many items (work without end from a small file). Neither is opened.
+    """
+    end = archive.start_dir
+    reached = 0
+    for info in sorted(archive.infolist(), key=lambda info: info.header_offset):
+        start = info.header_offset
+        if not reached <= start <= end - _LOCAL_HEADER.size:
+            raise MalformedBundle(f"{what}'s files overlap or lie outside it; it is not opened.")
+        archive.fp.seek(start)
+        header = archive.fp.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+            raise MalformedBundle(f"{what} is damaged (a file's header is missing); it is not opened.")
+        name_length, extra_length = _LOCAL_HEADER.unpack(header)[-2:]
+        reached = start + _LOCAL_HEADER.size + name_length + extra_length + info.compress_size
+        if reached > end:
+            raise MalformedBundle(f"{what}'s files overlap or lie outside it; it is not opened.")
 
 
 class Bundle:
     """Read a bundle: the manifest is checked on opening, each item's hash as it is read."""
 
     def __init__(self, source: str | os.PathLike | BinaryIO):
-        self._zip = open_zip(source, "This is not a readable Meldpunt export bundle.")
-        try:
-            self.manifest = self._read_manifest()
-        except ZIP_ERRORS as exc:
-            self._zip.close()
-            raise MalformedBundle("This is not a readable Meldpunt export bundle.") from exc
-        except BaseException:
-            self._zip.close()
-            raise
-
-    def _read_manifest(self) -> Manifest:
-        members = self._zip.infolist()
-        names = [info.filename for info in members]
-        for name in names:
-            if name != spec.BUNDLE_MANIFEST and not _ITEM_NAME.fullmatch(name):
-                raise UnsafeFileName(f"The bundle holds a file with an unsafe file name, {name!r}; it is not opened.")
-        if len(set(names)) != len(names):
-            raise MalformedBundle("The bundle holds the same file twice.")
-        check_stored(members)
-        if spec.BUNDLE_MANIFEST not in names:
-            raise MalformedBundle("The bundle has no manifest.json.")
-        if self._zip.getinfo(spec.BUNDLE_MANIFEST).file_size > spec.MAX_MANIFEST_BYTES:
-            raise MalformedBundle("The bundle's manifest is too large.")
-        manifest = _parse_manifest(self._zip.read(spec.BUNDLE_MANIFEST))
-        listed = {item.file for item in manifest.items}
-        if listed != set(names) - {spec.BUNDLE_MANIFEST}:
-            raise MalformedBundle("The bundle's files do not match its manifest.")
-        return manifest
-
-    def read_item(self, item: Item) -> bytes:
-        with self.open_item(item) as stream:
-            return stream.read()
+        self._zip, self.manifest = read_zip(source, "This is not a readable Meldpunt export bundle.", _read_manifest)
 
     def open_item(self, item: Item) -> "HashCheckingReader":
         try:
@@ -209,11 +223,6 @@ class Bundle:
 
     def item_size(self, item: Item) -> int:
         return self._zip.getinfo(item.file).file_size
-
-    def verify(self) -> None:
-        """Read every item once; `Tampered` if one does not match its manifest hash."""
-        for item in self.manifest.items:
-            self.check_item(item)
 
     def check_item(self, item: Item) -> None:
         """Read one item through; `Tampered` if it does not match its manifest hash."""
@@ -267,6 +276,27 @@ class HashCheckingReader:
         self.close()
 
 
+def _read_manifest(archive: zipfile.ZipFile) -> Manifest:
+    members = archive.infolist()
+    names = [info.filename for info in members]
+    for name in names:
+        if name != spec.BUNDLE_MANIFEST and not _ITEM_NAME.fullmatch(name):
+            raise UnsafeFileName(f"The bundle holds a file with an unsafe file name, {name!r}; it is not opened.")
+    if len(set(names)) != len(names):
+        raise MalformedBundle("The bundle holds the same file twice.")
+    check_stored(members)
+    check_layout(archive, "The bundle")
+    if spec.BUNDLE_MANIFEST not in names:
+        raise MalformedBundle("The bundle has no manifest.json.")
+    if archive.getinfo(spec.BUNDLE_MANIFEST).file_size > spec.MAX_MANIFEST_BYTES:
+        raise MalformedBundle("The bundle's manifest is too large.")
+    manifest = _parse_manifest(archive.read(spec.BUNDLE_MANIFEST))
+    listed = {item.file for item in manifest.items}
+    if listed != set(names) - {spec.BUNDLE_MANIFEST}:
+        raise MalformedBundle("The bundle's files do not match its manifest.")
+    return manifest
+
+
 def _parse_manifest(data: bytes) -> Manifest:
     document = parse_object(data, MalformedBundle, "The bundle's manifest")
     form, version = document.get("format"), document.get("version")
@@ -313,7 +343,9 @@ def _parse_item(entry: object, expected: str, earlier: list[Item]) -> Item:
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise MalformedBundle("The manifest has an invalid sha256.")
     parent = entry.get("parent")
-    if parent is not None and (kind != "attachment" or parent not in {i.file for i in earlier if i.kind != kind}):
+    if parent is not None and (
+        not isinstance(parent, str) or kind != "attachment" or parent not in {i.file for i in earlier if i.kind != kind}
+    ):
         raise MalformedBundle("A manifest item names a parent that is not an earlier message, report or reply.")
     return Item(file, kind, digest, _day(entry.get("day")), parent)
 

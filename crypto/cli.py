@@ -15,23 +15,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__, envelope
-from .errors import CryptoError, WeakPassphrase
+from .errors import CryptoError, NothingOpened, WeakPassphrase
 from .keyfile import TeamKey, check_passphrase_strength
 from .keys import parse_recipients
 from .meta import Meta
+from .names import new_file
 from .progress import CountingReader, Progress
 from .terminal import safe_for_terminal
-from .unpack import unpack
+from .unpack import FAILURES_FILE, Opened, unpack
 from .workspace import check_output
 
 EXIT_FAILURE = 1
 EXIT_OPENED_WITH_FAILURES = 3  # `open`: the rest is in the folder; 2 is argparse's usage error
 EXIT_INTERRUPTED = 130
+_ASCII_SPACE = " \t\r\n"
 OPEN_EXIT_CODES = (
     "Exit status: 0 when everything opened; 3 when some items (or bundles of a collection) could not be "
-    "opened: the rest is in DIR, and the failures are listed on stderr and in report.md; 1 when nothing "
-    "was opened and nothing decrypted is kept; 130 after Ctrl-C and 143 after SIGTERM, with everything "
-    "written removed."
+    "opened: the rest is in DIR, and the failures are listed on stderr and at the top of report.md (for a "
+    f"collection, in DIR/{FAILURES_FILE}); 1 when nothing was opened (every item or bundle failed, or the "
+    "bundle, key or DIR is unusable), and nothing decrypted is kept; 130 after Ctrl-C, 143 after SIGTERM "
+    "and 129 after SIGHUP, with everything written removed."
 )
 
 
@@ -171,6 +174,9 @@ def cmd_encrypt(args: argparse.Namespace) -> None:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> None:
+    if args.output is None and sys.stdout.isatty():
+        # The plaintext is the reporter's: escape sequences in it would reach the terminal as is.
+        raise Failure("Refusing to write decrypted content to the terminal; use -o FILE or a pipe.")
     key = _team_key(args)
     with _input(args.input, "Decrypting") as reader:
         opener = envelope.Opener(reader, key)
@@ -187,25 +193,42 @@ def cmd_open(args: argparse.Namespace) -> int:
         raise FileNotFoundError(2, "No such file", str(args.bundle))
     check_output(args.output)  # said before the passphrase is asked, not after
     key = _team_key(args)
-    with _signals_interrupt():
+    signals = _Interruptions()
+    # Printing happens inside: once the run is complete a signal is only noted, never turned into
+    # a failure of a run whose output stays.
+    with signals.caught():
         try:
-            opened = unpack(args.bundle, key, args.output)
+            opened = unpack(args.bundle, key, args.output, settle=signals.settle)
+        except NothingOpened as exc:
+            print(f"meldpunt-team: {safe_for_terminal(str(exc))}", file=sys.stderr)
+            _list(exc.failures)
+            return EXIT_FAILURE
         except OSError as exc:  # the machine's problem (disk full, permissions): unpack removed its output
             where = f" ({exc.filename})" if exc.filename else ""
             raise Failure(f"Opening stopped: {exc.strerror or exc}{where}; nothing decrypted was kept.") from None
+        return _report(opened, args.output)
+
+
+def _report(opened: Opened, output: Path) -> int:
     for path in opened.reports:
         print(path)
     if not opened.failures:
         return 0
     count = len(opened.failures)
-    where = safe_for_terminal(str(args.output))
     failures = "1 failure" if count == 1 else f"{count} failures"
+    listed = f"in {opened.failures_file}" if opened.failures_file else "at the top of report.md"
     print(
-        f"meldpunt-team: opened with {failures}, listed here and in report.md; the rest is in {where}.", file=sys.stderr
+        f"meldpunt-team: opened with {failures}, listed here and {safe_for_terminal(listed)}; "
+        f"the rest is in {safe_for_terminal(str(output))}.",
+        file=sys.stderr,
     )
-    for failure in opened.failures:
-        print(f"  {safe_for_terminal(str(failure))}", file=sys.stderr)  # a reason may quote a bundle's names
+    _list(opened.failures)
     return EXIT_OPENED_WITH_FAILURES
+
+
+def _list(failures) -> None:
+    for failure in failures:
+        print(f"  {safe_for_terminal(str(failure))}", file=sys.stderr)  # a reason may quote a bundle's names
 
 
 def cmd_reply(args: argparse.Namespace) -> None:
@@ -228,23 +251,33 @@ def cmd_reply(args: argparse.Namespace) -> None:
 # --- helpers ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _signals_interrupt():
-    """SIGTERM and SIGHUP raise like Ctrl-C, so a killed `open` still removes what it wrote; after
-    the first of them all three are ignored, so that a second one cannot cut the cleanup short."""
-    caught = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+class _Interruptions:
+    """SIGINT, SIGTERM and SIGHUP raise like Ctrl-C while `open` works, so that a killed run still
+    removes what it wrote. Only the first: after it, and once the run is settled (complete, or
+    removing what it wrote; crypto/workspace.py), a signal is ignored, so that none can cut the
+    cleanup short or turn a finished run into a failure while its output stays."""
 
-    def interrupt(signum: int, _frame) -> None:
-        for number in caught:
-            signal.signal(number, signal.SIG_IGN)
+    def __init__(self) -> None:
+        self.settled = False
+
+    def settle(self) -> None:
+        self.settled = True
+
+    def _interrupt(self, signum: int, _frame) -> None:
+        if self.settled:
+            return
+        self.settled = True
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
 
-    previous = {number: signal.signal(number, interrupt) for number in caught}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    @contextmanager
+    def caught(self):
+        numbers = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+        previous = {number: signal.signal(number, self._interrupt) for number in numbers}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _team_key(args: argparse.Namespace) -> TeamKey:
@@ -255,10 +288,10 @@ def _team_key(args: argparse.Namespace) -> TeamKey:
 
 def _passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) -> str:
     if args.passphrase_file is not None:
-        # The first line without its LF or CRLF, nothing trimmed (docs/format.md): splitlines()
-        # would also cut at U+2028, form feeds and the like, which may be part of a passphrase.
-        text = args.passphrase_file.read_text(encoding="utf-8")
-        passphrase = text.split("\n", 1)[0].removesuffix("\r")
+        # The first line without its LF or CRLF, nothing trimmed (docs/format.md): read as bytes, so
+        # that a lone CR, U+2028, a form feed and the like stay part of the passphrase (read_text
+        # and splitlines() would end the line there).
+        passphrase = _text_file(args.passphrase_file).split("\n", 1)[0].removesuffix("\r")
         if confirm:
             check_passphrase_strength(passphrase)
         return passphrase
@@ -275,12 +308,24 @@ def _passphrase(args: argparse.Namespace, prompt: str, confirm: bool = False) ->
 
 
 def _key_line(value: str) -> str:
-    if value.strip().lower().startswith("mpk1"):
+    """A public key line given on the command line, or read from the file it names.
+
+    From a file, the text as it is: PublicKey.parse strips the ASCII white space around a line and
+    refuses everything else, no-break spaces and line separators included (str.strip() would
+    quietly take them away)."""
+    if value.strip(_ASCII_SPACE).lower().startswith("mpk1"):
         return value
     path = Path(value)
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
+        return _text_file(path)
     return value  # let PublicKey.parse say what is wrong with it
+
+
+def _text_file(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{path} is not UTF-8 text.") from None
 
 
 def _today() -> datetime.date:
@@ -310,7 +355,7 @@ def _output(path: Path | None):
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = new_file(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import BinaryIO
 
 from . import spec
-from .bundle import REFERENCE, ZIP_ERRORS, check_stored, open_zip, zip_entry
+from .bundle import REFERENCE, ZIP_ERRORS, check_layout, check_stored, open_zip, read_zip, zip_entry
 from .errors import MalformedBundle, UnsafeFileName
 from .names import check_plain
 
@@ -34,33 +34,7 @@ class Collection:
     """Read a collection: the member names are checked on opening, each bundle when it is copied out."""
 
     def __init__(self, source: str | os.PathLike | BinaryIO):
-        self._zip = open_zip(source, _UNREADABLE)
-        try:
-            self.references = self._check()
-        except ZIP_ERRORS as exc:
-            self._zip.close()
-            raise MalformedBundle(_UNREADABLE) from exc
-        except BaseException:
-            self._zip.close()
-            raise
-
-    def _check(self) -> list[str]:
-        members = self._zip.infolist()
-        references = []
-        for info in members:
-            match = _MEMBER.fullmatch(info.filename)
-            if not match:
-                raise UnsafeFileName(
-                    f"The collection holds a file that is not a bundle, {info.filename!r}; it is not opened."
-                )
-            references.append(check_plain(match.group(1)))  # each becomes a folder: no device names
-        if not 1 <= len(references) <= spec.MAX_COLLECTION_BUNDLES:
-            raise MalformedBundle("The collection holds no bundles, or too many.")
-        # Case-insensitive: each becomes a folder, and some file systems ignore case.
-        if len({reference.lower() for reference in references}) != len(references):
-            raise MalformedBundle("The collection holds the same bundle twice.")
-        check_stored(members)
-        return references
+        self._zip, self.references = read_zip(source, _UNREADABLE, _check)
 
     @contextmanager
     def copy_of(self, reference: str, folder: str | os.PathLike) -> Iterator[BinaryIO]:
@@ -82,6 +56,28 @@ class Collection:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _check(archive: zipfile.ZipFile) -> list[str]:
+    members = archive.infolist()
+    references = []
+    for info in members:
+        match = _MEMBER.fullmatch(info.filename)
+        if not match:
+            raise UnsafeFileName(
+                f"The collection holds a file that is not a bundle, {info.filename!r}; it is not opened."
+            )
+        references.append(check_plain(match.group(1)))  # each becomes a folder: no device names
+    if not 1 <= len(references) <= spec.MAX_COLLECTION_BUNDLES:
+        raise MalformedBundle("The collection holds no bundles, or too many.")
+    # Case-insensitive: each becomes a folder, and some file systems ignore case.
+    if len({reference.lower() for reference in references}) != len(references):
+        raise MalformedBundle("The collection holds the same bundle twice.")
+    check_stored(members)
+    # The collection's own zip must be sound; a bundle in it is checked when it is opened, and
+    # failing that is its own failure only.
+    check_layout(archive, "The collection")
+    return references
 
 
 class CollectionWriter:

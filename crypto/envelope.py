@@ -235,9 +235,19 @@ class Opener:
         except primitives.AuthenticationFailed:
             raise Tampered("The envelope header has been changed.") from None
         self._reader = reader
-        self._pieces = self._unpadded()
-        self._rest = b""
-        self.meta = self._read_meta()
+        self._final = False
+        chunks = self._chunks()
+        first = next(chunks)
+        if self._final:  # one chunk: the padding may lie anywhere in it, so it goes first
+            unpadder = Unpadder()
+            first = b"".join(unpadder.feed(first))
+            unpadder.finish()
+        # More than one chunk: the metadata (at most 4 + 8,192 bytes) lies in the first, and is
+        # read from its plaintext as decrypted, so that bytes there that look like padding cannot
+        # make the reader pull the next chunk before the metadata is judged ("Which error wins").
+        self.meta, start = _split_meta(first)
+        self._rest = first[start:]
+        self._pieces = iter(()) if self._final else self._unpadded(chunks)
 
     def _chunks(self) -> Iterator[bytes]:
         current = _read_exact(self._reader, spec.SEALED_CHUNK_BYTES)
@@ -258,6 +268,7 @@ class Opener:
             if tag == primitives.TAG_FINAL:
                 if following:
                     raise Tampered("There is data after the envelope's last chunk.")
+                self._final = True
                 yield data
                 return
             if tag != primitives.TAG_MESSAGE:
@@ -268,29 +279,17 @@ class Opener:
             current = following
             number += 1
 
-    def _unpadded(self) -> Iterator[bytes]:
+    def _unpadded(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """The body after the metadata: the rest of the first chunk, then every other one, unpadded."""
         unpadder = Unpadder()
-        for chunk in self._chunks():
+        rest, self._rest = self._rest, b""
+        yield from unpadder.feed(rest)
+        for chunk in chunks:
             yield from unpadder.feed(chunk)
         unpadder.finish()
 
-    def _take(self, size: int) -> bytes:
-        while len(self._rest) < size:
-            piece = next(self._pieces, None)
-            if piece is None:
-                raise MalformedEnvelope("The envelope's metadata is cut short.")
-            self._rest += piece
-        taken, self._rest = self._rest[:size], self._rest[size:]
-        return taken
-
-    def _read_meta(self) -> Meta:
-        length = int.from_bytes(self._take(spec.META_LENGTH_BYTES), "big")
-        if length > spec.MAX_META_BYTES:
-            raise MalformedEnvelope("The envelope's metadata is too long.")
-        return Meta.decode(self._take(length))
-
     def __iter__(self) -> Iterator[bytes]:
-        if self._rest:
+        if self._final and self._rest:  # one chunk: the rest is the body, already unpadded
             yield self._rest
             self._rest = b""
         yield from self._pieces
@@ -303,6 +302,19 @@ class Opener:
             if progress is not None:
                 progress(written)
         return written
+
+
+def _split_meta(data: bytes) -> tuple[Meta, int]:
+    """The metadata at the start of the plaintext `data`, and where the body begins."""
+    if len(data) < spec.META_LENGTH_BYTES:
+        raise MalformedEnvelope("The envelope's metadata is cut short.")
+    length = int.from_bytes(data[: spec.META_LENGTH_BYTES], "big")
+    if length > spec.MAX_META_BYTES:
+        raise MalformedEnvelope("The envelope's metadata is too long.")
+    end = spec.META_LENGTH_BYTES + length
+    if end > len(data):
+        raise MalformedEnvelope("The envelope's metadata is cut short.")
+    return Meta.decode(data[spec.META_LENGTH_BYTES : end]), end
 
 
 def seal(reader: BinaryIO, writer: BinaryIO, recipients: Iterable[PublicKey], meta: Meta) -> None:

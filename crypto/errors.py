@@ -80,3 +80,14 @@ class OutputNotEmpty(CryptoError):
 
 class UnusableOutput(CryptoError):
     """The output chosen for `meldpunt-team open` is a file, a dangling link, or has no parent folder."""
+
+
+class NothingOpened(CryptoError):
+    """`meldpunt-team open` could open no item of a bundle (or no bundle of a collection).
+
+    `failures` holds what could not be opened and why; nothing decrypted is kept.
+    """
+
+    def __init__(self, message: str, failures: tuple = ()):
+        super().__init__(message)
+        self.failures = failures

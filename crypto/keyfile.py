@@ -15,6 +15,7 @@ from . import primitives, spec
 from .errors import InvalidKeyFile, KeyFileExists, UnsupportedVersion, WeakPassphrase, WrongPassphrase
 from .kdf import argon2id, passphrase_bytes
 from .keys import PrivateKey
+from .names import new_file
 
 MIN_PASSPHRASE_CHARS = 12
 
@@ -40,17 +41,19 @@ class TeamKey(PrivateKey):
         """Write the key file with mode 0600; never replaces an existing file."""
         text = encode_key_file(self, passphrase)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = new_file(path)
         except FileExistsError:
             raise KeyFileExists(f"{path} already exists; move it away first, it is not overwritten.") from None
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            os.fchmod(handle.fileno(), 0o600)
+        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
             handle.write(text)
 
     @classmethod
     def load(cls, path: str | os.PathLike, passphrase: str) -> "TeamKey":
+        # Bytes, decoded as they are: read_text() would also end a line at a lone CR, which the
+        # format does not (docs/format.md, "Reading" rule 1), and then accept what
+        # decode_key_file refuses.
         try:
-            text = Path(path).read_text(encoding="ascii")
+            text = Path(path).read_bytes().decode("ascii")
         except UnicodeDecodeError:
             raise InvalidKeyFile(f"{path} is not a Meldpunt team key file.") from None
         return decode_key_file(text, passphrase)
@@ -124,10 +127,11 @@ def _within_bounds(kdf: spec.Argon2Params) -> bool:
 
 def _unarmor(text: str) -> bytes:
     # Lines end in LF or CRLF; spaces and tabs around a line are ignored, nothing else is: the
-    # file is ASCII, and str.splitlines()/strip() would also cut at and eat Unicode separators.
+    # file is ASCII, and str.splitlines()/strip() would also cut at and eat Unicode separators. A
+    # CR anywhere but right before an LF stays in its line, which then matches nothing.
     if not isinstance(text, str) or not text.isascii():
         raise InvalidKeyFile("This is not a Meldpunt team key file.")
-    lines = [line.strip(" \t\r") for line in text.split("\n")]
+    lines = [line.removesuffix("\r").strip(" \t") for line in text.split("\n")]
     lines = [line for line in lines if line]
     if len(lines) < 3 or lines[0] != _BEGIN or lines[-1] != _END:
         raise InvalidKeyFile("This is not a Meldpunt team key file.")

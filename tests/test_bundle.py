@@ -47,8 +47,10 @@ def test_manifest_round_trip(bundle_path, team_key, other_key):
             "reply",
         ]
         assert manifest.items[1].parent == manifest.items[0].file
-        bundle.verify()
-        meta, body = open_bytes(bundle.read_item(manifest.items[3]), team_key)
+        for item in manifest.items:
+            bundle.check_item(item)
+        with bundle.open_item(manifest.items[3]) as stream:
+            meta, body = open_bytes(stream.read(), team_key)
         assert (meta.kind, body) == ("message", b"Any news?")
 
 
@@ -93,7 +95,7 @@ def test_changed_item_fails_its_hash(bundle_path):
         return [(n, d[:-1] + bytes([d[-1] ^ 1]) if n == "items/0002.mpe" else d) for n, d in members]
 
     with Bundle(_rewrite(bundle_path, change)) as bundle, pytest.raises(Tampered):
-        bundle.verify()
+        bundle.check_item(bundle.manifest.items[1])
 
 
 def test_path_traversal_member_is_refused(bundle_path):

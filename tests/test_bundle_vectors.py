@@ -31,6 +31,13 @@ def test_the_vectors_cover_the_rules():
         "member-named-twice.zip",
         "collection-ok.zip",
         "collection-stray-member.zip",
+        "overlapping-members.zip",
+        "member-before-start.zip",
+        "parent-not-text.zip",
+        "collection-member-outside.zip",
+        "collection-bundle-overlapping.zip",
+        "nothing-opened.zip",
+        "collection-nothing-opened.zip",
     ]:
         assert expected in names
 

@@ -324,3 +324,60 @@ def test_large_files_show_progress_on_a_terminal(tmp_path, public):
     assert "MiB/s" in screen
     quiet = run_cli("encrypt", "--to", public, "-o", tmp_path / "big2.mpe", tmp_path / "big", check=True)
     assert quiet.stderr == b""
+
+
+def test_decrypt_refuses_to_write_plaintext_to_a_terminal(tmp_path, key_dir, team_file_key):
+    """The decrypted bytes are the reporter's: escape sequences in them would reach the terminal."""
+    hostile = b"harmless\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07\x1b]0;pwned\x07\x1b[2K\rVerified OK\n"
+    (tmp_path / "item.mpe").write_bytes(seal_bytes(hostile, [team_file_key.public], Meta("attachment")))
+    args = ["decrypt", "--key", key_dir / "team.key", "--passphrase-file", key_dir / "passphrase"]
+    code, screen = _on_a_terminal([*args, tmp_path / "item.mpe"], [])
+    assert code == 1, screen
+    assert "use -o FILE or a pipe" in screen
+    assert "\x1b]52" not in screen
+    assert "Verified OK" not in screen
+    assert len(screen.strip().splitlines()) == 1, screen
+    # A pipe and a file are as before.
+    assert run_cli(*args, tmp_path / "item.mpe", check=True).stdout == hostile
+
+
+@pytest.mark.parametrize(
+    ("content", "opens"),
+    [("{p}\r\n", True), ("{p}\rsecond line\n", False), ("{p}\r", True), ("{p}\r\r\n", False)],
+    ids=["crlf", "lone-cr-inside", "cr-at-the-end", "cr-crlf"],
+)
+def test_a_lone_cr_in_a_passphrase_file_is_part_of_the_passphrase(tmp_path, key_dir, content, opens):
+    """Only LF ends the line, and one CR before it goes with it (docs/format.md): read_text() also
+    ended the line at a lone CR, so a passphrase file that holds one opened a key it should not."""
+    (tmp_path / "pass").write_bytes(content.format(p=TEAM_PASSPHRASE).encode())
+    result = run_cli("pubkey", key_dir / "team.key", "--passphrase-file", tmp_path / "pass")
+    if opens:
+        assert result.returncode == 0, result.stderr.decode()
+    else:
+        assert_one_line_error(result, "passphrase does not open")
+
+
+def test_a_passphrase_file_that_is_not_utf8(tmp_path, key_dir):
+    (tmp_path / "pass").write_bytes(b"\xff\xfe" + TEAM_PASSPHRASE.encode("utf-16-le") + b"\n")
+    result = run_cli("pubkey", key_dir / "team.key", "--passphrase-file", tmp_path / "pass")
+    assert_one_line_error(result, "is not UTF-8 text")
+
+
+@pytest.mark.parametrize(
+    ("content", "sentence"),
+    [
+        ("\u00a0{key}\u2028\n".encode(), "characters that do not belong"),
+        (b"\xff\xfe{key}\n", "is not UTF-8 text"),
+    ],
+    ids=["no-break-space", "not-utf8"],
+)
+def test_to_from_a_file_is_judged_like_the_command_line(tmp_path, public, content, sentence):
+    """`--to FILE` used str.strip(), which quietly took away the no-break space and line separator
+    that PublicKey.parse refuses in a line given on the command line (docs/format.md, "Keys")."""
+    (tmp_path / "to.pub").write_bytes(content.replace(b"{key}", public.encode()))
+    (tmp_path / "in.txt").write_text("hi")
+    result = run_cli("encrypt", "--to", tmp_path / "to.pub", "-o", tmp_path / "out.mpe", tmp_path / "in.txt")
+    assert_one_line_error(result, sentence)
+    assert not (tmp_path / "out.mpe").exists()
+    (tmp_path / "to.pub").write_bytes(b" \t" + public.encode() + b"\r\n")  # ASCII white space is fine
+    run_cli("encrypt", "--to", tmp_path / "to.pub", "-o", tmp_path / "out.mpe", tmp_path / "in.txt", check=True)

@@ -56,9 +56,11 @@ BUNDLE: list[bytes] = []
 def _read_bundle(data: bytes) -> None:
     try:
         with Bundle(io.BytesIO(data)) as bundle:
-            bundle.verify()
             for item in bundle.manifest.items:
-                open_bytes(bundle.read_item(item), KEY)
+                bundle.check_item(item)
+            for item in bundle.manifest.items:
+                with bundle.open_item(item) as stream:
+                    open_bytes(stream.read(), KEY)
     except CryptoError:
         pass
 

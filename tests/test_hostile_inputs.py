@@ -8,12 +8,14 @@ mutates whole envelopes and bundles; this walks the rest of the public API, one 
 
 import io
 import json
+import zipfile
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto import CryptoError, Meta, PrivateKey, PublicKey, passphrase, report, seal_bytes, secretbox, spec
+from crypto.bundle import Bundle, zip_entry
 from crypto.envelope import Opener, read_header
 from crypto.keyfile import TeamKey, decode_key_file
 from crypto.keys import parse_recipients
@@ -131,3 +133,76 @@ def test_names_that_cannot_be_created_are_crypto_errors(tmp_path):
     for name in ("../x", "", "a/b", "con", "-rf"):
         with pytest.raises(CryptoError):
             create_in(tmp_path, name)
+
+
+# --- the manifest, one member at a time, as every JSON type ---------------------------------
+
+JSON_VALUES = [None, True, 1, 1.5, "x", [], {}]
+MANIFEST_MEMBERS = ["format", "version", "reference", "state", "received", "reporter_key", "items"]
+ITEM_MEMBERS = ["file", "kind", "sha256", "day", "parent"]
+
+
+def _with_member(member: str, value) -> bytes:
+    """ok-bundle.zip with one member of its manifest ("state", or "items/1/parent") set to `value`."""
+    with zipfile.ZipFile(BUNDLES / "ok-bundle.zip") as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members:
+            if name == "manifest.json":
+                document = json.loads(data)
+                *path, last = member.split("/")
+                target = document
+                for step in path:
+                    target = target[int(step)] if isinstance(target, list) else target[step]
+                target[last] = value
+                data = json.dumps(document).encode()
+            archive.writestr(zip_entry(name), data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "member",
+    MANIFEST_MEMBERS + [f"items/{number}/{name}" for number in (0, 1) for name in ITEM_MEMBERS],
+)
+def test_every_manifest_member_as_every_json_type(tmp_path, member):
+    """A list where a parent belongs raised TypeError (an unhashable `in` test): every member of the
+    manifest and of its items, as each JSON type, gives a CryptoError or opens, nothing else."""
+    for number, value in enumerate(JSON_VALUES):
+        source = tmp_path / f"{number}.zip"
+        source.write_bytes(_with_member(member, value))
+        _only_crypto_errors(lambda path: Bundle(path).close(), source)
+        try:
+            unpack(source, BUNDLE_KEY, tmp_path / f"out-{number}")
+        except CryptoError:
+            assert not (tmp_path / f"out-{number}").exists()
+
+
+# --- key files: the reader of files and the reader of text agree ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("newline", "accepted"),
+    [("\n", True), ("\r\n", True), ("\r", False), ("\r\r\n", False), ("\n\r", False)],
+    ids=["lf", "crlf", "lone-cr", "cr-crlf", "lf-cr"],
+)
+def test_team_key_file_line_ends(tmp_path, newline, accepted):
+    """docs/format.md, "Reading" rule 1: lines end in LF or CRLF and in nothing else. TeamKey.load
+    read the file with universal newlines and so took a lone CR for a line end, which
+    decode_key_file does not: both must give the same answer."""
+    key = (VECTORS / "keys" / "team-ok.key").read_text(encoding="ascii")
+    passphrase = next(
+        case["passphrase"]
+        for case in json.loads((VECTORS / "keys" / "vectors.json").read_text(encoding="utf-8"))["key_files"]
+        if case["file"] == "team-ok.key" and case["expect"] == "ok"
+    )
+    text = key.replace("\n", newline)
+    (tmp_path / "team.key").write_bytes(text.encode("ascii"))
+    outcomes = []
+    for read in (lambda: decode_key_file(text, passphrase), lambda: TeamKey.load(tmp_path / "team.key", passphrase)):
+        try:
+            outcomes.append(str(read().public))
+        except CryptoError as error:
+            outcomes.append(type(error).__name__)
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0] != "InvalidKeyFile") == accepted

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from crypto import Meta, PrivateKey, report, seal_bytes
+from crypto import CryptoError, Meta, PrivateKey, report, seal_bytes
 from crypto.bundle import BundleWriter
 from crypto.keyfile import TeamKey
+from crypto.unpack import MAX_TEXT_BYTES, unpack
+from crypto.workspace import Workspace
 
 from .bundles import DAY
 from .conftest import TEAM_PASSPHRASE, VECTORS
@@ -32,15 +34,17 @@ FIELDS = {"title": f"Title {MARKER.decode()}", "description": f"Described {MARKE
 MIB = 1024 * 1024
 
 
-def make_bundle(path: Path, team: PrivateKey, attachment: int = 1000, message: int = 100) -> Path:
-    """A bundle whose every item holds MARKER: a report, an attachment and a message of these sizes."""
+def make_bundle(path: Path, team: PrivateKey, attachment: int = 1000, message: int = 100, messages: int = 1) -> Path:
+    """A bundle whose every item holds MARKER: a report, an attachment, and `messages` messages of
+    about `message` bytes each."""
     both = [team.public]
     with path.open("wb") as target, BundleWriter(target, "MP-7KQ2-X9FD", "received", DAY) as bundle:
         first = bundle.add("report", io.BytesIO(seal_bytes(report.encode(FIELDS), both, Meta("report"))), DAY)
         body = (MARKER + b" ") * (attachment // (len(MARKER) + 1) + 1)
         bundle.add("attachment", io.BytesIO(seal_bytes(body, both, Meta("attachment", name="poc.bin"))), DAY, first)
-        text = (MARKER + b"\n") * (message // (len(MARKER) + 1) + 1)
-        bundle.add("message", io.BytesIO(seal_bytes(text, both, Meta("message"))), DAY)
+        text = (MARKER + b"\n") * (message // (len(MARKER) + 1))
+        for _ in range(messages):
+            bundle.add("message", io.BytesIO(seal_bytes(text or MARKER, both, Meta("message"))), DAY)
     return path
 
 
@@ -200,7 +204,7 @@ def test_one_item_of_each_bad_kind_among_good_ones(tmp_path, team_file_key, key_
 
         first = add("report", b"[not, json", Meta("report"))
         add("attachment", MARKER, Meta("attachment", name="kept.txt"), first)  # its report failed
-        add("message", MARKER * (16 * MIB // len(MARKER) + 1), Meta("message"))  # over-long
+        add("message", MARKER * (MAX_TEXT_BYTES // len(MARKER) + 1), Meta("message"))  # over-long
         writer.add("message", io.BytesIO(seal_bytes(b"x", [stranger.public], Meta("message"))), DAY)
         add("message", b"a reply in disguise", Meta("reply"))
         damaged = bytearray(seal_bytes(MARKER, both, Meta("message")))
@@ -262,7 +266,7 @@ def test_a_collection_with_a_bad_bundle_opens_the_others(tmp_path, vector_key):
     result = open_cli(VECTORS / "bundle" / "collection-wrong-reference.zip", tmp_path / "out", vector_key)
     assert result.returncode == 3, result.stderr.decode()
     assert "MP-WXYZ-6789.zip: It holds the bundle of MP-ABCD-2345" in result.stderr.decode()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["MP-7KQ2-X9FD"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["MP-7KQ2-X9FD", "failures.md"]
 
 
 def test_a_collection_with_a_stray_member_writes_nothing(tmp_path, vector_key):
@@ -282,13 +286,15 @@ def _file_size_limit(limit: int):
     return limit_writes
 
 
+# Writing report.md: texts shorter than MAX_TEXT_BYTES each, longer than the limit together.
 @pytest.mark.parametrize(
-    ("attachment", "message"),
-    [(4 * MIB, 100), (100, 2 * MIB)],
+    ("attachment", "messages"),
+    [(4 * MIB, 1), (100, 3)],
     ids=["mid-attachment", "writing-report-md"],
 )
-def test_file_size_limit(tmp_path, team_file_key, key_dir, attachment, message):
-    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message)
+def test_file_size_limit(tmp_path, team_file_key, key_dir, attachment, messages):
+    message = 100 if messages == 1 else MAX_TEXT_BYTES * 3 // 4
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message, messages=messages)
     result = open_cli(bundle, tmp_path / "out", key_dir, preexec_fn=_file_size_limit(MIB))
     assert_refused(result, "File too large")
     assert "nothing decrypted was kept" in result.stderr.decode()
@@ -310,13 +316,14 @@ def small_disk(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("attachment", "message"),
-    [(4 * MIB, 100), (100, 3 * MIB)],
+    ("attachment", "messages"),
+    [(4 * MIB, 1), (100, 4)],
     ids=["mid-attachment", "writing-report-md"],
 )
 @pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "empty-folder"])
-def test_disk_full(tmp_path, team_file_key, key_dir, small_disk, attachment, message, existing):
-    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message)
+def test_disk_full(tmp_path, team_file_key, key_dir, small_disk, attachment, messages, existing):
+    message = 100 if messages == 1 else MAX_TEXT_BYTES * 3 // 4
+    bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=attachment, message=message, messages=messages)
     out = small_disk if existing else small_disk / "out"
     result = open_cli(bundle, out, key_dir)
     assert_refused(result, "No space left on device")
@@ -328,7 +335,11 @@ def test_disk_full(tmp_path, team_file_key, key_dir, small_disk, attachment, mes
     assert_no_plaintext(tmp_path)
 
 
-@pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 def test_a_signal_mid_decrypt_removes_everything(tmp_path, team_file_key, key_dir, number, code):
     bundle = make_bundle(tmp_path / "b.zip", team_file_key, attachment=64 * MIB)
     out = tmp_path / "out"
@@ -349,4 +360,230 @@ def test_a_signal_mid_decrypt_removes_everything(tmp_path, team_file_key, key_di
     assert child.returncode == code, stderr.decode()
     assert "Traceback" not in stderr.decode()
     assert not out.exists()
+    assert_no_plaintext(tmp_path)
+
+
+# --- nothing opened, and a collection's failures ----------------------------------------------
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "empty-folder"])
+@pytest.mark.parametrize("source", ["nothing-opened.zip", "collection-nothing-opened.zip"])
+def test_when_nothing_opens_nothing_is_kept(tmp_path, vector_key, source, existing):
+    """Every item (or every bundle) failed: exit 1, the reasons listed, and no folder full of nothing."""
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir(mode=0o750)
+        out.chmod(0o750)
+    result = open_cli(VECTORS / "bundle" / source, out, vector_key)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    first, *listed = stderr.splitlines()
+    assert first.startswith("meldpunt-team: None of the "), first
+    assert first.endswith("; nothing decrypted was kept."), first
+    assert listed
+    assert all(line.startswith("  ") for line in listed)
+    assert "not encrypted to this key" in stderr
+    assert result.stdout == b""
+    if existing:
+        assert list(out.iterdir()) == []
+        assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    else:
+        assert not out.exists()
+
+
+def test_a_collections_failures_are_said_where_they_are(tmp_path, vector_key):
+    result = open_cli(VECTORS / "bundle" / "collection-wrong-reference.zip", tmp_path / "out", vector_key)
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    assert f"listed here and in {tmp_path / 'out' / 'failures.md'};" in stderr
+    assert "report.md" not in stderr
+    page = (tmp_path / "out" / "failures.md").read_text()
+    assert "- `MP-WXYZ-6789.zip`: `It holds the bundle of MP-ABCD-2345, not of MP-WXYZ-6789.`" in page
+    assert_private(tmp_path / "out")
+
+
+def test_a_bundle_with_a_broken_layout_in_a_collection_fails_alone(tmp_path, vector_key):
+    """The collection's own zip is sound; one bundle in it has overlapping members."""
+    result = open_cli(VECTORS / "bundle" / "collection-bundle-overlapping.zip", tmp_path / "out", vector_key)
+    stderr = result.stderr.decode()
+    assert result.returncode == 3, stderr
+    assert "MP-WXYZ-6789.zip: The bundle's files overlap or lie outside it" in stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["MP-7KQ2-X9FD", "failures.md"]
+
+
+@pytest.mark.parametrize("source", ["member-before-start.zip", "collection-member-outside.zip"])
+def test_offsets_outside_the_zip_are_the_bundles_fault(tmp_path, vector_key, source):
+    """zipfile sought to a negative offset (OSError): the CLI blamed the machine ("Opening stopped")."""
+    result = open_cli(VECTORS / "bundle" / source, tmp_path / "out", vector_key)
+    assert_refused(result, "overlap or lie outside it")
+    assert "Opening stopped" not in result.stderr.decode()
+    assert not (tmp_path / "out").exists()
+
+
+# --- memory -------------------------------------------------------------------------------
+
+# VmHWM, the peak resident set of this process image: ru_maxrss would include the test process's
+# own peak (argon2 at 256 MiB), carried into the child across fork and exec.
+PEAK = """
+import sys
+from crypto import PrivateKey
+from crypto.unpack import unpack
+opened = unpack(sys.argv[1], PrivateKey(bytes.fromhex(sys.argv[2])), sys.argv[3])
+assert not opened.failures, opened.failures
+with open("/proc/self/status") as status:
+    print(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc/self/status")
+def test_memory_stays_bounded_with_many_long_hostile_texts(tmp_path):
+    """Texts of the longest size open takes, made of what report.md shows four characters for:
+    whole-page rendering with a Python object per character took 1.27 GB for one such text of
+    16 MiB, and every further text added to it. A child process without argon2 measures `open`."""
+    team = PrivateKey.generate()
+    both = [team.public]
+    fields = {"title": "x", "description": "\x85" * (MAX_TEXT_BYTES // 2 - 64), "steps": "\x1b"}
+    with (tmp_path / "b.zip").open("wb") as target, BundleWriter(target, "MP-1", "received", DAY) as bundle:
+        bundle.add("report", io.BytesIO(seal_bytes(report.encode(fields), both, Meta("report"))), DAY)
+        nul = seal_bytes(b"\0" * MAX_TEXT_BYTES, both, Meta("message"))
+        for _ in range(8):
+            bundle.add("message", io.BytesIO(nul), DAY)
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK, tmp_path / "b.zip", team.secret_bytes().hex(), tmp_path / "out"],
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    peak_mib = int(result.stdout) / 1024  # VmHWM is in kB
+    assert peak_mib < 200, peak_mib
+    page = (tmp_path / "out" / "report.md").read_bytes()
+    assert page.count(b"\\x00") == 8 * MAX_TEXT_BYTES
+
+
+# --- the output folder: links and races -----------------------------------------------------
+
+
+def _two_folders(tmp_path: Path) -> tuple[Path, Path]:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    out.chmod(0o777)  # world-writable: another local user can plant a link in it
+    elsewhere.mkdir()
+    return out, elsewhere
+
+
+def test_a_link_planted_before_the_folder_is_made_private_is_refused(tmp_path, monkeypatch):
+    """The folder is made 0700 before it is found empty: an `attachments` link that another user
+    planted in it until then is seen, and nothing is written through it."""
+    team = PrivateKey.generate()
+    bundle = make_bundle(tmp_path / "b.zip", team)
+    out, elsewhere = _two_folders(tmp_path)
+    real_chmod, real_fchmod = os.chmod, os.fchmod
+
+    def plant() -> None:
+        if not os.path.lexists(out / "attachments"):
+            (out / "attachments").symlink_to(elsewhere)
+
+    def chmod(path, mode, *args, **kwargs):
+        if Path(path) == out:
+            plant()
+        return real_chmod(path, mode, *args, **kwargs)
+
+    def fchmod(fd, mode):
+        if os.path.samestat(os.fstat(fd), os.stat(out)):
+            plant()
+        return real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "chmod", chmod)
+    monkeypatch.setattr(os, "fchmod", fchmod)
+    with pytest.raises(CryptoError):
+        unpack(bundle, team, out)
+    monkeypatch.undo()
+    assert list(elsewhere.iterdir()) == []
+    assert [path.name for path in out.iterdir()] == ["attachments"]  # the planted link, left alone
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777
+
+
+def test_an_entry_the_run_did_not_make_is_never_taken_over(tmp_path, monkeypatch):
+    """`attachments` appearing in the output folder after the checks (a link) is not written into:
+    every folder is made by mkdir, never found and used."""
+    team = PrivateKey.generate()
+    bundle = make_bundle(tmp_path / "b.zip", team)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    real_folder = Workspace.folder
+
+    def folder(space, parent, name):
+        if name == "attachments" and not os.path.lexists(parent / name):
+            (parent / name).symlink_to(elsewhere)
+        return real_folder(space, parent, name)
+
+    monkeypatch.setattr(Workspace, "folder", folder)
+    with pytest.raises(OSError, match="File exists"):
+        unpack(bundle, team, out)
+    assert list(elsewhere.iterdir()) == []
+    assert not out.exists()
+
+
+# --- signals at the edges of the run --------------------------------------------------------
+
+# Runs the CLI's main() in a child after `patch`, which makes a signal arrive at a chosen moment.
+SIGNALLED = """
+import os, shutil, signal, sys
+import crypto.cli
+{patch}
+sys.exit(crypto.cli.main(sys.argv[1:]))
+"""
+
+
+def _signalled(patch: str, bundle: Path, out: Path, key_dir: Path, preexec_fn=None) -> subprocess.CompletedProcess:
+    args = ["open", bundle, "--key", key_dir / "team.key", "--passphrase-file", key_dir / "passphrase", "-o", out]
+    return subprocess.run(
+        [sys.executable, "-c", SIGNALLED.format(patch=patch), *map(str, args)],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
+        timeout=120,
+    )
+
+
+def test_a_signal_after_the_run_is_complete_is_no_failure(tmp_path, bundle, key_dir):
+    """SIGTERM right after unpack returned: the output is complete and stays, so the run succeeded
+    (it used to say "Terminated." with exit 143 and keep everything)."""
+    patch = """
+real = crypto.cli.unpack
+def unpack(*args, **kwargs):
+    opened = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return opened
+crypto.cli.unpack = unpack
+"""
+    result = _signalled(patch, bundle, tmp_path / "out", key_dir)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == str(tmp_path / "out" / "report.md")
+    assert (tmp_path / "out" / "report.md").is_file()
+
+
+def test_a_signal_during_the_cleanup_does_not_cut_it_short(tmp_path, team_file_key, key_dir):
+    """The disk fills in the second attachment; while the first is being removed, SIGTERM arrives."""
+    bundle = tmp_path / "b.zip"
+    both = [team_file_key.public]
+    with bundle.open("wb") as target, BundleWriter(target, "MP-1", "received", DAY) as writer:
+        first = writer.add("report", io.BytesIO(seal_bytes(report.encode(FIELDS), both, Meta("report"))), DAY)
+        kept = seal_bytes(MARKER * 100, both, Meta("attachment", name="first.bin"))
+        writer.add("attachment", io.BytesIO(kept), DAY, first)
+        big = seal_bytes(MARKER * (4 * MIB // len(MARKER)), both, Meta("attachment", name="big.bin"))
+        writer.add("attachment", io.BytesIO(big), DAY, first)
+    patch = """
+real = shutil.rmtree
+def rmtree(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(*args, **kwargs)
+shutil.rmtree = rmtree
+"""
+    result = _signalled(patch, bundle, tmp_path / "out", key_dir, preexec_fn=_file_size_limit(MIB))
+    assert result.returncode in (1, 143), result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+    assert not (tmp_path / "out").exists()
     assert_no_plaintext(tmp_path)

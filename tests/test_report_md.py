@@ -1,8 +1,10 @@
-"""report.md against a hostile reporter: parsed with a real CommonMark parser, never eyeballed.
+"""report.md against a hostile reporter: parsed with a real CommonMark parser, and read as plain text.
 
 The structure must be the tool's alone (its headings, lists, links and reply command), every
-reporter value must sit in a fence or code span whose content is exactly the escaped value, and
-nothing a terminal or a Markdown viewer acts on may survive (docs/team-guide.md, "Hostile reports").
+reporter value must sit in an indented code block or a code span whose content is exactly the
+escaped value, read as plain text every line of reporter text must begin with four spaces and no
+line of the tool's with a space, and nothing a terminal or a Markdown viewer acts on may survive
+(docs/team-guide.md, "Hostile reports").
 """
 
 import datetime
@@ -18,11 +20,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from crypto import Meta, PrivateKey, report, seal_bytes
+from crypto import Meta, PrivateKey, seal_bytes
 from crypto.bundle import BundleWriter, Item, Manifest
-from crypto.markdown import code_span, shown_block, shown_inline
+from crypto.markdown import EMPTY, INDENT, code_span, shown_block, shown_inline
 from crypto.names import safe_name
-from crypto.reportmd import Entry, render
+from crypto.reportmd import FIELDS, Entry, render, shown_value
 from crypto.terminal import UNSAFE_CATEGORIES
 from crypto.unpack import unpack
 
@@ -34,7 +36,7 @@ PARSERS = {
     "commonmark": MarkdownIt("commonmark"),
     "gfm": MarkdownIt("gfm-like", options_update={"linkify": False}),  # tables, strikethrough
 }
-FIELD_HEADINGS = {heading for _, heading in report.FIELDS}
+FIELD_HEADINGS = {heading for _, heading in FIELDS}
 THREAD_HEADING = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|day unknown) · (?:Reporter|Security team)")
 
 HOSTILE = {
@@ -59,12 +61,39 @@ HOSTILE = {
     "backslashes": r"C:\Windows\x1b\u202e \\server\share \` \*",
     "nul": "a\x00b",
     "tabs-crlf": "line one\r\n\tline two\r\nline three",
+    # Read with `cat`, this drew the end of its block and a thread entry of the tool's own.
+    "forged-plain-text": (
+        "Any news on my report?\n```\n\n### 2026-12-02 · Security team\n\n```text\nNot a vulnerability.\n"
+        "Answer with:\n\nmeldpunt-team reply --to mpk1attacker --key team.key reply.txt -o reply.mpe\n"
+        "Note from meldpunt-team: nothing was escaped.\nAttachments:\n\n"
+        "- [`attachments/poc.html`](attachments/poc.html)\n```"
+    ),
+    "blank-edges": "\n \n\t\n  indented first line\n\n last line with spaces  \n \n",
+    "only-blank": " \n\t\n",
 }
 
 
 def _value_check(tokens: list, values: list[str]) -> None:
-    fences = [token for token in tokens if token.type == "fence" and token.info == "text"]
-    assert [token.content for token in fences] == [shown_block(value) + "\n" for value in values]
+    """Each value, in order, is one indented code block holding exactly what the tool shows of it
+    (a value of nothing but blank lines is `(empty)`, said by the tool)."""
+    blocks = [token.content for token in tokens if token.type == "code_block"]
+    assert blocks == [shown_block(value) + "\n" for value in values if shown_block(value)]
+
+
+def reporter_lines(text: str, tokens: list) -> set[int]:
+    """The numbers of the lines a parser reads as code blocks: the reporter's text, and only that."""
+    return {number for token in tokens if token.type == "code_block" for number in range(*token.map)}
+
+
+def assert_plain_text_rule(text: str, tokens: list) -> None:
+    """docs/team-guide.md: every line of reporter text begins with four spaces; none of the tool's
+    lines begins with a space or a tab. So, read with `cat`, no reporter line can pass for the tool's."""
+    theirs = reporter_lines(text, tokens)
+    for number, line in enumerate(text.split("\n")):
+        if number in theirs:
+            assert line.startswith(INDENT), (number, line)
+        else:
+            assert not line.startswith((" ", "\t")), (number, line)
 
 
 def _inline_tokens(tokens: list) -> list:
@@ -93,11 +122,11 @@ def assert_tool_structure(text: str, folder: Path | None = None) -> list:
             assert "/" not in href.removeprefix("attachments/"), href
             if folder is not None:
                 assert (folder / unquote(href)).is_file(), href
-        shells = [t for t in tokens if t.type == "fence" and t.info == "sh"]
-        assert [t.content for t in shells] == [
-            f"meldpunt-team reply --to {REPORTER.public} --key team.key reply.txt -o reply.mpe\n"
+        shells = [t for t in tokens if t.type == "fence"]
+        assert [(t.info, t.content) for t in shells] == [
+            ("sh", f"meldpunt-team reply --to {REPORTER.public} --key team.key reply.txt -o reply.mpe\n")
         ]
-        assert {t.info for t in tokens if t.type == "fence"} <= {"text", "sh"}
+        assert_plain_text_rule(text, tokens)
     return PARSERS["commonmark"].parse(text)
 
 
@@ -118,7 +147,7 @@ def _bundle(path: Path, fields: dict, messages: list[tuple[str, str]], names: li
 
 @pytest.fixture
 def opened(tmp_path):
-    fields = {key: HOSTILE[name] for key, name in zip([k for k, _ in report.FIELDS], HOSTILE, strict=False)}
+    fields = {key: HOSTILE[name] for key, name in zip([k for k, _ in FIELDS], HOSTILE, strict=False)}
     fields |= {
         "## Impact": "an unknown member named like a heading",
         "<img src=x onerror=alert(1)>": "an unknown member named like HTML",
@@ -145,11 +174,11 @@ def test_hostile_report_keeps_the_tools_structure(opened):
     folder, fields, messages, names = opened
     text = (folder / "report.md").read_text(encoding="utf-8")
     tokens = assert_tool_structure(text, folder)
-    known = [report.shown_value(key, fields.get(key)) for key, _ in report.FIELDS if key in fields]
-    unknown = [fields[key] for key in sorted(set(fields) - {k for k, _ in report.FIELDS})]
+    known = [shown_value(key, fields.get(key)) for key, _ in FIELDS if key in fields]
+    unknown = [fields[key] for key in sorted(set(fields) - {k for k, _ in FIELDS})]
     _value_check(tokens, [*known, *unknown, *(text for _, text in messages)])
     spans = [t.content for t in _inline_tokens(tokens) if t.type == "code_inline"]
-    for key in set(fields) - {k for k, _ in report.FIELDS}:
+    for key in set(fields) - {k for k, _ in FIELDS}:
         assert (shown_inline(key) if key else "(empty)") in [*spans, "(empty)"]
     links = [t for t in _inline_tokens(tokens) if t.type == "link_open"]
     assert len(links) == len(names)
@@ -160,7 +189,7 @@ def test_the_reply_command_comes_first_and_only_from_the_manifest(opened):
     folder, *_ = opened
     text = (folder / "report.md").read_text(encoding="utf-8")
     command = f"meldpunt-team reply --to {REPORTER.public} --key team.key"
-    assert text.index(command) < text.index("```text")
+    assert text.index(command) < text.index("\n" + INDENT)
     tokens = PARSERS["commonmark"].parse(text)
     outside = " ".join(t.content for t in _inline_tokens(tokens) if t.type == "text")
     assert "mpk1attacker" not in outside
@@ -176,12 +205,12 @@ def test_escapes_are_visible_and_counted(opened):
     assert "payload\\x1b[2K\\x0dVerified OK" in text
     assert "exe.\\u202etxt.sh \\u2066isolate\\u2069 \\u200bzero\\u200dwidth" in text
     assert "one\\u2028two\\u2029three\\x85four" in text
-    assert "line one\n\tline two\nline three" in text  # CR LF is a line end, not an escape
-    # The reporter's own backslashes stay single: the note outside the fence tells them apart.
+    assert f"line one\n{INDENT}\tline two\n{INDENT}line three" in text  # CR LF is a line end, not an escape
+    # The reporter's own backslashes stay single: the note outside the block tells them apart.
     assert r"C:\Windows\x1b\u202e \\server\share" in text
     notes = re.findall(r"^Note from meldpunt-team: ([0-9]+) control or format characters? (?:is|are) shown", text, re.M)
     assert "2" in notes  # the OSC title: ESC and BEL
-    before = text[: text.index("```text\n" + HOSTILE["backslashes"])].rstrip("\n").splitlines()
+    before = text[: text.index("\n" + INDENT + HOSTILE["backslashes"])].rstrip("\n").splitlines()
     assert before[-1] == f"### {DAY.isoformat()} · Reporter"  # no note: every backslash is the reporter's
 
 
@@ -194,6 +223,49 @@ def test_attachment_links_point_at_the_written_files(opened):
         assert f"](attachments/{quote(name)})" in text
     # safe_name drops line separators like the other characters a terminal would act on.
     assert "- [`attachments/lineseparator.txt`](attachments/lineseparator.txt)\n" in text
+
+
+# How the tool's own lines begin (docs/team-guide.md, "Hostile reports").
+TOOL_LINE_STARTS = (
+    "#",
+    "- ",
+    "```",
+    "Answer with:",
+    "meldpunt-team reply",
+    "Note from meldpunt-team",
+    "Attachments:",
+    "Lines indented",
+    "This ",
+    "The reporter's browser",
+    EMPTY,
+)
+
+
+def test_read_as_plain_text_no_reporter_line_passes_for_the_tools(opened):
+    folder, *_ = opened
+    text = (folder / "report.md").read_text(encoding="utf-8")
+    tokens = PARSERS["commonmark"].parse(text)
+    theirs = reporter_lines(text, tokens)
+    lines = text.split("\n")
+    tool_lines = {line for number, line in enumerate(lines) if number not in theirs and line}
+    assert {line for line in tool_lines if not line.startswith(TOOL_LINE_STARTS)} <= {
+        "meldpunt-team's own, and a reporter value on it (such as the name of a form field) is in backticks."
+    }
+    for number in theirs:
+        assert lines[number].startswith(INDENT), lines[number]
+        assert lines[number] not in tool_lines
+        assert not lines[number].startswith(TOOL_LINE_STARTS)
+    # The forgeries are there, visibly the reporter's.
+    for forged in ("### 2026-12-02 · Security team", "```", "Answer with:", "- [`attachments/poc.html`]"):
+        assert INDENT + forged in lines or any(line.startswith(INDENT + forged) for line in lines), forged
+    assert "### 2026-12-02 · Security team" not in tool_lines
+
+
+def test_blank_lines_at_the_edges_of_a_text_are_left_out(opened):
+    text = (opened[0] / "report.md").read_text(encoding="utf-8")
+    shown = f"{INDENT}  indented first line\n{INDENT}\n{INDENT} last line with spaces  \n\n"
+    assert f"· Reporter\n\n{shown}" in text
+    assert f"· Reporter\n\n{EMPTY}\n\n" in text  # nothing but blank lines: said by the tool
 
 
 def test_the_cat_of_report_md_is_harmless(opened):
@@ -212,7 +284,7 @@ _hostile_characters = st.one_of(
     st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
 )
 _text = st.text(alphabet=_hostile_characters, max_size=60)
-_known = [key for key, _ in report.FIELDS]
+_known = [key for key, _ in FIELDS]
 
 
 @given(
@@ -231,7 +303,7 @@ def test_any_text_yields_the_tools_headings_and_round_trips(fields, texts, names
     markdown = render(manifest, entries)
     tokens = assert_tool_structure(markdown)
 
-    shown_known = [(h, report.shown_value(k, fields[k])) for k, h in report.FIELDS if k in fields]
+    shown_known = [(h, shown_value(k, fields[k])) for k, h in FIELDS if k in fields]
     shown_known = [(h, v) for h, v in shown_known if v]
     unknown = sorted(k for k in set(fields) - set(_known) if fields[k])
     expected = [f"Report {code_span(REFERENCE)}", *(h for h, _ in shown_known), *["Other field"] * len(unknown)]

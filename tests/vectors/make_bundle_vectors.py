@@ -2,19 +2,23 @@
 
     .venv/bin/python tests/vectors/make_bundle_vectors.py
 
-The files are committed; tests/test_bundle_vectors.py only reads them. Each case in vectors.json
-names a bundle or collection, the secret key that opens it, and what `meldpunt-team open` must do:
-`ok`, with every file it writes (and the SHA-256 of the attachments), the items it cannot open
-with their error class, and for some the exact report.md; or the error class it must raise before
-it writes anything.
+The files are committed; tests/test_bundle_vectors.py only reads them. A bundle already there is
+kept, so rerunning adds new cases without changing the old ones (envelopes are sealed with fresh
+randomness each time); vectors.json and the expected report.md files are written anew. Each case
+in vectors.json names a bundle or collection, the secret key that opens it, and what
+`meldpunt-team open` must do: `ok`, with every file it writes (and the SHA-256 of the attachments),
+the items it cannot open with their error class, and for some the exact report.md; or the error
+class it must raise, having kept nothing.
 """
 
 import datetime
 import hashlib
 import io
 import json
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from crypto import Meta, PrivateKey, report, seal_bytes
@@ -72,11 +76,79 @@ def with_manifest(data: bytes, edit) -> bytes:
     return rezip([(n, edit(d.decode()).encode() if n == "manifest.json" else d) for n, d in members(data)])
 
 
+def overlapping(reference: str, count: int = 3) -> bytes:
+    """A bundle of `count` messages whose members overlap: each one's local header lies inside the
+    data of the one before (a "quoted overlap"), so the same bytes would be read once per item.
+    Every hash in the manifest matches; the zip's layout is what is wrong."""
+
+    def local(name: bytes, size: int, crc: int) -> bytes:
+        return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, size, size, len(name), 0) + name
+
+    names = [f"items/{n:04d}.mpe".encode() for n in range(1, count + 1)]
+    tail, members = b"Any news?\n" * 10, []
+    for name in reversed(names):  # from the innermost outwards
+        members.insert(0, (name, len(tail), zlib.crc32(tail), hashlib.sha256(tail).hexdigest()))
+        tail = local(name, len(tail), zlib.crc32(tail)) + tail
+    body, offsets, at = bytearray(tail), [], 0
+    for name, *_ in members:  # each local header right after the one before
+        offsets.append(at)
+        at += 30 + len(name)
+    items = [
+        {"file": name.decode(), "kind": "message", "sha256": digest, "day": None, "parent": None}
+        for name, _, _, digest in members
+    ]
+    document = {"format": "meldpunt-bundle", "version": 1, "reference": reference, "state": "received"}
+    manifest = json.dumps(document | {"received": "2026-11-28", "reporter_key": None, "items": items}).encode()
+    members.append((b"manifest.json", len(manifest), zlib.crc32(manifest), None))
+    offsets.append(len(body))
+    body += local(b"manifest.json", len(manifest), zlib.crc32(manifest)) + manifest
+    directory = b"".join(
+        struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, crc, size, size, len(name), 0, 0, 0, 0, 0, at)
+        + name
+        for (name, size, crc, _), at in zip(members, offsets, strict=True)
+    )
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(body), 0)
+    return bytes(body + directory + end)
+
+
+def moved_directory(data: bytes, by: int) -> bytes:
+    """The zip `data` with its end record claiming the central directory `by` bytes further on:
+    zipfile then puts every member `by` bytes before where it is, the first one before the file."""
+    changed = bytearray(data)
+    end = changed.rfind(b"PK\x05\x06")
+    offset = struct.unpack_from("<I", changed, end + 16)[0]
+    struct.pack_into("<I", changed, end + 16, offset + by)
+    return bytes(changed)
+
+
+def far_member(data: bytes) -> bytes:
+    """The zip `data` with its last member's header offset set to 2**62, as a zip64 extra field."""
+    end = data.rfind(b"PK\x05\x06")
+    start = struct.unpack_from("<I", data, end + 16)[0]
+    entries, at = [], start
+    while data.startswith(b"PK\x01\x02", at):
+        name, extra, comment = struct.unpack_from("<HHH", data, at + 28)
+        entries.append(bytearray(data[at : at + 46 + name + extra + comment]))
+        at += 46 + name + extra + comment
+    last = entries[-1]
+    name, extra, _ = struct.unpack_from("<HHH", last, 28)
+    struct.pack_into("<I", last, 42, 0xFFFFFFFF)
+    struct.pack_into("<H", last, 30, extra + 12)
+    entries[-1] = last[: 46 + name] + struct.pack("<HHQ", 1, 8, 2**62) + last[46 + name :]
+    directory = b"".join(entries)
+    return (
+        data[:start]
+        + directory
+        + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(directory), start, 0)
+    )
+
+
 def main() -> None:
     cases = []
 
     def write(name: str, data: bytes, expect: str, **details) -> None:
-        (OUT / name).write_bytes(data)
+        if not (OUT / name).exists():
+            (OUT / name).write_bytes(data)
         cases.append({"file": name, "secret_key": TEAM.secret_bytes().hex(), "expect": expect, **details})
 
     good = io.BytesIO()
@@ -177,8 +249,38 @@ def main() -> None:
         "collection-wrong-reference.zip",
         rezip(renamed),
         "ok",
-        files={f"MP-7KQ2-X9FD/{path}": digest for path, digest in each.items()},
+        files={"failures.md": None, **{f"MP-7KQ2-X9FD/{path}": digest for path, digest in each.items()}},
         failures={"MP-WXYZ-6789.zip": "MalformedBundle"},
+    )
+
+    # Review of issue 10: the zip's layout, a parent of the wrong type, and runs that open nothing.
+    write("overlapping-members.zip", overlapping("MP-7KQ2-X9FD"), "MalformedBundle")
+    write("member-before-start.zip", moved_directory(good, 0x100000), "MalformedBundle")
+    write(
+        "parent-not-text.zip",
+        with_manifest(good, lambda t: t.replace('"parent": "items/0001.mpe"', '"parent": ["items/0001.mpe"]')),
+        "MalformedBundle",
+    )
+    write("collection-member-outside.zip", far_member(collection.getvalue()), "MalformedBundle")
+    mixed = [
+        (n, overlapping("MP-WXYZ-6789") if n == "MP-ABCD-2345.zip" else d) for n, d in members(collection.getvalue())
+    ]
+    write(
+        "collection-bundle-overlapping.zip",
+        rezip([(n.replace("MP-ABCD-2345", "MP-WXYZ-6789"), d) for n, d in mixed]),
+        "ok",
+        files={"failures.md": None, **{f"MP-7KQ2-X9FD/{path}": digest for path, digest in each.items()}},
+        failures={"MP-WXYZ-6789.zip": "MalformedBundle"},
+    )
+    stranger = io.BytesIO()
+    with BundleWriter(stranger, "MP-7KQ2-X9FD", "acknowledged", DAY, REPORTER.public) as bundle:
+        first = bundle.add("report", seal("report", report.encode(FIELDS), to=(STRANGER,)), DAY)
+        bundle.add("attachment", seal("attachment", POC, "poc.html", to=(STRANGER,)), DAY, first)
+    write("nothing-opened.zip", stranger.getvalue(), "NothingOpened")
+    write(
+        "collection-nothing-opened.zip",
+        rezip(renamed[1:] + [("MP-7KQ2-X9FD.zip", stranger.getvalue())]),
+        "NothingOpened",
     )
 
     (OUT / "vectors.json").write_text(json.dumps(cases, indent=2) + "\n")

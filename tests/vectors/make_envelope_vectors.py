@@ -168,6 +168,20 @@ def main() -> None:
         ALICE,
         "MalformedEnvelope",
     )
+    # The metadata's length runs past its JSON into bytes that end chunk 0 the way padding does: the
+    # metadata is judged on chunk 0 as decrypted, before any later chunk is read (review of issue 10).
+    meta_json = b'{"kind":"message"}'
+    lookalike = (len(meta_json) + 10).to_bytes(4, "big") + meta_json
+    lookalike += b"\x80" + bytes(spec.CHUNK_BYTES - len(lookalike) - 1)
+    padding = b"\x80" + bytes(spec.MIN_PADDED_BYTES - 1)
+    into_padding = authentic(lookalike + padding, [ALICE], pieces=[lookalike, padding])
+    write("malformed-metadata-into-padding-lookalike.mpe", into_padding, ALICE, "MalformedEnvelope")
+    write(
+        "malformed-metadata-into-padding-lookalike-then-tampered-chunk.mpe",
+        flip(into_padding, header_size(into_padding) + CHUNK + 7),
+        ALICE,
+        "MalformedEnvelope",
+    )
     unknown = framed(b'{"kind":"message","later":{"a":[1,2]}}', b"hello")
     write("ok-unknown-member.mpe", authentic(unknown, [ALICE]), ALICE, "ok", body=b"hello", meta=Meta("message"))
     more = framed(b'{"kind":"message"}', b"padded more than PADME asks", padded=20000)

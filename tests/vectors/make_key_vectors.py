@@ -83,6 +83,7 @@ def key_file_cases() -> list[dict]:
     memory, passes, lanes = 2, 6, 10  # offsets of the parameters (docs/format.md)
     variants = {
         "team-crlf-76.key": lambda: armor(blob, "\r\n", 76),
+        "team-cr-line-ends.key": lambda: armor(blob, "\r"),
         "team-damaged-version-byte.key": lambda: armor(changed(blob, 0, b"\x02", checksum=False)),
         "team-future-version.key": lambda: armor(changed(blob, 0, b"\x02")),
         "team-damaged-checksum.key": lambda: armor(changed(blob, len(blob) - 1, bytes([blob[-1] ^ 1]), False)),
@@ -111,6 +112,7 @@ def key_file_cases() -> list[dict]:
         ("team-spaced-passphrase.key", SPACED, "ok"),
         ("team-spaced-passphrase.key", SPACED.strip(), "WrongPassphrase"),
         ("team-crlf-76.key", PASSPHRASE, "ok"),
+        ("team-cr-line-ends.key", PASSPHRASE, "InvalidKeyFile"),  # a lone CR ends no line
         ("team-damaged-version-byte.key", PASSPHRASE, "InvalidKeyFile"),
         ("team-future-version.key", PASSPHRASE, "UnsupportedVersion"),
         ("team-damaged-checksum.key", PASSPHRASE, "InvalidKeyFile"),
