@@ -8,7 +8,7 @@ COMPILED := $(CATALOGS:.po=.mo)
 
 BUNDLE := static/vendor/meldpunt.js
 
-.PHONY: run test coverage lint layers install translations bundle bench clean
+.PHONY: run test coverage lint layers install translations messages bundle bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
 translations: $(COMPILED)
+
+# After changing a text: collect every message (`_`, `_l` in the web layer, `N_` in the domain) and
+# add the new ones to the Dutch catalogue, to be translated there.
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 
 # Browser-side encryption: libsodium.js and our encoder, from npm, bundled by esbuild. Without npm
 # the portal still works on the server-side path (and `meldpunt check` says so).

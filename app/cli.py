@@ -221,19 +221,52 @@ def upgrade() -> None:
 
 
 @main.command()
-def purge() -> None:
-    """Delete uploads that never became part of a report (older than today), and ended sessions and
-    expired proof-of-work challenges."""
+@click.option(
+    "--dry-run", is_flag=True, help="Print what a run would delete under the retention rules, and why; change nothing."
+)
+def purge(dry_run: bool) -> None:
+    """Apply the retention rules (docs/operations.md) and delete uploads that never became part of a
+    report (older than today), ended sessions and expired proof-of-work challenges; then make the
+    deletion physical (SQLite: the WAL copied back and truncated)."""
     loaded = _load()
+    from .domain import retention
+    from .domain.clock import today
+    from .domain.db import erases_deleted_rows, is_sqlite, truncate_wal
     from .domain.sessions import purge_expired
     from .domain.uploads import purge_unfinished
 
     with database.connection_context():
+        try:
+            planned = retention.plan(loaded, today(loaded.zone))
+        except config.ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        if dry_run:
+            click.echo(f"Dry run for {planned.day.isoformat()}: nothing is deleted. A run today would delete:")
+            for line in retention.describe(planned):
+                click.echo(f"  {line}")
+            click.echo("  and, as every run: uploads from before today that never became part of a report,")
+            click.echo("  ended sessions and used proof-of-work challenges.")
+            return
+        erased = erases_deleted_rows() or not is_sqlite()
+        deleted = retention.run(loaded, planned)
         stale = purge_unfinished(loaded)
         ended = purge_expired(loaded)
         _record("purge", f"{stale} unfinished uploads, {ended} ended sessions and used challenges")
+        truncated = truncate_wal()
+    click.echo(f"Retention on {deleted.day.isoformat()}: deleted")
+    for line in retention.describe(deleted):
+        click.echo(f"  {line}")
     click.echo(f"Deleted {stale} unfinished uploads.")
     click.echo(f"Deleted {ended} ended sessions and used challenges.")
+    if not erased:
+        raise click.ClickException(
+            "SQLite's secure_delete is off on this connection: what was deleted stays in the file's free pages"
+        )
+    if not truncated:
+        raise click.ClickException(
+            "the write-ahead log stayed in use by the portal: old copies of deleted rows may remain in meldpunt.db-wal "
+            "until `meldpunt purge` runs again at a quieter moment"
+        )
 
 
 @main.group()
@@ -329,13 +362,14 @@ def audit() -> None:
 )
 def audit_verify(heads: tuple[str, ...]) -> None:
     """Recompute the whole chain; name the first entry that does not fit. Exit 1 if one does not."""
-    from .domain.chain import read_heads, verify
+    from .domain.chain import head_key, read_heads, verify
 
-    _load()
+    settings = _load()
+    public = head_key(settings).public
     saved = []
     for path in heads:
         try:
-            found = read_heads(Path(path).read_text(encoding="utf-8"))
+            found = read_heads(Path(path).read_text(encoding="utf-8"), public)
         except (ValueError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{path} is not a file of heads: {exc}") from None
         if not found:

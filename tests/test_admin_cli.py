@@ -138,3 +138,13 @@ def test_a_derivation_cap_of_zero_is_refused_up_front(tmp_path, team_key):
     result = meldpunt("check", instance=instance, env={"MELDPUNT_DERIVATIONS_AT_ONCE": "0"})
     assert result.returncode == 1
     assert "MELDPUNT_DERIVATIONS_AT_ONCE must be a whole number" in result.stdout
+
+
+def test_texts_longer_than_the_offline_tool_opens_are_refused(make_portal):
+    """The team's tool opens a text of at most 1 MiB (crypto/unpack.py); the portal must not accept
+    a longer one, even as JSON escapes of six bytes a character."""
+    from app.domain.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="MELDPUNT_MAX_TEXT_CHARS"):
+        make_portal(MELDPUNT_MAX_TEXT_CHARS=200_000)
+    assert make_portal(MELDPUNT_MAX_TEXT_CHARS=170_000)

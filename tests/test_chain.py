@@ -89,8 +89,8 @@ def test_an_untouched_history_verifies(history):
         ("DELETE FROM event WHERE seq = 4", "entry 4 is missing"),
         ("UPDATE event SET seq = -seq WHERE seq IN (3, 4); UPDATE event SET seq = 7 - seq WHERE seq IN (-3, -4)", ""),
         (
-            "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest) "
-            "SELECT seq + 1000, '', 'mallory', 'export', '', at, content, digest FROM event WHERE seq = 2",
+            "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest, redacted) "
+            "SELECT seq + 1000, '', 'mallory', 'export', '', at, content, digest, 0 FROM event WHERE seq = 2",
             "is missing",
         ),
     ],
@@ -177,3 +177,90 @@ def test_a_refused_page_is_on_record(history, make_portal):
     assert handler.get("/audit/").status_code == 403
     with database.connection_context():
         assert Event.select().where(Event.actor == "dave", Event.action == "refused").count() == 1
+
+
+BLANK = "actor = '', reference = '', detail = '', user_id = NULL, report_id = NULL, redacted = 1"
+
+
+def test_entries_redacted_by_retention_still_verify(history):
+    """Retention blanks sign-in and view entries (their content can no longer be recomputed) and
+    names them in its own entry: the chain verifies, and each blank entry is accounted for."""
+    instance, *_ = history
+    before = _entries(instance)
+    purge = meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"})
+    assert purge.returncode == 0, purge.stderr
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        blank = [seq for (seq,) in db.execute("SELECT seq FROM event WHERE redacted ORDER BY seq")]
+        detail = db.execute("SELECT detail FROM event WHERE action = 'retention'").fetchone()[0]
+        leftovers = db.execute("SELECT COUNT(*) FROM event WHERE redacted AND (actor != '' OR reference != '')")
+        assert leftovers.fetchone()[0] == 0
+    redactable = ("signed-in", "signed-out", "sign-in-failed", "viewed", "refused")
+    assert blank == [seq for seq, _actor, action, _ref in before if action in redactable]
+    assert blank
+    from app.domain.chain import span
+
+    assert span(blank) in detail
+    code, output = _verify(instance)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        # Blanked as retention would, but no retention entry names it: someone hid who looked.
+        (f"UPDATE event SET {BLANK} WHERE action = 'viewed'", "no later retention entry names it"),
+        # A kind retention never redacts, blanked to hide a state change.
+        (f"UPDATE event SET {BLANK} WHERE action = 'state' AND actor = 'bob'", "never redacts a 'state' entry"),
+    ],
+    ids=["unnamed", "not-redactable"],
+)
+def test_a_redaction_made_with_sqlite3_is_found(history, tamper, problem):
+    instance, *_ = history
+    _sql(instance, tamper)
+    code, output = _verify(instance)
+    assert code == 1
+    assert "the history is broken" in output
+    assert problem in output
+
+
+def test_a_redacted_entry_cannot_be_filled_in_again(history):
+    """A redacted entry's content is not recomputed, so it must stay blank: an actor written into
+    it later (to blame someone for a view) is found."""
+    instance, *_ = history
+    assert meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"}).returncode == 0
+    _sql(instance, "UPDATE event SET actor = 'bob' WHERE seq = (SELECT MIN(seq) FROM event WHERE redacted)")
+    code, output = _verify(instance)
+    assert code == 1
+    assert "is marked as redacted, but is not blank" in output
+
+
+def test_a_retention_entry_covers_only_entries_before_it(portal):
+    """An entry blanked after the retention entry that names it (a number named in advance) is not
+    covered."""
+    from app.domain import chain
+    from app.domain.db import database
+    from app.domain.models import Event
+
+    with database.connection_context():
+        first = chain.append(None, None, "viewed", actor="alice")
+        chain.append(None, None, chain.RETENTION, f"test: {chain.span([first.seq, first.seq + 2])}", actor="x")
+        later = chain.append(None, None, "viewed", actor="alice")
+        assert later.seq == first.seq + 2
+        with database.atomic():
+            assert chain.redact([first.seq]) == [first.seq]
+        assert chain.verify().ok
+        Event.update(actor="", redacted=True).where(Event.seq == later.seq).execute()
+        verdict = chain.verify()
+        assert not verdict.ok
+        assert f"entry {later.seq} was blanked, and no later retention entry names it" == verdict.problem
+        assert verdict.length == later.seq - 1
+
+
+def test_numbers_named_by_a_retention_entry():
+    from app.domain.chain import named, span
+
+    assert span([9, 5, 6, 7, 12, 13, 90]) == "redacted entries 5–7, 9, 12–13, 90"
+    assert span([]) == ""
+    assert named("x: 3 entries, redacted entries 5–7, 9, 12-13; disabled accounts: 0") == [(5, 7), (9, 9), (12, 13)]
+    assert named("redacted entries 1–100, 50–200") == [(1, 200)]
+    assert named("no entries") == []

@@ -54,6 +54,11 @@ def _legacy_instance(folder: Path, team_key) -> Path:
         legacy.Credit.create(report=first, name="Ada L.")
         legacy.Credit.create(report=first, name="Withdrawn W.", withdrawn=True)
         legacy.Event.create(report=first, user=user, action="credit-withdrawn", detail="Withdrawn W.", at=WARNED)
+        # For version 7: an account an admin disabled, and a disclosed report.
+        legacy.User.create(name="bob", role="handler", enrolled=True, disabled=True)
+        legacy.Event.create(user=user, action="user-disable", detail="bob", at=WARNED)
+        third = legacy.Report.create(reference="MP-CCCC-CCCC", state="disclosed")
+        legacy.Event.create(report=third, user=user, action="state", detail="resolved → disclosed", at=AWARE)
         # `meldpunt notify` had announced the first report, by the highest item id it had seen.
         legacy.Setting.create(key="notify_last_item", value=str(item.id).encode())
         legacy.Item.create(report=second, kind="report", position=0, complete=True)
@@ -94,8 +99,8 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}
     # Nothing lost: the version and the history's head recorded, notify's high-water mark turned
-    # into counts; only the withdrawn credit is gone (version 5).
-    assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1}
+    # into counts, the upgrade itself on record; only the withdrawn credit is gone (version 5).
+    assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1, "event": 1}
     assert b"Withdrawn W." not in (instance / "meldpunt.db").read_bytes()  # gone from the file, too (VACUUM)
     assert meldpunt("check", instance=instance).returncode == 0
 
@@ -130,7 +135,9 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
         assert Chunk.get().item_id == report_item.id
         assert bytes(Chunk.get().data) == b"\x01\x02\x03"
         second = Report.get(Report.reference == "MP-BBBB-BBBB")
-        assert sorted(event.report_id for event in Event.select()) == sorted([first.id] * 3 + [second.id])
+        reported = Event.select().where(Event.report.is_null(False))
+        third = Report.get(Report.reference == "MP-CCCC-CCCC")
+        assert sorted(event.report_id for event in reported) == sorted([first.id] * 3 + [second.id, third.id])
         assert [(credit.report_id, credit.name) for credit in Credit.select()] == [(first.id, "Ada L.")]
         assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
 
@@ -139,13 +146,28 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
 
         verdict = chain.verify()
         assert verdict.ok, verdict.problem
-        assert verdict.length == 4
+        assert verdict.length == 7
         assert [(e.seq, e.actor, e.reference, e.action) for e in Event.select().order_by(Event.seq)] == [
             (1, "alice", "MP-AAAA-AAAA", "cra:aware"),
             (2, "alice", "MP-AAAA-AAAA", "cra:cra_early_warning"),
             (3, "alice", "MP-BBBB-BBBB", "state"),
             (4, "alice", "MP-AAAA-AAAA", "credit-withdrawn"),
+            (5, "alice", "", "user-disable"),
+            (6, "alice", "MP-CCCC-CCCC", "state"),
+            (7, "command line", "", "upgrade"),  # the upgrade itself, after the events it chained
         ]
+
+        # Version 7: the days retention counts from, from the history where it has them.
+        from app.domain.models import User
+
+        assert (first.closed_on, first.disclosed_on, first.hold_reason) == (None, None, None)
+        assert Report.get_by_id(second.id).closed_on == WARNED.date()  # closed as a duplicate then
+        assert Report.get_by_id(third.id).disclosed_on == AWARE.date()
+        newest = max([first.updated, *(item.day for item in Item.select().where(Item.report == first))])
+        assert Mailbox.get().last_used == newest
+        assert User.get(User.name == "bob").disabled_on == WARNED.date()
+        assert User.get(User.name == "alice").disabled_on is None
+        assert not any(event.redacted for event in Event.select())
 
     # Upgrading twice changes nothing.
     again = meldpunt("upgrade", instance=instance)

@@ -161,3 +161,74 @@ def test_invalid_follow_up_keeps_its_attachments(portal, client, team_key):
     message = [item for item, _, body in stored if body == b"now with text"][0]
     kept = [item for item, meta, body in stored if meta.name == "kept.txt"][0]
     assert kept.parent_id == message.id
+
+
+def _mailbox_state(portal):
+    from app.domain.db import database
+    from app.domain.models import Event, Mailbox, Report, SignedIn
+
+    with database.connection_context():
+        report = Report.get()
+        return (
+            Mailbox.select().count(),
+            SignedIn.select().where(SignedIn.kind == "reporter").count(),
+            [(event.seq, event.action) for event in Event.select()],
+            report.updated,
+            report.reference,
+        )
+
+
+def test_a_reporter_closes_their_own_mailbox(portal, client, team_key):
+    """The reporter needs no replies any more: a confirmation page (no JavaScript), a POST with its
+    CSRF token and a ticked box; then no passphrase opens anything, the report stays with the team,
+    and nothing records when it happened."""
+    import datetime
+
+    from app.domain.db import database
+    from app.domain.models import Mailbox
+
+    from .team_helpers import team_client, team_today
+
+    passphrase = passphrase_from(submit_report(client).data)
+    with database.connection_context():
+        assert Mailbox.get().last_used == team_today(portal)  # made today
+        Mailbox.update(last_used=team_today(portal) - datetime.timedelta(days=300)).execute()
+    assert sign_in(client, passphrase).status_code == 302
+    with database.connection_context():
+        assert Mailbox.get().last_used == team_today(portal)  # each sign-in: the day, nothing finer
+    mailbox = client.get("/mailbox?lang=en").data.decode()
+    assert 'href="/mailbox/close"' in mailbox
+    assert "need replies any more</a>" in mailbox
+    confirm = client.get("/mailbox/close?lang=en")
+    assert confirm.status_code == 200
+    page = confirm.data.decode()
+    assert "Your report stays with the security team" in page
+    assert "<script" not in page
+    before = _mailbox_state(portal)
+    assert before[:2] == (1, 1)
+
+    # Without the ticked box, or without the form's token, nothing happens.
+    unticked = client.post("/mailbox/close?lang=en", data={"csrf_token": csrf_token(confirm.data)})
+    assert unticked.status_code == 400
+    assert "Tick the box" in unticked.data.decode()
+    assert client.post("/mailbox/close", data={"confirm": "y"}).status_code == 400
+    assert _mailbox_state(portal) == before
+
+    closed = client.post("/mailbox/close?lang=en", data={"csrf_token": csrf_token(confirm.data), "confirm": "y"})
+    assert closed.status_code == 303
+    assert closed.headers["Location"].endswith("/")
+    assert "Your mailbox is closed" in client.get("/?lang=en").data.decode()
+    count, signed_in, events, updated, reference = _mailbox_state(portal)
+    assert (count, signed_in) == (0, 0)  # lookup token and public key gone; signed out on the server
+    assert (events, updated) == (before[2], before[3])  # no event, no day: nothing says when
+    assert client.get("/mailbox").status_code == 302  # signed out
+    again = sign_in(client, passphrase)
+    assert again.status_code == 400
+    assert "No mailbox opens with this passphrase" in again.data.decode()
+
+    # The team still has the report, and sees that replies can no longer reach the reporter.
+    team = team_client(portal, "alice", "handler")
+    page = team.get(f"/team/reports/{reference}?lang=en").data.decode()
+    assert "The reporter closed their mailbox" in page
+    assert "Seal and send" not in page  # no reply form for a reporter who cannot read it
+    assert len([item for item, _, _ in _stored(portal, team_key)]) == 3  # the report and its files stay

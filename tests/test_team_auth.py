@@ -202,7 +202,16 @@ EXPECTED = {
     "team.upload_status": TEAM,
     "team.users": ("admin",),
     "team.user_action": ("admin",),
+    "team.hold": ("admin",),
     "audit.home": OFFICERS,
+    "audit.inventory": OFFICERS,
+    "audit.retention": OFFICERS,
+    "audit.history": OFFICERS,
+    "audit.head_file": OFFICERS,
+    "audit.selfcheck": OFFICERS,
+    "audit.processing": OFFICERS,
+    "audit.processing_markdown": OFFICERS,
+    "audit.processing_json": OFFICERS,
 }
 SAMPLE = {"reference": "MP-XXXX-XXXX", "token": "no-such-token", "handle": "no-such-upload"}
 

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from crypto import CryptoError, secretbox
 
 from . import sessions
-from .clock import now
+from .clock import now, today
 from .db import database
 from .errors import SignInFailed
 from .models import User
@@ -86,9 +86,15 @@ def reset_enrolment(user: User) -> str:
     return token
 
 
-def set_disabled(user: User, disabled: bool) -> None:
-    """Disabling ends the account's sessions at once; enabling again does not bring them back."""
-    User.update(disabled=disabled).where(User.id == user.id).execute()
+def set_disabled(settings: Settings, user: User, disabled: bool) -> None:
+    """Disabling ends the account's sessions at once; enabling again does not bring them back. The
+    day it was disabled is kept: `meldpunt purge` deletes the account after
+    MELDPUNT_RETAIN_DISABLED_ACCOUNT_DAYS (app/domain/retention.py)."""
+    if disabled:  # disabling it again does not restart the count
+        User.update(disabled=True).where(User.id == user.id).execute()
+        User.update(disabled_on=today(settings.zone)).where(User.id == user.id, User.disabled_on.is_null()).execute()
+    else:
+        User.update(disabled=False, disabled_on=None).where(User.id == user.id).execute()
     sessions.end_all_of(user)
 
 

@@ -10,21 +10,42 @@ fixed notification times, or downloaded as a signed file), and `verify(against=h
 the history they saw then is still a prefix of today's — a truncated tail or a rewritten past
 fails. Appending takes a write lock on one settings row first, so two requests never fork the
 chain (in SQLite that is the database's write lock; in PostgreSQL the row's).
+
+Retention (app/domain/retention.py) cannot delete an entry without breaking the chain, so it
+REDACTS: a sign-in, sign-out, view or refusal entry past its period loses its actor, reference,
+detail and links, and its time is cut to the day; it keeps its number, action, `content` and
+`digest`, so the entries after it still link. `verify` cannot recompute a redacted entry's content;
+it accepts one only if it is blank, of a kind retention redacts, and named by a later retention
+entry ("redacted entries 5–7, 9"), which is itself in the chain. An entry blanked any other way (with
+sqlite3, say) is named as the first that does not fit.
 """
 
+import bisect
 import datetime
 import hashlib
 import json
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from crypto import Tampered
+from crypto.signing import SigningKey
+from crypto.signing import verify as verify_signature
 
 from .clock import now
 from .db import database
 from .models import Event, Report, Setting, User
+from .settings import Settings
 
 GENESIS = "0" * 64
 HEAD = "audit_chain_head"  # "seq:digest" of the last entry: the lock, and a quick check
 COMMAND_LINE = "command line"
+RETENTION = "retention"  # the action of a retention run's entry (app/domain/retention.py)
+# What retention may redact: who signed in or out (or failed to), who looked at what, who was refused.
+REDACTABLE = ("signed-in", "signed-out", "sign-in-failed", "viewed", "refused")
+_NAMED = re.compile(r"redacted entries ([0-9][0-9, –-]*)")
+BATCH = 500  # entries per statement
 
 
 def content_of(seq: int, at: datetime.datetime, actor: str, action: str, reference: str, detail: str) -> str:
@@ -90,18 +111,36 @@ class Head:
         return " ".join(text[i : i + 4] for i in range(0, 20, 4))
 
 
-def head_document(organisation: str) -> dict:
-    """The head as a file the privacy officer downloads and keeps (`audit verify --against`)."""
+SIGNING_LABEL = b"meldpunt/v1/history-head"
+
+
+def head_key(settings: Settings) -> SigningKey:
+    """The portal's key for head files, derived from SECRET_KEY (crypto/signing.py)."""
+    return SigningKey(settings.secret_key.encode(), SIGNING_LABEL)
+
+
+def head_document(settings: Settings) -> dict:
+    """The head as a file the privacy officer downloads and keeps (`audit verify --against`),
+    signed by the portal, so it shows where it came from."""
     current = head()
-    return {
+    document = {
         "format": "meldpunt-history-head",
         "version": 1,
-        "organisation": organisation,
+        "organisation": str(settings["MELDPUNT_ORGANISATION"]),
         "seq": current.seq,
         "digest": current.digest,
         "fingerprint": current.fingerprint,
         "day": now().date().isoformat(),
     }
+    key = head_key(settings)
+    document["public_key"] = key.public.hex()
+    document["signature"] = key.sign(_signed_part(document)).hex()
+    return document
+
+
+def _signed_part(document: dict) -> bytes:
+    fields = {name: value for name, value in document.items() if name != "signature"}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -124,15 +163,29 @@ def verify(against: list[Head] = ()) -> Verdict:
     """Recompute the chain from its first entry; then check each saved head is still in it."""
     previous, length = GENESIS, 0
     wanted, digests = {saved.seq for saved in against}, {}
+    blanked: dict[int, tuple[int, str]] = {}  # redacted entries no retention entry named yet
     names = {user.id: user.name for user in User.select(User.id, User.name)}
     references = {report.id: report.reference for report in Report.select(Report.id, Report.reference)}
     for entry in Event.select().order_by(Event.seq).iterator():
-        problem = _misfit(entry, length + 1, previous, names, references)
+        if entry.redacted:
+            problem = _misfit_redacted(entry, length + 1, previous)
+            blanked[entry.seq] = (length, previous)
+        else:
+            problem = _misfit(entry, length + 1, previous, names, references)
         if problem:
             return Verdict(False, length, Head(length, previous), problem)
+        if entry.action == RETENTION and not entry.redacted:
+            ranges = named(entry.detail)  # only earlier entries wait here: a later one is not covered
+            for seq in [seq for seq in blanked if _covered(ranges, seq)]:
+                del blanked[seq]
         previous, length = entry.digest, entry.seq
         if entry.seq in wanted:
             digests[entry.seq] = entry.digest
+    if blanked:
+        first = min(blanked)
+        before, digest = blanked[first]
+        problem = f"entry {first} was blanked, and no later retention entry names it"
+        return Verdict(False, before, Head(before, digest), problem)
     stored = Setting.read(HEAD, f"0:{GENESIS}")
     problem = ""
     if _parse_head(stored) != (length, previous):
@@ -163,15 +216,89 @@ def _misfit(entry: Event, seq: int, previous: str, names: dict, references: dict
     return ""
 
 
+def _misfit_redacted(entry: Event, seq: int, previous: str) -> str:
+    """The same for a redacted entry, whose content cannot be recomputed: blank, of a kind retention
+    redacts, and linked. Whether a later retention entry names it is checked once all are read."""
+    if entry.seq != seq:
+        return f"entry {seq} is missing (the next one is {entry.seq})"
+    if entry.action not in REDACTABLE:
+        return f"entry {seq} is marked as redacted, but retention never redacts a {entry.action!r} entry"
+    if entry.actor or entry.reference or entry.detail or entry.user_id is not None or entry.report_id is not None:
+        return f"entry {seq} is marked as redacted, but is not blank"
+    if link(previous, entry.content) != entry.digest:
+        return f"entry {seq} does not follow entry {seq - 1}"
+    return ""
+
+
+def redact(seqs: Iterable[int]) -> list[int]:
+    """Blank these entries, if they are of a kind retention redacts and not blank already; returns
+    the numbers blanked. Call it inside the transaction that appends the retention entry naming
+    them (`span`), so that no redaction is ever left unnamed."""
+    wanted = sorted(set(seqs))
+    days: dict[datetime.date, list[int]] = {}
+    for start in range(0, len(wanted), BATCH):
+        rows = Event.select(Event.seq, Event.at).where(
+            Event.seq.in_(wanted[start : start + BATCH]), Event.action.in_(REDACTABLE), ~Event.redacted
+        )
+        for row in rows:
+            days.setdefault(row.at.date(), []).append(row.seq)
+    blank = {"actor": "", "reference": "", "detail": "", "user": None, "report": None, "redacted": True}
+    for day, numbers in days.items():
+        midnight = datetime.datetime.combine(day, datetime.time())
+        for start in range(0, len(numbers), BATCH):
+            Event.update(**blank, at=midnight).where(Event.seq.in_(numbers[start : start + BATCH])).execute()
+    return sorted(seq for numbers in days.values() for seq in numbers)
+
+
+def span(seqs: Iterable[int]) -> str:
+    """Entry numbers as a retention entry names them: "redacted entries 5–7, 9, 12–90"."""
+    parts, run = [], []
+    for seq in sorted(set(seqs)):
+        if run and seq != run[-1] + 1:
+            parts.append(_part(run))
+            run = []
+        run.append(seq)
+    if run:
+        parts.append(_part(run))
+    return "redacted entries " + ", ".join(parts) if parts else ""
+
+
+def _part(run: list[int]) -> str:
+    return str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}"
+
+
+def named(detail: str) -> list[tuple[int, int]]:
+    """The ranges of entry numbers a retention entry's detail names (`span`), first to last."""
+    found = _NAMED.search(detail)
+    ranges = []
+    for part in found.group(1).split(",") if found else []:
+        first, _, last = part.strip().replace("-", "–").partition("–")
+        if first.isdigit() and (not last or last.isdigit()):
+            ranges.append((int(first), int(last or first)))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _covered(ranges: list[tuple[int, int]], seq: int) -> bool:
+    at = bisect.bisect_right(ranges, (seq, math.inf))  # the ranges are merged: only one can hold it
+    return at > 0 and ranges[at - 1][0] <= seq <= ranges[at - 1][1]
+
+
 MIN_SAVED_HEX = 20  # a mailed fingerprint: 80 bits, too many to forge a history that matches
 # "entry 1234, fingerprint 3F2A 9C1B 77D0 12AB 5E6F" or "1234 3f2a9c…": a number, then hex digits.
 _MAILED_HEAD = re.compile(r"\b([0-9]+)\b\D*?\b((?:[0-9A-Fa-f]{4} ?){5,16})(?![0-9A-Fa-f])")
 
 
-def read_heads(text: str) -> list[Head]:
+def read_heads(text: str, public: bytes | None = None) -> list[Head]:
     """Heads kept outside the server: a head file (JSON, from the audit pages), or lines of an
     entry number and a fingerprint or digest as the mails give them ("1234 3F2A 9C1B 77D0 12AB
-    5E6F"). Lines that are neither are skipped, so a whole saved mail can be given."""
+    5E6F"). Lines that are neither are skipped, so a whole saved mail can be given. A signed head
+    file must carry `public`'s signature (this portal's head key)."""
     try:
         document = json.loads(text)
     except ValueError:
@@ -179,13 +306,28 @@ def read_heads(text: str) -> list[Head]:
     if isinstance(document, dict):
         document = [document]
     if isinstance(document, list):
-        return [_head(entry.get("seq"), entry.get("digest")) for entry in document if isinstance(entry, dict)]
+        entries = [entry for entry in document if isinstance(entry, dict)]
+        for entry in entries:
+            _check_signature(entry, public)
+        return [_head(entry.get("seq"), entry.get("digest")) for entry in entries]
     heads = []
     for line in text.splitlines():
         found = _MAILED_HEAD.search(line)
         if found:
             heads.append(Head(int(found.group(1)), "".join(found.group(2).split()).lower()))
     return heads
+
+
+def _check_signature(document: dict, public: bytes | None) -> None:
+    if "signature" not in document:
+        return  # a head written down by hand: its digest alone is the proof
+    try:
+        signature = bytes.fromhex(str(document["signature"]))
+        if public is None or document.get("public_key") != public.hex():
+            raise Tampered("not this portal's key")
+        verify_signature(public, _signed_part(document), signature)
+    except (ValueError, Tampered):
+        raise ValueError("the head file's signature is not this portal's") from None
 
 
 def _head(seq: object, digest: object) -> Head:

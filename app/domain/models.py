@@ -106,6 +106,11 @@ class Report(ReporterRow):
     cra_early_warning_sent = DateTimeField(null=True)
     cra_notification_sent = DateTimeField(null=True)
     cra_final_report_sent = DateTimeField(null=True)
+    # Retention (app/domain/retention.py): the days its periods count from, and a legal hold that
+    # suspends them all (the team's own words; set and lifted by an admin, both in the history).
+    closed_on = DateField(null=True)  # closed as duplicate, not a vulnerability, out of scope or spam
+    disclosed_on = DateField(null=True)
+    hold_reason = TextField(null=True)  # None: no legal hold
 
     @staticmethod
     def new_reference() -> str:
@@ -120,6 +125,7 @@ class Mailbox(ReporterRow):
     report = ForeignKeyField(Report, backref="mailboxes", on_delete="CASCADE")
     lookup_token = CharField(unique=True)  # hex of crypto.passphrase.ReporterIdentity.lookup_token
     public_key = CharField()
+    last_used = DateField()  # the day it was made or last signed in to (retention), nothing finer
 
 
 class Item(ReporterRow):
@@ -159,6 +165,7 @@ class User(BaseModel):
     enrol_token = CharField(null=True, unique=True)  # sha256 of the one-time link's token
     enrol_expires = DateTimeField(null=True)
     disabled = BooleanField(default=False)
+    disabled_on = DateField(null=True)  # the day it was disabled (retention); None while enabled
     failures = IntegerField(default=0)
     last_failure = DateTimeField(null=True)
     locked_until = DateTimeField(null=True)
@@ -181,6 +188,9 @@ class Event(BaseModel):
     at = DateTimeField()
     content = CharField()  # hex SHA-256 of the fields above, as chain.py serialises them
     digest = CharField()  # hex SHA-256 of the digest before and `content`
+    # Blanked by retention (actor, reference, detail, links; `at` cut to the day): `content` and
+    # `digest` stay, and a later retention entry names it (chain.py `verify`).
+    redacted = BooleanField(default=False)
 
 
 class Credit(BaseModel):

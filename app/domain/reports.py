@@ -113,7 +113,7 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
             report_row, "report", thread_start(), report.encode(fields), [settings.team_key], "application/json", day
         )
         _adopt_attachments(attachments, report_row, item)
-        _create_mailbox(report_row, identity)
+        _create_mailbox(report_row, identity, day)
     return report_row, phrase
 
 
@@ -129,7 +129,7 @@ def store_browser_sealed_report(
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _create_mailbox(report_row, identity)
+        _create_mailbox(report_row, identity, report_row.received)
     return report_row, phrase
 
 
@@ -139,17 +139,34 @@ def _new_identity(settings: Settings) -> tuple[passphrases.Passphrase, passphras
     return phrase, derive_identity(settings, phrase)
 
 
-def _create_mailbox(report_row: Report, identity: passphrases.ReporterIdentity) -> Mailbox:
+def _create_mailbox(report_row: Report, identity: passphrases.ReporterIdentity, day: datetime.date) -> Mailbox:
     return Mailbox.create(
-        report=report_row, lookup_token=identity.lookup_token.hex(), public_key=str(identity.key.public)
+        report=report_row,
+        lookup_token=identity.lookup_token.hex(),
+        public_key=str(identity.key.public),
+        last_used=day,
     )
 
 
 def find_mailbox(settings: Settings, phrase: passphrases.Passphrase) -> tuple[Mailbox, PrivateKey] | None:
-    """The mailbox this passphrase opens, with the reporter's key; None if it opens none."""
+    """The mailbox this passphrase opens, with the reporter's key; None if it opens none. Opening it
+    is a use: today becomes its last-use day (the day only), from which retention counts."""
     identity = derive_identity(settings, phrase)
     mailbox = Mailbox.get_or_none(Mailbox.lookup_token == identity.lookup_token.hex())
-    return (mailbox, identity.key) if mailbox else None
+    if mailbox is None:
+        return None
+    day = today(settings.zone)
+    if mailbox.last_used != day:
+        Mailbox.update(last_used=day).where(Mailbox.id == mailbox.id).execute()
+        mailbox.last_used = day
+    return mailbox, identity.key
+
+
+def close_mailbox(mailbox: Mailbox) -> None:
+    """The reporter needs no replies any more: the lookup token and public key go (the row), so no
+    passphrase opens anything and no reply can be sealed to them; the report stays with the team.
+    Nothing records when: the team sees only that the mailbox is gone (no event, no day)."""
+    Mailbox.delete().where(Mailbox.id == mailbox.id).execute()
 
 
 def _new_report(settings: Settings) -> Report:

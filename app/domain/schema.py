@@ -11,11 +11,13 @@ number to MIGRATIONS, and tests/test_migrations.py checks that an upgraded datab
 the columns of a new one.
 """
 
+import datetime
 import json
 from collections.abc import Callable
 
 from peewee import (
     BigIntegerField,
+    BooleanField,
     CharField,
     DateField,
     DateTimeField,
@@ -23,6 +25,7 @@ from peewee import (
     Model,
     SqliteDatabase,
     TextField,
+    fn,
 )
 from playhouse.migrate import SchemaMigrator, migrate
 
@@ -293,12 +296,98 @@ def _history_chain() -> None:
     Setting.write(chain.HEAD, f"{len(old)}:{previous}")
 
 
+def _retention() -> None:
+    """Version 7: the days retention counts from, and a legal hold (app/domain/retention.py).
+    Backfilled to the day: a closed or disclosed report from its last state change in the history
+    (the UTC day; else its `updated` day), a mailbox from the newest day its report or thread
+    moved (no sign-in was recorded before), a disabled account from the last time an admin
+    disabled it (else the upgrade day); every event starts unredacted. `upgrade` ends with VACUUM,
+    which also clears what earlier deletions left in free space before `secure_delete` was set."""
+    migrator = SchemaMigrator.from_database(database.obj)
+    migrate(
+        migrator.add_column("report", "closed_on", DateField(null=True)),
+        migrator.add_column("report", "disclosed_on", DateField(null=True)),
+        migrator.add_column("report", "hold_reason", TextField(null=True)),
+        migrator.add_column("mailbox", "last_used", DateField(null=True)),
+        migrator.add_column("user", "disabled_on", DateField(null=True)),
+        migrator.add_column("event", "redacted", BooleanField(default=False)),
+    )
+
+    class Frozen(Model):
+        class Meta:
+            database = database
+
+    class Report(Frozen):
+        id = BigIntegerField(primary_key=True)
+        state = CharField()
+        updated = DateField()
+        closed_on = DateField(null=True)
+        disclosed_on = DateField(null=True)
+
+    class User(Frozen):
+        name = CharField()
+        disabled = BooleanField()
+        disabled_on = DateField(null=True)
+
+        class Meta:
+            table_name = "user"
+
+    class Event(Frozen):
+        report_id = BigIntegerField(null=True)
+        action = CharField()
+        detail = TextField()
+        at = DateTimeField()
+
+    class Item(Frozen):
+        id = BigIntegerField(primary_key=True)
+        report_id = BigIntegerField(null=True)
+        day = DateField()
+
+    class Mailbox(Frozen):
+        id = BigIntegerField(primary_key=True)
+        report_id = BigIntegerField()
+        last_used = DateField(null=True)
+
+    closing = ("duplicate", "not_vulnerability", "out_of_scope", "spam")
+    for report in Report.select().where(Report.state.in_([*closing, "disclosed"])):
+        changed = Event.select(fn.MAX(Event.at)).where(Event.report_id == report.id, Event.action == "state").scalar()
+        day = _day(changed) or report.updated
+        column = "disclosed_on" if report.state == "disclosed" else "closed_on"
+        Report.update({getattr(Report, column): day}).where(Report.id == report.id).execute()
+    for mailbox in Mailbox.select():
+        days = [
+            Report.select(Report.updated).where(Report.id == mailbox.report_id).scalar(),
+            Item.select(fn.MAX(Item.day)).where(Item.report_id == mailbox.report_id).scalar(),
+        ]
+        days = [found for found in map(_day, days) if found]
+        Mailbox.update(last_used=max(days, default=datetime.datetime.now(datetime.UTC).date())).where(
+            Mailbox.id == mailbox.id
+        ).execute()
+    migrate(migrator.add_not_null("mailbox", "last_used"))
+    upgraded = datetime.datetime.now(datetime.UTC).date()
+    for user in User.select().where(User.disabled):
+        disabled = (
+            Event.select(fn.MAX(Event.at)).where(Event.action == "user-disable", Event.detail == user.name).scalar()
+        )
+        User.update(disabled_on=_day(disabled) or upgraded).where(User.id == user.id).execute()
+
+
+def _day(value: object) -> datetime.date | None:
+    """A day from what a column gave back: a date, a datetime, or SQLite's text of either."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    return value if isinstance(value, datetime.date) else None
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
     4: ("signed-in sessions and spent proof-of-work challenges on the server", _sessions_on_the_server),
     5: ("random ids for the rows reporters cause, random thread starts", _random_reporter_ids),
     6: ("the history as a hash chain", _history_chain),
+    7: ("retention: closing, disclosure, last-use and disabling days, legal holds, redacted entries", _retention),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

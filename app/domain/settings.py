@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crypto import InvalidPublicKey, PublicKey
+from crypto.unpack import MAX_TEXT_BYTES
 
 from .derivations import DerivationLimit, cores
 
@@ -65,7 +66,17 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_LIMIT_TEAM_SIGNIN_PER_ADDRESS": "10 per minute",
     "MELDPUNT_LIMIT_FOLLOW_UP": "10 per hour; 50 per day",  # per report: the reporter's follow-ups
     "MELDPUNT_LIMIT_REPLY": "30 per hour; 200 per day",  # per report: the team's replies
+    # Retention, in days (app/domain/retention.py, docs/operations.md): `meldpunt purge` deletes
+    # what is older. A legal hold on a report suspends every rule for it.
+    "MELDPUNT_RETAIN_SPAM_DAYS": 30,  # reports closed as spam or out of scope, after closing
+    "MELDPUNT_RETAIN_REJECTED_DAYS": 365,  # closed as not a vulnerability or duplicate, after closing
+    "MELDPUNT_RETAIN_DISCLOSED_ATTACHMENTS_DAYS": 90,  # a disclosed report's attachments, after disclosure
+    "MELDPUNT_RETAIN_DISCLOSED_DAYS": 730,  # a disclosed report itself, after disclosure
+    "MELDPUNT_RETAIN_MAILBOX_DAYS": 365,  # a mailbox, after the day it was last signed in to
+    "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": 365,  # sign-in, sign-out, view and refusal events (redacted)
+    "MELDPUNT_RETAIN_DISABLED_ACCOUNT_DAYS": 90,  # a disabled team account, after disabling
 }
+RETENTION_KEYS = tuple(key for key in DEFAULTS if key.startswith("MELDPUNT_RETAIN_"))
 
 
 class ConfigError(Exception):
@@ -186,6 +197,17 @@ class Settings(Mapping):
             )
         return DerivationLimit(Path(str(self._values["MELDPUNT_RUN_DIR"])), count, wait)
 
+    @cached_property
+    def retention_days(self) -> dict[str, int]:
+        """Each retention rule's period in days (MELDPUNT_RETAIN_*), checked: a whole number, 0 or more."""
+        days = {}
+        for key in RETENTION_KEYS:
+            value = self._values[key]
+            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+                raise ConfigError(f"{key} must be a whole number of days (0 or more), not {value!r}.")
+            days[key] = int(value)
+        return days
+
     @property
     def secret_key(self) -> str:
         return str(self._values["SECRET_KEY"])
@@ -208,4 +230,10 @@ class Settings(Mapping):
 
     @property
     def max_text_chars(self) -> int:
-        return int(self._values["MELDPUNT_MAX_TEXT_CHARS"])
+        chars = int(self._values["MELDPUNT_MAX_TEXT_CHARS"])
+        # The offline tool opens a text item of at most MAX_TEXT_BYTES; a character may take six
+        # bytes in the report body's JSON (a \u escape). More would be accepted here, and then not
+        # opened by the team.
+        if not 1 <= chars <= MAX_TEXT_BYTES // 6:
+            raise ConfigError(f"MELDPUNT_MAX_TEXT_CHARS must be between 1 and {MAX_TEXT_BYTES // 6}.")
+        return chars

@@ -73,6 +73,10 @@ def change_state(
         report.acknowledged = day
     if target == "resolved":
         report.resolved_on = day
+    # The days retention counts from (app/domain/retention.py); reopening stops the count.
+    report.closed_on = day if target in EXITS else None
+    if target == "disclosed":
+        report.disclosed_on = day
     touch(settings, report)
     detail = f"{previous} → {target}" + (f" (of {duplicate_of.reference})" if duplicate_of else "")
     record(report, user, "state", detail)
@@ -120,6 +124,39 @@ def mark_cra_step_sent(report: Report, user: User, step: str) -> None:
         setattr(report, field, now())
         report.save()
     record(report, user, f"cra:{step}", "sent")
+
+
+MAX_HOLD_REASON = 500
+
+
+def place_hold(report: Report, user: User, reason: str) -> None:
+    """A legal hold: no retention rule deletes anything of this report (or redacts its view events)
+    until it is lifted. Admins only, with a reason, which goes into the history."""
+    reason = _hold_reason(user, reason)
+    if report.hold_reason is not None:
+        raise TransitionRefused("the report is on hold already")
+    Report.update(hold_reason=reason).where(Report.id == report.id).execute()
+    report.hold_reason = reason
+    record(report, user, "hold-placed", reason)
+
+
+def lift_hold(report: Report, user: User, reason: str) -> None:
+    """End a legal hold, with a reason; the rules apply again from the next `meldpunt purge`."""
+    reason = _hold_reason(user, reason)
+    if report.hold_reason is None:
+        raise TransitionRefused("the report is not on hold")
+    Report.update(hold_reason=None).where(Report.id == report.id).execute()
+    report.hold_reason = None
+    record(report, user, "hold-lifted", reason)
+
+
+def _hold_reason(user: User, reason: str) -> str:
+    if user.role != "admin":
+        raise TransitionRefused("only an admin places or lifts a legal hold")
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > MAX_HOLD_REASON:
+        raise TransitionRefused(f"a legal hold needs a reason of at most {MAX_HOLD_REASON} characters")
+    return reason
 
 
 def publish_credit(settings: Settings, report: Report, user: User, name: str) -> Credit:

@@ -105,3 +105,12 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     pass
+
+
+class CloseMailboxForm(FlaskForm):
+    """The confirmation step before a reporter closes their mailbox: the box must be ticked."""
+
+    confirm = BooleanField(
+        _l("I understand: I will get no replies any more, and my passphrase will open nothing."),
+        validators=[DataRequired(_l("Tick the box to close your mailbox, or go back to keep it."))],
+    )

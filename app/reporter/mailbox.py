@@ -19,6 +19,7 @@ from ..domain import deadlines
 from ..domain.blobs import BlobReader
 from ..domain.models import Mailbox
 from ..domain.reports import (
+    close_mailbox,
     find_mailbox,
     follow_up_recipients,
     readable_attachment,
@@ -32,7 +33,7 @@ from ..web.csrf import csrf
 from ..web.limits import login_limits, per_report
 from . import kept
 from .blueprint import bp
-from .forms import FollowUpForm, LoginForm, LogoutForm
+from .forms import CloseMailboxForm, FollowUpForm, LoginForm, LogoutForm
 from .submit import refused_attachments
 
 KEPT = "kept_follow_up_uploads"
@@ -143,6 +144,22 @@ def download(number: int):
         mimetype="application/octet-stream",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
     )
+
+
+@bp.route("/mailbox/close", methods=["GET", "POST"])
+def close():
+    """The reporter needs no replies any more: a page that asks to confirm, then the mailbox's row (lookup
+    token and public key) is deleted and the reporter signed out. The report stays with the team;
+    nothing records when this happened."""
+    box, _key = _signed_in()
+    form = CloseMailboxForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("reporter/close_mailbox.html", form=form, report=box.report), status
+    close_mailbox(box)
+    sessions.end()
+    flash(_("Your mailbox is closed. The security team keeps your report and goes on handling it."))
+    return redirect(url_for("reporter.home"), code=303)
 
 
 @bp.post("/logout")

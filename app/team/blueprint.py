@@ -17,6 +17,7 @@ ROLES_FOR: dict[str, tuple[str, ...]] = {
     "team.signout": ("admin", "handler", "auditor"),
     "team.users": ("admin",),
     "team.user_action": ("admin",),
+    "team.hold": ("admin",),  # a legal hold, placed or lifted
 }
 
 bp.before_request(require_role(ROLES_FOR, DEFAULT_ROLES, PUBLIC))

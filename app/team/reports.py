@@ -98,6 +98,10 @@ def report(reference: str):
         default_disclosure=deadlines.disclosure_day(settings(), row),
         credits=list(row.credits),
         can_credit=row.state in workflow.CREDITABLE,
+        can_hold=g.user.role == "admin",
+        # Gone: the reporter closed it, or it went unused past MELDPUNT_RETAIN_MAILBOX_DAYS. Derived
+        # from the row being gone, never from an event: nothing records when a reporter closed theirs.
+        mailbox_closed=mailbox is None,
     )
 
 
@@ -172,3 +176,26 @@ def cra(reference: str):
         except TransitionRefused:
             abort(400)
     return back(reference)
+
+
+@bp.post("/reports/<reference>/hold")
+def hold(reference: str):
+    """Place or lift a legal hold (admins only, ROLES_FOR), with a reason that enters the history."""
+    checked_form()
+    row = find_report(reference)
+    action = request.form.get("action", "")
+    reason = request.form.get("reason", "")
+    if action not in ("place", "lift"):
+        abort(400)
+    if (action == "place") == (row.hold_reason is not None):  # placed or lifted already (another tab)
+        return back(reference)
+    try:
+        if action == "place":
+            workflow.place_hold(row, g.user, reason)
+        else:
+            workflow.lift_hold(row, g.user, reason)
+    except TransitionRefused:
+        return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
+    if action == "place":
+        return back(reference, _("Legal hold placed: no retention rule deletes anything of this report."))
+    return back(reference, _("Legal hold lifted: the retention rules apply to this report again."))

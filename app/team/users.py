@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from ..domain import accounts
 from ..domain.models import User
 from ..domain.workflow import record
+from ..web.context import settings
 from ..web.urls import base_url, external_url
 from .blueprint import bp
 
@@ -34,6 +35,6 @@ def user_action(user_id: int):
         if base_url() is None:
             flash(_("MELDPUNT_BASE_URL is not set, so this link has no address: put the portal's address before it."))
     else:
-        accounts.set_disabled(user, action == "disable")
+        accounts.set_disabled(settings(), user, action == "disable")
     record(None, g.user, f"user-{action}", user.name)
     return render_template("team/users.html", users=User.select().order_by(User.name), form=FlaskForm(), link=link)
