@@ -88,10 +88,9 @@ author  # app/domain/reports.py: Entry.author
 # zipfile reads it when writing the member: owner-only file mode inside export bundles.
 _.external_attr  # crypto/bundle.py
 
-# Public API of the crypto core, exercised by the tests (tests/test_bundle.py, test_fuzz.py,
-# test_passphrase.py).
-_.read_item  # crypto/bundle.py
+# Public API of the crypto core, exercised by the tests (tests/test_passphrase.py, test_report_md.py).
 entropy_bits  # crypto/passphrase.py
+shown_block  # crypto/markdown.py: what a code block of report.md shows, each block checked against it
 
 # click commands, registered by @main.command() / @user.command() (the `meldpunt` entry point).
 init  # app/cli.py
@@ -111,3 +110,16 @@ report_sealed  # app/reporter/submit.py: a view (browser-sealed final request)
 mailbox_sealed  # app/reporter/mailbox.py: a view
 reply_sealed  # app/team/replies.py: a view
 _.without_rowid  # app/domain/schema.py: peewee reads it when it creates the table
+
+# Retention (issue 11, part 3): views Flask registers, and what the auditor's pages read.
+hold  # app/team/reports.py: a view (a legal hold, placed or lifted)
+close  # app/reporter/mailbox.py: a view (the reporter closes their mailbox)
+
+# The privacy officers' views (app/audit/), registered by @bp.get, reached through url_for.
+history  # app/audit/history.py
+head_file  # app/audit/history.py
+show_inventory  # app/audit/pages.py: endpoint audit.inventory
+show_selfcheck  # app/audit/pages.py: endpoint audit.selfcheck
+show_processing  # app/audit/processing.py: endpoint audit.processing
+processing_markdown  # app/audit/processing.py
+processing_json  # app/audit/processing.py

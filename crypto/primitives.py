@@ -78,6 +78,25 @@ def open_box(sealed: bytes, public: bytes, secret: bytes) -> bytes:
         raise AuthenticationFailed from exc
 
 
+def sign_public(seed: bytes) -> bytes:
+    """The Ed25519 public key of a 32-byte seed."""
+    public, _ = sodium.crypto_sign_seed_keypair(seed)
+    return public
+
+
+def sign(seed: bytes, message: bytes) -> bytes:
+    """A detached Ed25519 signature (64 bytes)."""
+    _, secret = sodium.crypto_sign_seed_keypair(seed)
+    return sodium.crypto_sign(message, secret)[: sodium.crypto_sign_BYTES]
+
+
+def verify_signature(public: bytes, message: bytes, signature: bytes) -> None:
+    try:
+        sodium.crypto_sign_open(signature + message, public)
+    except (nacl.exceptions.CryptoError, ValueError, TypeError) as exc:
+        raise AuthenticationFailed from exc
+
+
 def aead_encrypt(message: bytes, aad: bytes, nonce: bytes, key: bytes) -> bytes:
     return sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, nonce, key)
 

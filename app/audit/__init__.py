@@ -1,18 +1,8 @@
-"""The privacy officers' side (role `auditor`): what is stored, for how long, who did what —
-never report content. Deny by default, like the team's blueprint; sign-in is the team's."""
+"""The privacy officers' side (role `auditor`, and admins): what is stored, for how long, who did
+what, and whether the promises hold — never report content, nor anything a reporter could be
+recognised by. Importing the route modules registers them on the blueprint."""
 
-from flask import Blueprint, render_template
+from . import history, pages, processing  # noqa: F401  (importing them registers their routes)
+from .blueprint import bp
 
-from ..web.accounts import require_role
-
-bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-DEFAULT_ROLES = ("auditor", "admin")
-ROLES_FOR: dict[str, tuple[str, ...]] = {}
-
-bp.before_request(require_role(ROLES_FOR, DEFAULT_ROLES))
-
-
-@bp.get("/")
-def home():
-    return render_template("audit/home.html")
+__all__ = ["bp"]
