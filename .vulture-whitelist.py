@@ -123,3 +123,9 @@ show_selfcheck  # app/audit/pages.py: endpoint audit.selfcheck
 show_processing  # app/audit/processing.py: endpoint audit.processing
 processing_markdown  # app/audit/processing.py
 processing_json  # app/audit/processing.py
+
+# Four eyes (issue 11, point 5): views Flask registers, and a column the proposal lists show.
+add_user  # app/team/users.py: a view (a new account; an admin as a proposal)
+show_proposals  # app/team/proposals.py, app/audit/proposals.py: endpoint team.proposals, audit.proposals
+decide  # app/team/proposals.py, app/audit/proposals.py: a view (approve, reject, withdraw)
+proposed_at  # app/domain/models.py: Proposal.proposed_at, shown by templates/team/proposal_macros.html

@@ -278,14 +278,21 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["admin", "handler", "auditor"]))
 def user_add(name: str, role: str) -> None:
-    """Create an account and print its one-time enrolment link (valid 7 days)."""
+    """Create an account and print its one-time enrolment link (valid 7 days). An admin only while
+    no enrolled, enabled admin exists: the first one, the way in; after that, an admin proposes a
+    new admin in the workspace and a second person approves (docs/operations.md)."""
     settings = _load()
-    from .domain.accounts import create
+    from .domain.accounts import admin_enrolled, create
     from .domain.models import User
 
     with database.connection_context():
         if User.get_or_none(User.name == name):
             raise click.ClickException(f"an account named {name!r} exists already")
+        if role == "admin" and admin_enrolled():
+            raise click.ClickException(
+                "an enrolled admin exists already: a new admin is proposed in the workspace (Accounts, "
+                "/team/users) and approved there by a second person, an auditor or another admin"
+            )
         account, token = create(name, role)
         _record("user-add", f"{account.name} ({role})")
     _print_enrolment_link(settings, token)
@@ -293,12 +300,28 @@ def user_add(name: str, role: str) -> None:
 
 @main.command()
 def notify() -> None:
-    """Mail the team "there is new work" at the fixed MELDPUNT_NOTIFY_TIMES (run it often, from cron)."""
-    from .domain.notify import compose, due_slot, head_message, next_slot, pending, remember, remember_head, send
+    """Mail the team "there is new work" at the fixed MELDPUNT_NOTIFY_TIMES (run it often, from cron);
+    at the same times, verify the history and mail the privacy officers an alarm if it is broken."""
+    from .domain.notify import (
+        alarm_message,
+        compose,
+        due_slot,
+        head_message,
+        next_slot,
+        pending,
+        remember,
+        remember_head,
+        send,
+        verify_history,
+    )
 
     settings = _load()
     if not settings.get("MELDPUNT_SMTP_HOST") or not settings.get("MELDPUNT_MAIL_TO"):
         raise click.ClickException("set MELDPUNT_SMTP_HOST and MELDPUNT_MAIL_TO to send notifications")
+    try:
+        settings.audit_verify  # noqa: B018  (a value that is neither on nor off is refused before any mail)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     with database.connection_context():
         slot = due_slot(settings)
         if slot is None:
@@ -311,7 +334,12 @@ def notify() -> None:
         if message is not None:
             send(settings, message)
         officers = [address.strip() for address in str(settings.get("MELDPUNT_AUDIT_MAIL_TO") or "").split(",")]
-        heads = head_message(settings, sender, [address for address in officers if address])
+        officers = [address for address in officers if address]
+        checked = verify_history(settings)
+        alarm = alarm_message(settings, checked, sender, officers)
+        if alarm is not None:
+            send(settings, alarm)
+        heads = head_message(settings, sender, officers)
         if heads is not None:
             send(settings, heads)
         # Clocks no longer due are forgotten, so they count again if they return.
@@ -319,6 +347,12 @@ def notify() -> None:
         if heads is not None:
             remember_head()
     click.echo(f"Sent: {message['Subject']}" if message is not None else "Nothing to tell.")
+    if checked.skipped:
+        click.echo("The history was not verified: MELDPUNT_AUDIT_VERIFY is off, as a second person approved.")
+    elif checked.broken_at is not None:
+        click.echo(f"The history does not verify: entry {checked.broken_at} is the first that does not fit.")
+        if alarm is not None:
+            click.echo(f"Sent: {alarm['Subject']}")
     if heads is not None:
         click.echo(f"Sent: {heads['Subject']}")
 

@@ -121,6 +121,34 @@ def test_user_add_and_reset_print_enrolment_links(tmp_path, team_key):
     assert meldpunt("user", "reset", "nobody", instance=instance).returncode != 0
 
 
+def test_user_add_makes_the_first_admin_only(tmp_path, team_key):
+    """There must be a way in: the command line makes admins while no enrolled, enabled admin
+    exists. After that a new admin is a proposal in the workspace a second person approves."""
+    from app.domain.db import bind, database
+    from app.domain.models import User
+
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    first = meldpunt("user", "add", "root", "--role", "admin", instance=instance)
+    assert first.returncode == 0, first.stderr
+    assert "/team/enrol/" in first.stdout
+    # Not enrolled yet (a lost link): another admin may still be made.
+    assert meldpunt("user", "add", "root2", "--role", "admin", instance=instance).returncode == 0
+    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    with database.connection_context():
+        User.update(enrolled=True).where(User.name == "root").execute()
+    refused = meldpunt("user", "add", "mallory", "--role", "admin", instance=instance)
+    assert refused.returncode != 0
+    assert "workspace" in refused.stderr
+    assert "second person" in refused.stderr
+    assert meldpunt("user", "add", "hank", "--role", "handler", instance=instance).returncode == 0
+    with database.connection_context():
+        assert not User.select().where(User.name == "mallory").exists()
+        # A disabled admin does not count: the way in is open again.
+        User.update(disabled=True).where(User.name == "root").execute()
+    assert meldpunt("user", "add", "rescue", "--role", "admin", instance=instance).returncode == 0
+
+
 def test_check_says_when_the_derivation_slots_cannot_be_made(tmp_path, team_key):
     instance = tmp_path / "instance"
     meldpunt("init", "--team-key", team_key.public, instance=instance)

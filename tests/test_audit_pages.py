@@ -23,6 +23,7 @@ PAGES = {
     "/audit/history?user=hanna&reference=": ("History", "Geschiedenis"),
     "/audit/self-check": ("Self-check", "Zelfcontrole"),
     "/audit/processing": ("Record of processing activities", "Register van verwerkingsactiviteiten"),
+    "/audit/proposals": ("Proposals", "Voorstellen"),
 }
 DOWNLOADS = ("/audit/history/head.json", "/audit/processing.md", "/audit/processing.json")
 EVERY_ADDRESS = (*PAGES, *DOWNLOADS)
@@ -90,7 +91,14 @@ def test_every_page_for_an_auditor_in_both_languages(audited, path, language):
 def test_the_home_page_links_every_page(audited):
     _portal, auditor, _reference, _secrets = audited
     home = auditor.get("/audit/").data.decode()
-    for address in ("/audit/inventory", "/audit/retention", "/audit/history", "/audit/self-check", "/audit/processing"):
+    for address in (
+        "/audit/inventory",
+        "/audit/retention",
+        "/audit/history",
+        "/audit/self-check",
+        "/audit/processing",
+        "/audit/proposals",
+    ):
         assert f'href="{address}"' in home
 
 
@@ -344,17 +352,19 @@ def test_record_of_processing_downloads(make_portal, language):
     assert f"/audit/processing.json?lang={language}" in page
 
 
-def test_record_of_processing_names_the_configured_retention(make_portal):
+def test_record_of_processing_names_the_retention_in_effect(make_portal):
+    """A period below its default is not in effect until a second person approves it."""
     from app.domain import processing
-    from app.domain.settings import Settings
 
-    settings = Settings({"MELDPUNT_ORGANISATION": "X", "MELDPUNT_RETAIN_SPAM_DAYS": 30})
-    document = processing.record(settings, [], "en", datetime.date(2026, 1, 1))
-    assert document["retention"]["rules"] == {"MELDPUNT_RETAIN_SPAM_DAYS": "30"}
-    assert "`MELDPUNT_RETAIN_SPAM_DAYS` = `30`" in processing.markdown(document)
-    empty = processing.record(Settings({"MELDPUNT_ORGANISATION": "X"}), [], "en", datetime.date(2026, 1, 1))
-    assert empty["retention"]["rules"] == {}
-    assert "defaults apply" in empty["retention"]["note"]
+    from .team_helpers import settings_of
+
+    portal = make_portal(MELDPUNT_RETAIN_SPAM_DAYS=10, MELDPUNT_RETAIN_MAILBOX_DAYS=400)
+    with _db(portal):
+        document = processing.record(settings_of(portal), [], "en", datetime.date(2026, 1, 1))
+    rules = document["retention"]["rules"]
+    assert rules["MELDPUNT_RETAIN_SPAM_DAYS"] == "30"  # configured 10: waiting for approval
+    assert rules["MELDPUNT_RETAIN_MAILBOX_DAYS"] == "400"
+    assert "`MELDPUNT_RETAIN_MAILBOX_DAYS` = `400`" in processing.markdown(document)
 
 
 # --- the retention page --------------------------------------------------------------------

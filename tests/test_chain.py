@@ -11,6 +11,7 @@ import pytest
 from .portal_helpers import submit_report
 from .team_helpers import team_client
 from .test_admin_cli import meldpunt
+from .test_retention import _approved_below_default
 from .test_team_workflow import _post
 
 
@@ -186,6 +187,7 @@ def test_entries_redacted_by_retention_still_verify(history):
     """Retention blanks sign-in and view entries (their content can no longer be recomputed) and
     names them in its own entry: the chain verifies, and each blank entry is accounted for."""
     instance, *_ = history
+    _approved_below_default(instance, "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS", 0)  # four eyes
     before = _entries(instance)
     purge = meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"})
     assert purge.returncode == 0, purge.stderr
@@ -227,6 +229,7 @@ def test_a_redacted_entry_cannot_be_filled_in_again(history):
     """A redacted entry's content is not recomputed, so it must stay blank: an actor written into
     it later (to blame someone for a view) is found."""
     instance, *_ = history
+    _approved_below_default(instance, "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS", 0)  # four eyes
     assert meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"}).returncode == 0
     _sql(instance, "UPDATE event SET actor = 'bob' WHERE seq = (SELECT MIN(seq) FROM event WHERE redacted)")
     code, output = _verify(instance)

@@ -292,3 +292,76 @@ def test_privacy_officers_get_the_history_head_at_the_fixed_times(make_portal, p
     count = len(inbox.messages)
     assert "head of the history" not in notify(instance, port, **officers).stdout
     assert len(inbox.messages) == count
+
+
+def _break_entry(instance: Path) -> int:
+    """An entry rewritten with sqlite3, as someone with the database would: its number."""
+    import sqlite3
+
+    with sqlite3.connect(instance / "meldpunt.db") as connection:
+        seq = connection.execute("SELECT MIN(seq) FROM event").fetchone()[0]
+        connection.execute("UPDATE event SET actor = 'someone else' WHERE seq = ?", (seq,))
+    return seq
+
+
+def test_a_broken_history_is_an_alarm_to_the_privacy_officers(make_portal, portal_config, smtp):
+    """At each fixed time `meldpunt notify` verifies the history; broken, it mails the officers the
+    first broken entry's number and nothing else. MELDPUNT_AUDIT_VERIFY = off without a second
+    person's approval changes nothing."""
+    from .team_helpers import team_client
+
+    port, inbox = smtp
+    portal = make_portal()
+    team_client(portal, "alice", "handler")
+    instance = _instance(portal_config)
+    officers = {"MELDPUNT_AUDIT_MAIL_TO": "privacy@example.nl"}
+    result = notify(instance, port, **officers)
+    assert "does not verify" not in result.stdout
+    assert not any("ALARM" in message for message in inbox.messages)
+
+    broken = _break_entry(instance)
+    _next_fixed_time()
+    result = notify(instance, port, **officers, MELDPUNT_AUDIT_VERIFY="off")  # not approved: still verified
+    assert f"The history does not verify: entry {broken} is the first that does not fit." in result.stdout
+    assert "Sent: Meldpunt: ALARM, the history does not verify" in result.stdout
+    alarm = next(message for message in inbox.messages if "ALARM" in message)
+    assert "privacy@example.nl" in alarm
+    assert f"entry {broken} is the first that does not fit" in alarm
+    assert "alice" not in alarm
+    assert "someone else" not in alarm
+    # Only at the fixed times.
+    assert "Not yet" in notify(instance, port, **officers).stdout
+
+
+def test_the_verification_stops_only_with_an_approved_proposal(make_portal, portal_config, smtp):
+    from app.domain import proposals
+    from app.domain.db import database
+    from app.domain.models import User
+
+    port, inbox = smtp
+    portal = make_portal()
+    with database.connection_context():
+        admin = User.create(name="ada", role="admin", enrolled=True)
+        auditor = User.create(name="olga", role="auditor", enrolled=True)
+        proposals.approve(proposals.propose(admin, proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off"), auditor)
+    assert portal  # the instance's database now holds the approval
+    instance = _instance(portal_config)
+    _break_entry(instance)
+    officers = {"MELDPUNT_AUDIT_MAIL_TO": "privacy@example.nl"}
+    result = notify(instance, port, **officers, MELDPUNT_AUDIT_VERIFY="off")
+    assert "MELDPUNT_AUDIT_VERIFY is off, as a second person approved" in result.stdout
+    assert not any("ALARM" in message for message in inbox.messages)
+    # Switched on again in the file, it verifies again.
+    _next_fixed_time()
+    assert "does not verify" in notify(instance, port, **officers).stdout
+
+
+def test_a_verification_setting_neither_on_nor_off_is_refused(make_portal, portal_config, smtp):
+    port, _inbox = smtp
+    make_portal()
+    instance = _instance(portal_config)
+    with (instance / "meldpunt.toml").open("a") as settings_file:
+        settings_file.write('MELDPUNT_AUDIT_VERIFY = "sometimes"\n')  # the environment's yes/no is read leniently
+    result = notify(instance, port)
+    assert result.returncode == 1
+    assert "MELDPUNT_AUDIT_VERIFY must be on or off" in result.stderr

@@ -302,15 +302,18 @@ def test_what_went_out_of_date_between_plan_and_run_stays(portal):
         assert "30 days after closing: 1 report (MP-GONE-0001)" in Event.get(Event.action == "retention").detail
 
 
-def test_a_legal_hold_is_placed_and_lifted_by_an_admin_with_a_reason(portal):
+def test_a_legal_hold_is_placed_by_an_admin_and_lifted_with_a_second_person(portal):
+    """Placing a hold is one admin's act (it only keeps data); lifting it is a proposal a second
+    person approves (four eyes, tests/test_four_eyes.py has the rest)."""
     from app.domain import chain
     from app.domain.db import database
-    from app.domain.models import Event, Report
+    from app.domain.models import Event, Proposal, Report
 
     today = team_today(portal)
     with database.connection_context():
         add_report(portal, "MP-HOLD-0001", state="spam", closed_on=today - datetime.timedelta(31))
     admin = team_client(portal, "root", "admin")
+    second = team_client(portal, "ruth", "admin")
     handler = team_client(portal, "hank", "handler")
     page = admin.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
     assert "Place legal hold" in page
@@ -328,22 +331,38 @@ def test_a_legal_hold_is_placed_and_lifted_by_an_admin_with_a_reason(portal):
         assert Report.get(Report.reference == "MP-HOLD-0001").hold_reason == "Court order 2026/117: keep everything"
         assert _plan(portal).count == 0
         assert _plan(portal).held == ("MP-HOLD-0001",)
-    # A handler sees the hold and its reason, and cannot lift it.
+    # A handler sees the hold and its reason, and cannot propose lifting it.
     seen = handler.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
     assert "Legal hold" in seen
     assert "Court order 2026/117: keep everything" in seen
-    assert "Lift legal hold" not in seen
+    assert "Propose lifting the legal hold" not in seen
     assert hold(handler, action="lift", reason="done").status_code == 403
-    assert "Lift legal hold" in admin.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
+    assert "Propose lifting the legal hold" in admin.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
     assert hold(admin, action="lift", reason="").status_code == 303
     assert hold(admin, action="lift", reason="The case was settled").status_code == 303
     with database.connection_context():
+        assert Report.get(Report.reference == "MP-HOLD-0001").hold_reason is not None  # proposed, not lifted
+        proposal = Proposal.get()
+    # The second admin approves on the report page; then the hold is gone.
+    page = second.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
+    assert "The case was settled" in page
+    approved = second.post(
+        f"/team/proposals/{proposal.id}",
+        data={"csrf_token": csrf_token(page), "decision": "approve", "back": "report"},
+    )
+    assert approved.status_code == 303
+    assert approved.headers["Location"].endswith("/team/reports/MP-HOLD-0001")
+    with database.connection_context():
         assert Report.get(Report.reference == "MP-HOLD-0001").hold_reason is None
-        entries = Event.select().where(Event.action.in_(["hold-placed", "hold-lifted"])).order_by(Event.seq)
-        assert [(e.actor, e.action, e.detail, e.reference) for e in entries] == [
-            ("root", "hold-placed", "Court order 2026/117: keep everything", "MP-HOLD-0001"),
-            ("root", "hold-lifted", "The case was settled", "MP-HOLD-0001"),
+        entries = Event.select().where(Event.reference == "MP-HOLD-0001", Event.action != "viewed").order_by(Event.seq)
+        assert [(e.actor, e.action) for e in entries] == [
+            ("root", "hold-placed"),
+            ("root", "proposal-opened"),
+            ("ruth", "proposal-approved"),
+            ("ruth", "hold-lifted"),
         ]
+        assert entries[0].detail == "Court order 2026/117: keep everything"
+        assert entries[3].detail == f"The case was settled (proposal {proposal.id} by root)"
         assert [due.label for due in _plan(portal).step(_rule("spam")).due] == ["MP-HOLD-0001"]
         assert chain.verify().ok
 
@@ -410,6 +429,18 @@ def _plant(instance: Path, data: bytes = b"ciphertext") -> dict[str, str]:
     return fate
 
 
+def _approved_below_default(instance: Path, setting: str, days: int) -> None:
+    """A period below its default counts only once a second person approved exactly that value
+    (app/domain/proposals.py): an admin proposes, an auditor approves."""
+    from app.domain import proposals
+    from app.domain.models import User
+
+    with _bound(instance).connection_context():
+        admin = User.create(name="proposing-admin", role="admin", enrolled=True)
+        auditor = User.create(name="approving-auditor", role="auditor", enrolled=True)
+        proposals.approve(proposals.propose(admin, proposals.LOWER_RETENTION, setting, str(days)), auditor)
+
+
 def _between(output: str, start: str, end: str) -> list[str]:
     lines = output.splitlines()
     first = next(number for number, line in enumerate(lines) if line.startswith(start))
@@ -430,6 +461,7 @@ def test_the_dry_run_shows_exactly_what_the_run_then_deletes(tmp_path, team_key)
     instance = _instance(tmp_path, team_key)
     fate = _plant(instance)
     env = {"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"}  # today's view entries are due too
+    _approved_below_default(instance, "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS", 0)  # four eyes
     before = _state(instance)
 
     dry = meldpunt("purge", "--dry-run", instance=instance, env=env)

@@ -203,6 +203,9 @@ EXPECTED = {
     "team.users": ("admin",),
     "team.user_action": ("admin",),
     "team.hold": ("admin",),
+    "team.add_user": ("admin",),
+    "team.proposals": ("admin",),  # four eyes: privacy officers decide under /audit/proposals
+    "team.decide": ("admin",),
     "audit.home": OFFICERS,
     "audit.inventory": OFFICERS,
     "audit.retention": OFFICERS,
@@ -212,6 +215,9 @@ EXPECTED = {
     "audit.processing": OFFICERS,
     "audit.processing_markdown": OFFICERS,
     "audit.processing_json": OFFICERS,
+    "audit.proposals": OFFICERS,
+    "audit.decide": OFFICERS,
+    "audit.propose": ("admin",),  # only an admin proposes
 }
 SAMPLE = {"reference": "MP-XXXX-XXXX", "token": "no-such-token", "handle": "no-such-upload"}
 

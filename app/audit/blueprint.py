@@ -11,6 +11,8 @@ from ..web.accounts import require_role
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 DEFAULT_ROLES = ("auditor", "admin")
-ROLES_FOR: dict[str, tuple[str, ...]] = {}
+ROLES_FOR: dict[str, tuple[str, ...]] = {
+    "audit.propose": ("admin",),  # four eyes: only an admin proposes; auditors and admins decide
+}
 
 bp.before_request(require_role(ROLES_FOR, DEFAULT_ROLES))

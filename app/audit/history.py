@@ -1,14 +1,18 @@
 """The history for the privacy officer: the chain verified now, its entries filtered by account
-and by report, and the head as a file to keep outside the server (`meldpunt audit verify --against`)."""
+and by report, the head as a file to keep outside the server (`meldpunt audit verify --against`),
+and whether `meldpunt notify` verifies it at the fixed times (MELDPUNT_AUDIT_VERIFY, four eyes)."""
 
 import json
 
-from flask import Response, render_template, request
+from flask import Response, g, render_template, request
+from flask_wtf import FlaskForm
 
-from ..domain import chain
+from ..domain import chain, proposals
 from ..domain.models import Event
+from ..domain.settings import ConfigError
 from ..web.context import settings
 from .blueprint import bp
+from .proposals import rows
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -38,7 +42,21 @@ def history():
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
+        verification=_verification(),
+        form=FlaskForm(),
+        may_propose=g.user.role in proposals.PROPOSERS,
     )
+
+
+def _verification() -> dict | None:
+    """MELDPUNT_AUDIT_VERIFY: as configured, in effect, and its open proposal (four eyes). None when
+    the value is neither on nor off."""
+    try:
+        switch = proposals.audit_verification(settings())
+    except ConfigError:
+        return None
+    waiting = rows(proposals.open_ones(proposals.VERIFY_OFF))
+    return {"switch": switch, "open": waiting[0] if waiting else None}
 
 
 @bp.get("/history/head.json")

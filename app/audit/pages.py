@@ -1,17 +1,20 @@
-"""The privacy officer's home, the data inventory, the self-check and the retention page."""
+"""The privacy officer's home, the data inventory, the self-check and the retention page (with the
+periods below their default that wait for a second person)."""
 
 import os
 
-from flask import render_template
+from flask import g, render_template
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
-from ..domain import inventory, selfcheck
+from ..domain import inventory, proposals, selfcheck
 from ..domain.clock import today
 from ..domain.models import Event
 from ..domain.settings import ConfigError
 from ..web.context import settings
 from .blueprint import bp
+from .proposals import rows
 
 STATUS = {
     selfcheck.PASS: _l("pass"),
@@ -94,12 +97,27 @@ def _preview() -> dict | None:
     return {"problem": "", "rows": rows, "held": planned.held, "day": planned.day, "count": planned.count}
 
 
+def _periods() -> list[dict] | None:
+    """Each retention period: its default, as configured, as in effect; for one below its default,
+    the approval that lets it count, or the open proposal, or none yet (four eyes,
+    app/domain/proposals.py). None when a value is not a number of days (the preview says so)."""
+    try:
+        periods = proposals.retention_periods(settings())
+    except ConfigError:
+        return None
+    waiting = {row["proposal"].subject: row for row in rows(proposals.open_ones(proposals.LOWER_RETENTION))}
+    return [{"period": period, "open": waiting.get(key)} for key, period in periods.items()]
+
+
 @bp.get("/retention")
 def retention():
     runs = Event.select().where(Event.action.in_(RUN_ACTIONS)).order_by(Event.seq.desc()).limit(RUNS_SHOWN)
     return render_template(
         "audit/retention.html",
         rules=inventory.configured_retention(settings()),
+        periods=_periods(),
         preview=_preview(),
         runs=list(runs),
+        form=FlaskForm(),
+        may_propose=g.user.role in proposals.PROPOSERS,
     )

@@ -66,6 +66,25 @@ def create(name: str, role: str) -> tuple[User, str]:
     return user, token
 
 
+MAX_NAME_CHARS = 64
+
+
+def account_name(name: str) -> str:
+    """A new account's name as typed in the workspace: spaces collapsed, printable, 1 to 64
+    characters; ValueError otherwise."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
+        raise ValueError(f"a name of 1 to {MAX_NAME_CHARS} printable characters")
+    return name
+
+
+def admin_enrolled() -> bool:
+    """Whether an enrolled, enabled admin exists. Until one does, `meldpunt user add --role admin`
+    makes the first (there must be a way in); after that, a new admin needs four eyes
+    (app/domain/proposals.py)."""
+    return User.select().where(User.role == "admin", User.enrolled, ~User.disabled).exists()
+
+
 def reset_enrolment(user: User) -> str:
     """New password and second factor: the user enrols again through a fresh link."""
     token = secrets.token_urlsafe(32)

@@ -43,7 +43,8 @@ HISTORY = N_("history")
 SESSION = N_("session")
 ABUSE = N_("abuse protection")
 CONFIGURATION = N_("configuration")
-CATEGORIES = (WORKFLOW, CONTENT, CONTACT, CREDIT, ACCOUNT, HISTORY, SESSION, ABUSE, CONFIGURATION)
+FOUR_EYES = N_("four eyes")
+CATEGORIES = (WORKFLOW, CONTENT, CONTACT, CREDIT, ACCOUNT, HISTORY, SESSION, ABUSE, CONFIGURATION, FOUR_EYES)
 
 # Granularity: how much a value can tell.
 RANDOM_ID = N_("random id")
@@ -62,6 +63,7 @@ TEAM_TEXT = N_("text written by the team")
 NAME = N_("name")
 PUBLIC_KEY = N_("public key")
 VALUE = N_("setting value")
+SUBJECT = N_("account name, report reference or setting name")
 
 # Retention: the rule that removes a value. The rules themselves are configured in the instance
 # file and previewed on the retention page; these name them.
@@ -78,6 +80,7 @@ R_CHALLENGE = N_("until the challenge expires (meldpunt purge)")
 R_ENROL = N_("until enrolment, at most 7 days")
 R_THROTTLE = N_("until forgiven (one an hour) or the next successful sign-in")
 R_INSTALLATION = N_("for the life of the installation")
+R_PROPOSAL = N_("kept as the record of four eyes, like the history's entries; a deleted account's link is cleared")
 
 # Legal bases (GDPR art. 6(1)); for a column without personal data, why it is kept at all.
 B_HANDLING = N_("GDPR art. 6(1)(f): legitimate interest in handling vulnerability reports")
@@ -221,6 +224,29 @@ LABELS: dict[str, dict[str, Label]] = {
         **_labels(SESSION, R_SESSION, B_NONE, kind=(NO, FIXED_LIST), day=(NO, DAY)),
     },
     "spentchallenge": _labels(ABUSE, R_CHALLENGE, B_NONE, challenge_hash=(NO, HASH), day=(NO, DAY)),
+    "proposal": {
+        **_labels(
+            FOUR_EYES,
+            R_PROPOSAL,
+            B_ACCOUNTABILITY,
+            id=(NO, COUNTER),
+            action=(NO, FIXED_LIST),
+            state=(NO, FIXED_LIST),
+            value=(NO, TEAM_TEXT),
+        ),
+        **_labels(
+            FOUR_EYES,
+            R_PROPOSAL,
+            B_ACCOUNTABILITY,
+            subject=(YES, SUBJECT),
+            proposer_id=(YES, LINK),
+            proposed_by=(YES, NAME),
+            proposed_at=(YES, TEAM_TIME),
+            decider_id=(YES, LINK),
+            decided_by=(YES, NAME),
+            decided_at=(YES, TEAM_TIME),
+        ),
+    },
 }
 
 # What each table holds, in a sentence.
@@ -235,6 +261,9 @@ PURPOSES = {
     "credit": N_("Hall-of-fame names the team published with a reporter's consent."),
     "signedin": N_("Live sessions: a token's hash; the day for reporters, the account and end for the team."),
     "spentchallenge": N_("Proof-of-work challenges that reports used up, until they expire."),
+    "proposal": N_(
+        "Dangerous actions one admin proposed and a second person approved, rejected, or the proposer withdrew."
+    ),
 }
 
 # Tables whose rows a reporter causes: no time finer than a day may be in them, except the

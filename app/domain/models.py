@@ -223,4 +223,22 @@ class SpentChallenge(BaseModel):
     day = DateField()
 
 
-MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge]
+class Proposal(BaseModel):
+    """A dangerous action one admin proposes and a second person decides (four eyes,
+    app/domain/proposals.py): a new admin account, lifting a legal hold, a retention period below
+    its default, the history's verification switched off. Team rows: times may be exact. The
+    account columns are for the "not your own" check; the names outlive them, as in the history."""
+
+    action = CharField()  # create-admin, lift-hold, lower-retention, audit-verify-off
+    subject = CharField()  # the account's name, the report's reference, the setting's name
+    value = TextField(default="")  # the role, the reason for lifting, the days, "off"
+    state = CharField(default="open", index=True)  # open, approved, rejected, withdrawn
+    proposer = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    proposed_by = CharField()  # the proposer's name at the time
+    proposed_at = DateTimeField()
+    decider = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")  # who approved, rejected or withdrew
+    decided_by = CharField(default="")
+    decided_at = DateTimeField(null=True)
+
+
+MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge, Proposal]

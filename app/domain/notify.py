@@ -7,6 +7,11 @@ day, or the same clock once it is overdue. The mail says "there is new work" and
 count, no reference, no content. So neither its content nor its moment tells the mail provider,
 or anyone reading the team's mail, when a report came in or how many did (docs/threat-model.md).
 
+At the same fixed times it verifies the history (app/domain/chain.py) and, if the chain is broken,
+mails the privacy officers (MELDPUNT_AUDIT_MAIL_TO) an alarm naming the first entry that does not
+fit: a number, no content. MELDPUNT_AUDIT_VERIFY = off stops that, but only once a second person
+approved it (app/domain/proposals.py).
+
 What was announced is remembered as counts (how many reports and follow-ups there were), not as
 ids or times: an item's id is given when its upload starts, which for an envelope sealed in the
 browser can be long before it becomes part of a report.
@@ -19,7 +24,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from . import chain, deadlines, workflow
+from . import chain, deadlines, proposals, workflow
 from .models import Item, Report, Setting
 from .settings import Settings
 
@@ -129,6 +134,42 @@ def head_message(settings: Settings, sender: str, recipients: list[str]) -> Emai
         f"    entry {current.seq}, fingerprint {current.fingerprint}\n\n"
         "Keep this mail. To check later that nobody rewrote or cut the history up to here, save it\n"
         "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n"
+    )
+    return message
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The history checked at a fixed time: `broken_at` is the first entry that does not fit (None:
+    it verifies); `skipped` when MELDPUNT_AUDIT_VERIFY = off is in effect (approved)."""
+
+    skipped: bool = False
+    broken_at: int | None = None
+
+
+def verify_history(settings: Settings) -> Verification:
+    if not proposals.audit_verification(settings).effective:
+        return Verification(skipped=True)
+    verdict = chain.verify()
+    # `length` is the last entry that fits, whatever the problem: the next is the first broken one.
+    return Verification(broken_at=None if verdict else verdict.length + 1)
+
+
+def alarm_message(settings: Settings, checked: Verification, sender: str, recipients: list[str]) -> EmailMessage | None:
+    """For the privacy officers, when the history does not verify: the first broken entry's number,
+    and what to do. No content, no account, no reference: the mail provider learns only that."""
+    if checked.broken_at is None or not recipients:
+        return None
+    message = EmailMessage()
+    message["Subject"] = "Meldpunt: ALARM, the history does not verify"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message.set_content(
+        f"The history of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal does not verify:\n\n"
+        f"    entry {checked.broken_at} is the first that does not fit.\n\n"
+        "An entry was changed, removed, inserted or moved, or the end of the history was cut off.\n"
+        "Run `meldpunt audit verify --against FILE` with the heads you kept, look at the History page\n"
+        'of the privacy officer\'s workspace, and follow docs/privacy.md ("Verifying the history").\n'
     )
     return message
 

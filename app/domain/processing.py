@@ -8,10 +8,11 @@ with `N_`, and the domain itself translates nothing.
 """
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from . import inventory
+from . import inventory, proposals
 from .inventory import N_, TableInventory
+from .settings import Settings
 
 Translate = Callable[..., str]
 FORMAT = "meldpunt-record-of-processing"
@@ -86,7 +87,6 @@ SECURITY = (
 RETENTION_NOTE = N_(
     "The rules are set in the instance file (MELDPUNT_RETAIN…); the retention page shows what the next run deletes."
 )
-NO_RULES = N_("No retention setting is configured: the defaults apply.")
 HEADINGS = {
     "controller": N_("Controller"),
     "activity": N_("Processing"),
@@ -111,7 +111,7 @@ def _unique(values) -> list[str]:
 
 
 def record(
-    settings: Mapping[str, object],
+    settings: Settings,
     tables: list[TableInventory],
     language: str,
     day: datetime.date,
@@ -135,7 +135,8 @@ def record(
             )
         elif columns:
             other.append(translate(category))
-    rules = inventory.configured_retention(settings)
+    # The periods in effect: a value below its default counts only once a second person approved it.
+    rules = proposals.retention_days(settings)
     host = settings.get("MELDPUNT_SMTP_HOST") or translate(N_("not configured"))
     return {
         "format": FORMAT,
@@ -160,7 +161,7 @@ def record(
         "transfers": [translate(text) for text in TRANSFERS],
         "retention": {
             "rules": {key: str(value) for key, value in rules.items()},
-            "note": translate(RETENTION_NOTE) if rules else translate(NO_RULES),
+            "note": translate(RETENTION_NOTE),
             "per_category": {entry["category"]: entry["retention"] for entry in personal},
         },
         "security_measures": [translate(text) for text in SECURITY],

@@ -1,6 +1,7 @@
 """Retention: what `meldpunt purge` deletes, when and why, and deletion that reaches the disk.
 
-Each rule has a period in days (`MELDPUNT_RETAIN_*`, app/domain/settings.py), counted from a day
+Each rule has a period in days (`MELDPUNT_RETAIN_*`, app/domain/settings.py; one below its default
+counts only once a second person approved it, app/domain/proposals.py), counted from a day
 kept for that purpose: a report's `closed_on` or `disclosed_on`, a mailbox's `last_used`, an
 account's `disabled_on`, an entry's day in the history. Something is due when that day is on or
 before `today - days`: a report closed as spam 30 days ago goes today, one closed 29 days ago stays.
@@ -21,9 +22,9 @@ Withdrawn credits need no rule: withdrawing deletes them (app/domain/workflow.py
 import datetime
 from dataclasses import dataclass, replace
 
-from . import chain
+from . import chain, proposals
 from .db import database
-from .models import Chunk, Credit, Event, Item, Mailbox, Report, SignedIn, User
+from .models import Chunk, Credit, Event, Item, Mailbox, Proposal, Report, SignedIn, User
 from .settings import Settings
 
 BATCH = 500  # ids per statement
@@ -137,6 +138,9 @@ class Plan:
     day: datetime.date
     steps: tuple[Step, ...]
     held: tuple[str, ...]  # references of reports on legal hold: nothing of them is due
+    # Periods configured below their default without a second person's approval: the default
+    # applied instead (app/domain/proposals.py).
+    waiting: tuple[proposals.Period, ...] = ()
 
     @property
     def count(self) -> int:
@@ -147,8 +151,9 @@ class Plan:
 
 
 def plan(settings: Settings, today: datetime.date) -> Plan:
-    """What a run on `today` deletes, and why. Reads only."""
-    periods = settings.retention_days
+    """What a run on `today` deletes, and why, with the periods in effect. Reads only."""
+    configured = proposals.retention_periods(settings)
+    periods = {key: period.effective for key, period in configured.items()}
     last = {rule: today - datetime.timedelta(days=periods[rule.setting]) for rule in RULES}
     held_ids = Report.select(Report.id).where(Report.hold_reason.is_null(False))
     held = tuple(
@@ -164,6 +169,7 @@ def plan(settings: Settings, today: datetime.date) -> Plan:
         today,
         tuple(Step(rule, periods[rule.setting], last[rule], tuple(steps[rule])) for rule in RULES),
         held,
+        tuple(period for period in configured.values() if period.waiting),
     )
 
 
@@ -268,6 +274,8 @@ def _delete(rule: Rule, ids: list[int]) -> set[int]:
         elif rule == DISABLED_ACCOUNTS:
             SignedIn.delete().where(SignedIn.user.in_(batch)).execute()
             Event.update(user=None).where(Event.user.in_(batch)).execute()  # the entries keep the name
+            Proposal.update(proposer=None).where(Proposal.proposer.in_(batch)).execute()  # so do proposals
+            Proposal.update(decider=None).where(Proposal.decider.in_(batch)).execute()
             User.delete().where(User.id.in_(batch)).execute()
     return set(ids)
 
@@ -320,4 +328,9 @@ def describe(planned: Plan) -> list[str]:
                 lines.append(f"    {due.label}, {rule.since} {due.since.isoformat()}")
     if planned.held:
         lines.append(f"on legal hold, so kept whatever the rules say: {', '.join(planned.held)}")
+    for period in planned.waiting:
+        lines.append(
+            f"{period.setting} is set to {period.configured}, below its default {period.default}: "
+            f"not in effect until a second person approves, so {period.default} applies"
+        )
     return lines

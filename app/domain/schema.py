@@ -372,6 +372,36 @@ def _retention() -> None:
         User.update(disabled_on=_day(disabled) or upgraded).where(User.id == user.id).execute()
 
 
+def _proposals() -> None:
+    """Version 8: four eyes for the dangerous actions (app/domain/proposals.py): one admin proposes,
+    a second person decides. The table as it was made, not the current model."""
+
+    class Frozen(Model):
+        class Meta:
+            database = database
+
+    class User(Frozen):  # only what the foreign keys need: the table exists already
+        class Meta:
+            table_name = "user"
+
+    class Proposal(Frozen):
+        action = CharField()
+        subject = CharField()
+        value = TextField(default="")
+        state = CharField(default="open", index=True)
+        proposer = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+        proposed_by = CharField()
+        proposed_at = DateTimeField()
+        decider = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+        decided_by = CharField(default="")
+        decided_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "proposal"
+
+    database.create_tables([Proposal])
+
+
 def _day(value: object) -> datetime.date | None:
     """A day from what a column gave back: a date, a datetime, or SQLite's text of either."""
     if isinstance(value, str):
@@ -388,6 +418,7 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     5: ("random ids for the rows reporters cause, random thread starts", _random_reporter_ids),
     6: ("the history as a hash chain", _history_chain),
     7: ("retention: closing, disclosure, last-use and disabling days, legal holds, redacted entries", _retention),
+    8: ("four eyes: proposals a second person decides", _proposals),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, object] = {
     # says nothing about when a report came in (docs/threat-model.md).
     "MELDPUNT_NOTIFY_TIMES": "08:00,16:00",
     "MELDPUNT_AUDIT_MAIL_TO": None,  # privacy officers: the history's head at those times
+    # `meldpunt notify` verifies the history at those times and mails the privacy officers if it is
+    # broken. Off only once a second person approved it (app/domain/proposals.py).
+    "MELDPUNT_AUDIT_VERIFY": True,
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": None,  # argon2id at 64 MiB each, machine-wide; default: one per core
     "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
@@ -67,7 +70,8 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_LIMIT_FOLLOW_UP": "10 per hour; 50 per day",  # per report: the reporter's follow-ups
     "MELDPUNT_LIMIT_REPLY": "30 per hour; 200 per day",  # per report: the team's replies
     # Retention, in days (app/domain/retention.py, docs/operations.md): `meldpunt purge` deletes
-    # what is older. A legal hold on a report suspends every rule for it.
+    # what is older. A legal hold on a report suspends every rule for it. A period below its
+    # default counts only once a second person approved it (app/domain/proposals.py).
     "MELDPUNT_RETAIN_SPAM_DAYS": 30,  # reports closed as spam or out of scope, after closing
     "MELDPUNT_RETAIN_REJECTED_DAYS": 365,  # closed as not a vulnerability or duplicate, after closing
     "MELDPUNT_RETAIN_DISCLOSED_ATTACHMENTS_DAYS": 90,  # a disclosed report's attachments, after disclosure
@@ -207,6 +211,20 @@ class Settings(Mapping):
                 raise ConfigError(f"{key} must be a whole number of days (0 or more), not {value!r}.")
             days[key] = int(value)
         return days
+
+    @cached_property
+    def audit_verify(self) -> bool:
+        """MELDPUNT_AUDIT_VERIFY as configured (on unless said otherwise). Whether "off" is in
+        effect is app/domain/proposals.py's to say: only with a second person's approval."""
+        value = self._values.get("MELDPUNT_AUDIT_VERIFY", True)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"MELDPUNT_AUDIT_VERIFY must be on or off (true or false), not {value!r}.")
 
     @property
     def secret_key(self) -> str:

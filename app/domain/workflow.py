@@ -10,7 +10,7 @@ import datetime
 from . import chain
 from .clock import now, today
 from .errors import DuplicateNeedsOriginal, TransitionRefused
-from .models import Credit, Event, Report, User
+from .models import Credit, Event, Proposal, Report, User
 from .settings import Settings
 
 STATES = (
@@ -129,10 +129,16 @@ def mark_cra_step_sent(report: Report, user: User, step: str) -> None:
 MAX_HOLD_REASON = 500
 
 
+LIFT_HOLD = "lift-hold"  # the proposal that lifts a hold (app/domain/proposals.py)
+
+
 def place_hold(report: Report, user: User, reason: str) -> None:
     """A legal hold: no retention rule deletes anything of this report (or redacts its view events)
-    until it is lifted. Admins only, with a reason, which goes into the history."""
-    reason = _hold_reason(user, reason)
+    until it is lifted. One admin's act, with a reason, which goes into the history: a hold only
+    keeps data."""
+    reason = hold_reason(reason)
+    if user.role != "admin":
+        raise TransitionRefused("only an admin places a legal hold")
     if report.hold_reason is not None:
         raise TransitionRefused("the report is on hold already")
     Report.update(hold_reason=reason).where(Report.id == report.id).execute()
@@ -140,19 +146,26 @@ def place_hold(report: Report, user: User, reason: str) -> None:
     record(report, user, "hold-placed", reason)
 
 
-def lift_hold(report: Report, user: User, reason: str) -> None:
-    """End a legal hold, with a reason; the rules apply again from the next `meldpunt purge`."""
-    reason = _hold_reason(user, reason)
+def lift_hold(report: Report, approved: Proposal, user: User) -> None:
+    """End a legal hold: only as the approval of a proposal to lift it (four eyes,
+    app/domain/proposals.py), by the person who approved it, in the approval's transaction. The
+    rules apply again from the next `meldpunt purge`."""
+    if (
+        approved.action != LIFT_HOLD
+        or approved.state != "approved"
+        or approved.subject != report.reference
+        or approved.decider_id != user.id
+    ):
+        raise TransitionRefused("a legal hold is lifted only by an approved proposal")
     if report.hold_reason is None:
         raise TransitionRefused("the report is not on hold")
     Report.update(hold_reason=None).where(Report.id == report.id).execute()
     report.hold_reason = None
-    record(report, user, "hold-lifted", reason)
+    record(report, user, "hold-lifted", f"{approved.value} (proposal {approved.id} by {approved.proposed_by})")
 
 
-def _hold_reason(user: User, reason: str) -> str:
-    if user.role != "admin":
-        raise TransitionRefused("only an admin places or lifts a legal hold")
+def hold_reason(reason: str) -> str:
+    """A reason to place or lift a hold, its spaces collapsed; refused when empty or too long."""
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > MAX_HOLD_REASON:
         raise TransitionRefused(f"a legal hold needs a reason of at most {MAX_HOLD_REASON} characters")

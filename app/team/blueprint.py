@@ -17,7 +17,10 @@ ROLES_FOR: dict[str, tuple[str, ...]] = {
     "team.signout": ("admin", "handler", "auditor"),
     "team.users": ("admin",),
     "team.user_action": ("admin",),
-    "team.hold": ("admin",),  # a legal hold, placed or lifted
+    "team.add_user": ("admin",),  # a new admin only as a proposal (four eyes)
+    "team.hold": ("admin",),  # a legal hold placed, or its lifting proposed
+    "team.proposals": ("admin",),  # four eyes: privacy officers decide under /audit/proposals
+    "team.decide": ("admin",),
 }
 
 bp.before_request(require_role(ROLES_FOR, DEFAULT_ROLES, PUBLIC))

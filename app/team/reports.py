@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from crypto import PublicKey
 
-from ..domain import deadlines, workflow
+from ..domain import deadlines, proposals, workflow
 from ..domain.db import database
 from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
 from ..domain.models import Event, Item, Mailbox, Report
@@ -16,6 +16,7 @@ from ..domain.reports import seal_reply
 from ..web.context import settings
 from ..web.i18n import state_label
 from .blueprint import bp
+from .proposals import rows
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
@@ -99,6 +100,7 @@ def report(reference: str):
         credits=list(row.credits),
         can_credit=row.state in workflow.CREDITABLE,
         can_hold=g.user.role == "admin",
+        lifting=rows(proposals.open_ones(workflow.LIFT_HOLD, row.reference)) if g.user.role == "admin" else [],
         # Gone: the reporter closed it, or it went unused past MELDPUNT_RETAIN_MAILBOX_DAYS. Derived
         # from the row being gone, never from an event: nothing records when a reporter closed theirs.
         mailbox_closed=mailbox is None,
@@ -180,7 +182,9 @@ def cra(reference: str):
 
 @bp.post("/reports/<reference>/hold")
 def hold(reference: str):
-    """Place or lift a legal hold (admins only, ROLES_FOR), with a reason that enters the history."""
+    """Place a legal hold, or propose lifting it (admins only, ROLES_FOR), with a reason that enters
+    the history. Lifting takes a second person: another admin or a privacy officer approves
+    (app/domain/proposals.py)."""
     checked_form()
     row = find_report(reference)
     action = request.form.get("action", "")
@@ -189,13 +193,19 @@ def hold(reference: str):
         abort(400)
     if (action == "place") == (row.hold_reason is not None):  # placed or lifted already (another tab)
         return back(reference)
-    try:
-        if action == "place":
-            workflow.place_hold(row, g.user, reason)
-        else:
-            workflow.lift_hold(row, g.user, reason)
-    except TransitionRefused:
-        return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
     if action == "place":
+        try:
+            workflow.place_hold(row, g.user, reason)
+        except TransitionRefused:
+            return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
         return back(reference, _("Legal hold placed: no retention rule deletes anything of this report."))
-    return back(reference, _("Legal hold lifted: the retention rules apply to this report again."))
+    if proposals.open_ones(workflow.LIFT_HOLD, row.reference):
+        return back(reference, _("Lifting this hold is proposed already: it waits for a second person."))
+    try:
+        proposals.propose(g.user, workflow.LIFT_HOLD, row.reference, reason)
+    except proposals.Refused:
+        return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
+    return back(
+        reference,
+        _("Lifting proposed: the hold stays until another admin or a privacy officer approves."),
+    )

@@ -1,0 +1,386 @@
+"""Four eyes for the dangerous actions: one admin proposes, a second person decides (an auditor or
+another admin), and both steps are entries in the history.
+
+The four actions, and what "approved" does:
+
+- **create-admin**: a new admin account. Handlers and auditors are made at once
+  (app/domain/accounts.py `create`); an admin only on approval, in the approval's transaction, and
+  the one-time enrolment link goes to the approver, who hands it over. The first admin comes from
+  `meldpunt user add --role admin`, which refuses once an enrolled, enabled admin exists.
+- **lift-hold**: the legal hold on a report is lifted (app/domain/workflow.py `lift_hold` takes the
+  approved proposal). Placing a hold stays one admin's act: it only keeps data.
+- **lower-retention**: a `MELDPUNT_RETAIN_*` period below its default counts only once a proposal
+  for exactly that setting and value is approved; until then the default applies (`retention_days`,
+  which app/domain/retention.py plans with).
+- **audit-verify-off**: `MELDPUNT_AUDIT_VERIFY = off` (`meldpunt notify` no longer verifies the
+  history at the fixed times) counts only once approved; until then the verification stays on.
+
+A proposal is open until someone other than its proposer, with the role auditor or admin, approves
+or rejects it, or its proposer withdraws it. Approving carries the action out in the same
+transaction: if that cannot be done any more (the name was taken meanwhile, the report is gone),
+nothing changes and the proposal stays open, to be rejected. Each step is a history entry
+(`proposal-opened`, `proposal-approved`, `proposal-rejected`, `proposal-withdrawn`) whose detail
+names the proposal and what it does — an account name, a setting and its days, the team's own
+reason for lifting a hold — never text a reporter wrote.
+
+An approval of a setting holds for that value: set back to the default and lowered to the same
+value again, it counts again; another value needs a proposal of its own.
+"""
+
+from dataclasses import dataclass
+
+from . import chain
+from .accounts import account_name, create
+from .clock import now
+from .db import database
+from .errors import TransitionRefused
+from .models import Proposal, Report, User
+from .settings import DEFAULTS, RETENTION_KEYS, Settings
+from .workflow import LIFT_HOLD, hold_reason, lift_hold
+
+CREATE_ADMIN = "create-admin"
+LOWER_RETENTION = "lower-retention"
+VERIFY_OFF = "audit-verify-off"
+ACTIONS = (CREATE_ADMIN, LIFT_HOLD, LOWER_RETENTION, VERIFY_OFF)
+VERIFY_SETTING = "MELDPUNT_AUDIT_VERIFY"
+
+OPEN, APPROVED, REJECTED, WITHDRAWN = "open", "approved", "rejected", "withdrawn"
+STATES = (OPEN, APPROVED, REJECTED, WITHDRAWN)
+PROPOSERS = ("admin",)
+DECIDERS = ("auditor", "admin")
+SHOWN = 50  # decided proposals listed under the open ones
+
+
+def N_(text: str) -> str:
+    """Marks a message for translation (pybabel extracts it); translated where it is shown."""
+    return text
+
+
+# What a proposal does, for the pages: message ids the web layer translates with `values`.
+SUMMARIES = {
+    CREATE_ADMIN: N_("A new admin account: %(name)s"),
+    LIFT_HOLD: N_("Lift the legal hold on %(reference)s. Reason: %(reason)s"),
+    LOWER_RETENTION: N_("%(setting)s = %(days)s days, below the default of %(default)s"),
+    VERIFY_OFF: N_("No verification of the history at the fixed times (%(setting)s = off)"),
+}
+STATE_LABELS = {
+    OPEN: N_("open"),
+    APPROVED: N_("approved"),
+    REJECTED: N_("rejected"),
+    WITHDRAWN: N_("withdrawn"),
+}
+
+
+class Refused(TransitionRefused):
+    """The proposal cannot be made or decided as asked: its state, or its subject as it is now."""
+
+
+class NotYours(Refused):
+    """Not this person's to do: only an admin proposes, only an auditor or an admin other than the
+    proposer decides, only the proposer withdraws."""
+
+
+@dataclass(frozen=True)
+class Decided:
+    proposal: Proposal
+    enrolment_token: str | None = None  # create-admin: the new account's one-time link, shown once
+
+
+def propose(user: User, action: str, subject: str, value: str = "") -> Proposal:
+    """Open a proposal (an admin only), checked against how things are now: no such account yet,
+    the report on hold, a period below its default. One open proposal per action and subject."""
+    _active(user, PROPOSERS, "only an admin proposes")
+    subject, value, report = _checked(action, subject, value)
+    with database.atomic():
+        pending = Proposal.select().where(
+            Proposal.action == action, Proposal.subject == subject, Proposal.state == OPEN
+        )
+        if pending.exists():
+            raise Refused("an open proposal for this exists already")
+        proposal = Proposal.create(
+            action=action, subject=subject, value=value, proposer=user, proposed_by=user.name, proposed_at=now()
+        )
+        chain.append(report, user, "proposal-opened", describe(proposal))
+    return proposal
+
+
+def approve(proposal: Proposal, user: User) -> Decided:
+    """Approve and carry out, in one transaction with both history entries."""
+    _deciding(proposal, user)
+    before = _decision_of(proposal)
+    try:
+        with database.atomic():
+            _close(proposal, user, APPROVED)
+            report = _report(proposal)
+            chain.append(report, user, "proposal-approved", describe(proposal))
+            token = _carry_out(proposal, user, report)
+    except Exception:
+        _restore(proposal, before)
+        raise
+    return Decided(proposal, token)
+
+
+def reject(proposal: Proposal, user: User) -> Proposal:
+    _deciding(proposal, user)
+    with database.atomic():
+        _close(proposal, user, REJECTED)
+        chain.append(_report(proposal), user, "proposal-rejected", describe(proposal))
+    return proposal
+
+
+def withdraw(proposal: Proposal, user: User) -> Proposal:
+    """The proposer takes it back."""
+    if not may_withdraw(proposal, user):
+        if proposal.state != OPEN:
+            raise Refused("the proposal is decided already")
+        raise NotYours("only the proposer withdraws a proposal")
+    with database.atomic():
+        _close(proposal, user, WITHDRAWN)
+        chain.append(_report(proposal), user, "proposal-withdrawn", describe(proposal))
+    return proposal
+
+
+def may_decide(proposal: Proposal, user: User | None) -> bool:
+    """Whether `user` may approve or reject it: open, an auditor or admin, not the proposer."""
+    return proposal.state == OPEN and _is_active(user, DECIDERS) and not _is_proposer(proposal, user)
+
+
+def may_withdraw(proposal: Proposal, user: User | None) -> bool:
+    return proposal.state == OPEN and user is not None and _is_proposer(proposal, user) and _is_active(user, PROPOSERS)
+
+
+def describe(proposal: Proposal) -> str:
+    """The history entry's detail: the proposal's number and what it does."""
+    if proposal.action == CREATE_ADMIN:
+        what = f"a new admin account, {proposal.subject}"
+    elif proposal.action == LIFT_HOLD:
+        what = f"lift the legal hold ({proposal.value})"
+    elif proposal.action == LOWER_RETENTION:
+        what = f"{proposal.subject} = {proposal.value} days, below the default of {DEFAULTS[proposal.subject]}"
+    else:
+        what = f"{VERIFY_SETTING} = off, no verification of the history at the fixed times"
+    return f"proposal {proposal.id}: {what}"
+
+
+def summary(proposal: Proposal) -> tuple[str, dict[str, object]]:
+    """What it does, for a page: a message id (SUMMARIES) and its values."""
+    values: dict[str, object] = {
+        CREATE_ADMIN: {"name": proposal.subject},
+        LIFT_HOLD: {"reference": proposal.subject, "reason": proposal.value},
+        LOWER_RETENTION: {
+            "setting": proposal.subject,
+            "days": proposal.value,
+            "default": DEFAULTS.get(proposal.subject, ""),
+        },
+        VERIFY_OFF: {"setting": VERIFY_SETTING},
+    }.get(proposal.action, {})
+    return SUMMARIES.get(proposal.action, "%(action)s"), values or {"action": proposal.action}
+
+
+def listed(action: str | None = None, subject: str | None = None) -> list[Proposal]:
+    """Open proposals (oldest first), then the latest decided ones (newest first)."""
+    query = Proposal.select()
+    if action is not None:
+        query = query.where(Proposal.action == action)
+    if subject is not None:
+        query = query.where(Proposal.subject == subject)
+    waiting = list(query.where(Proposal.state == OPEN).order_by(Proposal.id))
+    decided = list(query.where(Proposal.state != OPEN).order_by(Proposal.id.desc()).limit(SHOWN))
+    return waiting + decided
+
+
+def open_ones(action: str, subject: str | None = None) -> list[Proposal]:
+    query = Proposal.select().where(Proposal.action == action, Proposal.state == OPEN)
+    if subject is not None:
+        query = query.where(Proposal.subject == subject)
+    return list(query.order_by(Proposal.id))
+
+
+def find(proposal_id: int) -> Proposal | None:
+    return Proposal.get_or_none(Proposal.id == proposal_id)
+
+
+# --- settings that need a second person to count ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """One retention period: its default, the value configured, and the approval that lets a
+    value below the default count (None: no such approval)."""
+
+    setting: str
+    default: int
+    configured: int
+    approval: Proposal | None = None
+
+    @property
+    def lowered(self) -> bool:
+        return self.configured < self.default
+
+    @property
+    def waiting(self) -> bool:
+        """Configured below the default, and not approved: the default applies."""
+        return self.lowered and self.approval is None
+
+    @property
+    def effective(self) -> int:
+        return self.default if self.waiting else self.configured
+
+
+def retention_periods(settings: Settings) -> dict[str, Period]:
+    """Every MELDPUNT_RETAIN_* period, as configured and as in effect. ConfigError for a value
+    that is not a number of days (`Settings.retention_days`)."""
+    configured = settings.retention_days
+    periods = {}
+    for key in RETENTION_KEYS:
+        default, days = int(DEFAULTS[key]), configured[key]
+        approval = _approval(LOWER_RETENTION, key, str(days)) if days < default else None
+        periods[key] = Period(key, default, days, approval)
+    return periods
+
+
+def retention_days(settings: Settings) -> dict[str, int]:
+    """The periods in effect: what `meldpunt purge` and its preview use."""
+    return {key: period.effective for key, period in retention_periods(settings).items()}
+
+
+@dataclass(frozen=True)
+class Switch:
+    """MELDPUNT_AUDIT_VERIFY: as configured, and the approval that lets "off" count."""
+
+    configured: bool
+    approval: Proposal | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Configured off, and not approved: the verification stays on."""
+        return not self.configured and self.approval is None
+
+    @property
+    def effective(self) -> bool:
+        return self.configured or self.approval is None
+
+
+def audit_verification(settings: Settings) -> Switch:
+    configured = settings.audit_verify
+    return Switch(configured, None if configured else _approval(VERIFY_OFF, VERIFY_SETTING, "off"))
+
+
+# --- inside --------------------------------------------------------------------------------
+
+
+def _approval(action: str, subject: str, value: str) -> Proposal | None:
+    return (
+        Proposal.select()
+        .where(
+            Proposal.action == action,
+            Proposal.subject == subject,
+            Proposal.value == value,
+            Proposal.state == APPROVED,
+        )
+        .order_by(Proposal.id.desc())
+        .first()
+    )
+
+
+def _checked(action: str, subject: str, value: str) -> tuple[str, str, Report | None]:
+    """The proposal's subject and value, normalised, and its report (lift-hold); Refused if it
+    makes no sense now."""
+    subject, value = (subject or "").strip(), (value or "").strip()
+    if action not in ACTIONS:
+        raise Refused("not an action that needs four eyes")
+    if action == CREATE_ADMIN:
+        try:
+            subject = account_name(subject)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        if User.select().where(User.name == subject).exists():
+            raise Refused("an account with this name exists already")
+        return subject, "admin", None
+    if action == LIFT_HOLD:
+        report = Report.get_or_none(Report.reference == subject)
+        if report is None or report.hold_reason is None:
+            raise Refused("no report with this reference is on hold")
+        try:
+            return subject, hold_reason(value), report
+        except TransitionRefused as exc:
+            raise Refused(str(exc)) from None
+    if action == LOWER_RETENTION:
+        if subject not in RETENTION_KEYS:
+            raise Refused("not a retention setting")
+        if not (value.isascii() and value.isdigit()) or int(value) >= int(DEFAULTS[subject]):
+            raise Refused("a number of days below the setting's default")
+        return subject, str(int(value)), None
+    if subject not in ("", VERIFY_SETTING) or value not in ("", "off"):  # VERIFY_OFF
+        raise Refused(f"only {VERIFY_SETTING} = off")
+    return VERIFY_SETTING, "off", None
+
+
+def _carry_out(proposal: Proposal, user: User, report: Report | None) -> str | None:
+    if proposal.action == CREATE_ADMIN:
+        if User.select().where(User.name == proposal.subject).exists():
+            raise Refused("an account with this name exists already")
+        account, token = create(proposal.subject, "admin")
+        detail = f"{account.name} (admin), proposal {proposal.id} by {proposal.proposed_by}"
+        chain.append(None, user, "user-add", detail)
+        return token
+    if proposal.action == LIFT_HOLD:
+        if report is None:
+            raise Refused("the report is gone")
+        try:
+            lift_hold(report, proposal, user)
+        except TransitionRefused as exc:
+            raise Refused(str(exc)) from None
+    # The settings need nothing more: the approval itself is what lets the value count.
+    return None
+
+
+def _report(proposal: Proposal) -> Report | None:
+    """The report a lift-hold proposal is about, so its entries show on that report's history."""
+    if proposal.action != LIFT_HOLD:
+        return None
+    return Report.get_or_none(Report.reference == proposal.subject)
+
+
+def _deciding(proposal: Proposal, user: User) -> None:
+    if not _is_active(user, DECIDERS):
+        raise NotYours("only an auditor or an admin decides a proposal")
+    if _is_proposer(proposal, user):
+        raise NotYours("nobody decides their own proposal")
+    if proposal.state != OPEN:
+        raise Refused("the proposal is decided already")
+
+
+def _close(proposal: Proposal, user: User, state: str) -> None:
+    """Open → `state`, once: of two decisions at the same moment, one changes the row."""
+    moment = now()
+    changed = (
+        Proposal.update(state=state, decider=user, decided_by=user.name, decided_at=moment)
+        .where(Proposal.id == proposal.id, Proposal.state == OPEN)
+        .execute()
+    )
+    if changed != 1:
+        raise Refused("the proposal is decided already")
+    proposal.state, proposal.decider, proposal.decided_by, proposal.decided_at = state, user, user.name, moment
+
+
+def _decision_of(proposal: Proposal) -> tuple:
+    return proposal.state, proposal.decider_id, proposal.decided_by, proposal.decided_at
+
+
+def _restore(proposal: Proposal, before: tuple) -> None:
+    proposal.state, proposal.decider_id, proposal.decided_by, proposal.decided_at = before
+
+
+def _active(user: User | None, roles: tuple[str, ...], message: str) -> None:
+    if not _is_active(user, roles):
+        raise NotYours(message)
+
+
+def _is_active(user: User | None, roles: tuple[str, ...]) -> bool:
+    return user is not None and user.role in roles and user.enrolled and not user.disabled
+
+
+def _is_proposer(proposal: Proposal, user: User | None) -> bool:
+    # By account and by name: a proposer whose account was deleted and made again is still them.
+    return user is not None and (proposal.proposer_id == user.id or proposal.proposed_by == user.name)
