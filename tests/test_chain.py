@@ -267,3 +267,41 @@ def test_numbers_named_by_a_retention_entry():
     assert named("x: 3 entries, redacted entries 5–7, 9, 12-13; disabled accounts: 0") == [(5, 7), (9, 9), (12, 13)]
     assert named("redacted entries 1–100, 50–200") == [(1, 200)]
     assert named("no entries") == []
+
+
+def test_a_transaction_that_reads_first_still_writes_when_another_wrote_meanwhile(portal):
+    """SQLite in WAL mode refuses the first write of a transaction that began with a read, at once,
+    if another writer committed in between; transactions therefore take the write lock when they
+    begin (app/domain/db.py). Before, this was a 500 under concurrent team actions."""
+    from app.domain import chain
+    from app.domain.db import database
+    from app.domain.models import Event
+
+    other_committed, errors = threading.Event(), []
+
+    def reader_then_writer():
+        try:
+            with database.connection_context(), database.atomic():
+                Event.select().count()  # a read first
+                other_committed.wait(timeout=1)  # with the lock held, the other waits for us
+                chain.append(None, None, "first", actor="thread")
+        except Exception as exc:  # noqa: BLE001  (collected and asserted below)
+            errors.append(exc)
+
+    def writer():
+        try:
+            with database.connection_context():
+                chain.append(None, None, "second", actor="thread")
+            other_committed.set()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    first = threading.Thread(target=reader_then_writer)
+    first.start()
+    second = threading.Thread(target=writer)
+    second.start()
+    first.join()
+    second.join()
+    assert errors == []
+    with database.connection_context():
+        assert chain.verify().ok

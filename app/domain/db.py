@@ -32,7 +32,11 @@ CHECKPOINT_TRIES = 5  # each waits for readers up to the busy timeout (5 s), the
 
 def open_database(url: str):
     if url.startswith("sqlite"):
-        return connect(url, pragmas=SQLITE_PRAGMAS)
+        # BEGIN IMMEDIATE: a transaction takes the write lock when it starts, not at its first
+        # write. In WAL mode a transaction that read first and then writes fails at once
+        # (SQLITE_BUSY_SNAPSHOT, no busy wait) if another writer committed in between; with the
+        # history written on every team action, that turned busy moments into 500s.
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     return connect(url)
 
 
