@@ -392,7 +392,7 @@ def audit() -> None:
     "heads",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="a file of heads kept outside (head files or mailed lines 'ENTRY FINGERPRINT'); repeatable",
+    help="a file of heads kept outside (head files, or saved mails with 'entry N, fingerprint …'); repeatable",
 )
 def audit_verify(heads: tuple[str, ...]) -> None:
     """Recompute the whole chain; name the first entry that does not fit. Exit 1 if one does not."""
@@ -428,7 +428,7 @@ def audit_head() -> None:
     _load()
     with database.connection_context():
         current = head()
-    click.echo(f"{current.seq} {current.fingerprint}")
+    click.echo(f"entry {current.seq}, fingerprint {current.fingerprint}")
     click.echo(f"digest {current.digest}")
 
 

@@ -606,3 +606,38 @@ def test_every_connection_sets_secure_delete(portal):
     with database.connection_context():
         assert database.execute_sql("PRAGMA secure_delete").fetchone()[0] == 1
         assert erases_deleted_rows()
+
+
+def test_a_report_after_a_purge_is_still_news_for_notify(portal):
+    """notify remembers how many items it announced: a purge that deleted some must lower that
+    count, or the same number of new reports would pass unannounced (review of issue 11)."""
+    import datetime
+
+    from app.domain import notify, retention
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    from .portal_helpers import submit_report
+    from .team_helpers import settings_of, team_today
+
+    settings = settings_of(portal)
+    submit_report(portal.test_client(), files=[])
+    with database.connection_context():
+        notify.remember(notify.pending(settings), datetime.datetime(2026, 1, 1, 8, 0, tzinfo=datetime.UTC))
+        Report.update(state="spam", closed_on=datetime.date(2000, 1, 1)).execute()
+        retention.run(settings, retention.plan(settings, team_today(portal)))
+    submit_report(portal.test_client(), files=[])
+    with database.connection_context():
+        assert notify.pending(settings).reports == 1
+
+
+def test_a_retention_period_in_other_digits_is_a_configuration_error(make_portal):
+    """A period in other scripts' digits ("²") passed str.isdigit, then int() failed: a 500 on the
+    audit pages (review of issue 11)."""
+    from app.domain.settings import ConfigError
+
+    from .team_helpers import settings_of
+
+    for wrong in ("²", "３０", "-1", "30 days"):
+        with pytest.raises(ConfigError, match="MELDPUNT_RETAIN_SPAM_DAYS"):
+            dict(settings_of(make_portal(MELDPUNT_RETAIN_SPAM_DAYS=wrong)).retention_days)

@@ -453,3 +453,27 @@ def test_a_follow_up_counts_as_a_change_for_the_export_since_a_day(portal, repor
     )
     with database.connection_context():
         assert Report.get(Report.reference == reference).updated == team_today(portal)
+
+
+def test_a_state_change_with_a_message_to_a_closed_mailbox_changes_nothing(portal):
+    """Review of issue 11: it answered 404 and lost the state change."""
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    from .portal_helpers import passphrase_from, sign_in
+
+    reporter = portal.test_client()
+    sign_in(reporter, passphrase_from(submit_report(reporter, files=[]).data))
+    page = reporter.get("/mailbox/close")
+    reporter.post("/mailbox/close", data={"csrf_token": csrf_token(page.data), "confirm": "y"})
+    with database.connection_context():
+        reference = Report.get().reference
+    team = team_client(portal, "alice", "handler")
+    answer = _post(team, f"/team/reports/{reference}/state", state="acknowledged", message="Thanks!")
+    assert answer.status_code == 303
+    assert "no mailbox any more" in team.get(f"/team/reports/{reference}?lang=en").data.decode()
+    with database.connection_context():
+        assert Report.get().state == "received"
+    _post(team, f"/team/reports/{reference}/state", state="acknowledged")
+    with database.connection_context():
+        assert Report.get().state == "acknowledged"

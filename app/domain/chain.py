@@ -291,14 +291,16 @@ def _covered(ranges: list[tuple[int, int]], seq: int) -> bool:
 
 MIN_SAVED_HEX = 20  # a mailed fingerprint: 80 bits, too many to forge a history that matches
 # "entry 1234, fingerprint 3F2A 9C1B 77D0 12AB 5E6F" or "1234 3f2a9c…": a number, then hex digits.
-_MAILED_HEAD = re.compile(r"\b([0-9]+)\b\D*?\b((?:[0-9A-Fa-f]{4} ?){5,16})(?![0-9A-Fa-f])")
+# Only the form the mails and `meldpunt audit head` write: a saved mail's other lines (Message-ID,
+# dates) hold numbers and hex too, and must not be taken for heads.
+_MAILED_HEAD = re.compile(r"\bentry ([0-9]+), fingerprint ((?:[0-9A-F]{4} ){4}[0-9A-F]{4})\b")
 
 
 def read_heads(text: str, public: bytes | None = None) -> list[Head]:
-    """Heads kept outside the server: a head file (JSON, from the audit pages), or lines of an
-    entry number and a fingerprint or digest as the mails give them ("1234 3F2A 9C1B 77D0 12AB
-    5E6F"). Lines that are neither are skipped, so a whole saved mail can be given. A signed head
-    file must carry `public`'s signature (this portal's head key)."""
+    """Heads kept outside the server: a head file (JSON, from the audit pages), or the line
+    "entry 1234, fingerprint 3F2A 9C1B 77D0 12AB 5E6F" as the mails and `meldpunt audit head` write
+    it; other lines are skipped, so a whole saved mail can be given. A signed head file must carry
+    `public`'s signature (this portal's head key)."""
     try:
         document = json.loads(text)
     except ValueError:

@@ -54,6 +54,18 @@ def item_counts() -> dict[str, int]:
     return {kind: stored.where(Item.kind == kind).count() for kind in KINDS}
 
 
+def forget_deleted(before: dict[str, int], after: dict[str, int]) -> None:
+    """Items deleted (by retention) leave the count of announced ones, so the same number of new
+    ones is not taken for old news."""
+    announced = json.loads(Setting.read(ANNOUNCED_ITEMS, "{}"))
+    if not announced:
+        return
+    for kind in KINDS:
+        gone = before.get(kind, 0) - after.get(kind, 0)
+        announced[kind] = max(0, announced.get(kind, 0) - gone)
+    Setting.write(ANNOUNCED_ITEMS, json.dumps(announced, sort_keys=True))
+
+
 def pending(settings: Settings, moment: datetime.datetime | None = None) -> Pending:
     announced_items = json.loads(Setting.read(ANNOUNCED_ITEMS, "{}"))
     announced = set(json.loads(Setting.read(ANNOUNCED_CLOCKS, "[]")))

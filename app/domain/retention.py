@@ -22,7 +22,7 @@ Withdrawn credits need no rule: withdrawing deletes them (app/domain/workflow.py
 import datetime
 from dataclasses import dataclass, replace
 
-from . import chain, proposals
+from . import chain, notify, proposals
 from .db import database
 from .models import Chunk, Credit, Event, Item, Mailbox, Proposal, Report, SignedIn, User
 from .settings import Settings
@@ -244,6 +244,7 @@ def run(settings: Settings, planned: Plan, user: User | None = None) -> Plan:
     (app/domain/db.py `truncate_wal`), so no old page version outlives the run."""
     with database.atomic():
         now_due = plan(settings, planned.day)  # inside the transaction: what is due at this moment
+        stored = notify.item_counts()
         steps = []
         for step in planned.steps:
             still = {row for due in now_due.step(step.rule).due for row in due.ids}
@@ -255,6 +256,9 @@ def run(settings: Settings, planned: Plan, user: User | None = None) -> Plan:
         deleted = replace(planned, steps=tuple(steps), held=now_due.held)
         actor = None if user is not None else chain.COMMAND_LINE
         chain.append(None, user, chain.RETENTION, record(deleted), actor=actor)
+        # notify counts what it announced: what was deleted no longer counts, or as many new
+        # reports as were deleted would go unannounced.
+        notify.forget_deleted(stored, notify.item_counts())
     return deleted
 
 

@@ -155,11 +155,12 @@ def _random_reporter_ids() -> None:
     # Credit names: a withdrawn one is deleted, and no event keeps a copy of any.
     database.execute_sql("DELETE FROM credit WHERE withdrawn")
     database.execute_sql("UPDATE event SET detail = '' WHERE action IN ('credit-published', 'credit-withdrawn')")
-    migrate(SchemaMigrator.from_database(database.obj).drop_column("credit", "withdrawn"))
     if deferred:
         database.execute_sql("SET CONSTRAINTS ALL IMMEDIATE")  # checked here, then as a new database has them
         for table, name in deferred:
             database.execute_sql(f'ALTER TABLE {table} ALTER CONSTRAINT "{name}" NOT DEFERRABLE')
+    # After the checks: PostgreSQL alters no table with foreign-key checks still pending.
+    migrate(SchemaMigrator.from_database(database.obj).drop_column("credit", "withdrawn"))
 
 
 def _new_ids(table: str) -> dict[int, int]:

@@ -207,7 +207,11 @@ class Settings(Mapping):
         days = {}
         for key in RETENTION_KEYS:
             value = self._values[key]
-            if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit():
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | str)
+                or not (str(value).strip().isascii() and str(value).strip().isdigit())
+            ):
                 raise ConfigError(f"{key} must be a whole number of days (0 or more), not {value!r}.")
             days[key] = int(value)
         return days

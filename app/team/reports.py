@@ -131,6 +131,12 @@ def change_state(reference: str):
         original = Report.get_or_none(Report.reference == named)
         if original is None:
             return back(reference, _("No report has the reference %(reference)s.", reference=named))
+    if request.form.get("message", "").strip() and Mailbox.get_or_none(Mailbox.report == row) is None:
+        # Said before anything changes: the state and its message go together or not at all.
+        return back(
+            reference,
+            _("The reporter has no mailbox any more: nothing was changed. Change the state without a message."),
+        )
     try:
         with database.atomic():
             workflow.change_state(settings(), row, target, g.user, original)
