@@ -322,3 +322,26 @@ def test_a_broken_chunked_body_is_the_clients_fault(tmp_path):
         sock.close()
     assert answer.startswith(b"HTTP/1.1 400")
     assert "unhandled" not in log.read_text()
+
+
+def test_a_database_locked_past_the_busy_timeout_is_a_503_not_a_500(portal, portal_config):
+    """`meldpunt purge` rewrites the SQLite file at night and holds the lock meanwhile: a write that
+    waits longer than the busy timeout is told to come back (503, Retry-After), and nothing of it
+    is stored."""
+    import sqlite3
+
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    client = portal.test_client()
+    holder = sqlite3.connect(portal_config["INSTANCE"] / "meldpunt.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        answer = submit_report(client, files=[])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "60"
+    with database.connection_context():
+        assert Report.select().count() == 0

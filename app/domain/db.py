@@ -5,9 +5,12 @@ deletion. Nothing here or in the models is SQLite-only. The web layer opens a co
 request (app/web/context.py); the CLI and the benches use `database.connection_context()`.
 """
 
+import os
+import shutil
 import time
+from pathlib import Path
 
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import DatabaseProxy, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 
 database = DatabaseProxy()
@@ -28,6 +31,10 @@ SQLITE_PRAGMAS = {
     "secure_delete": 1,
 }
 CHECKPOINT_TRIES = 5  # each waits for readers up to the busy timeout (5 s), then a second more
+# VACUUM builds the new file as a temporary database, then writes it back through the log: at the
+# end both exist beside the database, each about as large as the pages in use (bench/vacuum_bench.py).
+REWRITE_COPIES = 2
+MIB = 1024 * 1024
 
 
 def open_database(url: str):
@@ -67,3 +74,50 @@ def truncate_wal() -> bool:
             return True
         time.sleep(1)
     return False
+
+
+def used_bytes() -> int:
+    """SQLite: the bytes of the pages in use (the file less its free pages), about what a rewrite
+    writes; 0 for other databases."""
+    if not is_sqlite():
+        return 0
+    size, pages, free = (
+        database.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in ("page_size", "page_count", "freelist_count")
+    )
+    return (pages - free) * size
+
+
+def rewrite() -> str | None:
+    """SQLite: write the database file anew (VACUUM): each table in the order of its key, each
+    index in the order of its entries. In a file that grew row by row, a newer row sits lower in
+    its page and on a later page than an older one; after the rewrite the place of a row follows
+    its random id (or random key) instead, so no byte offset tells when a reporter's row came
+    (docs/threat-model.md, "Accepted risks"). Deleted rows and free pages do not survive it either.
+
+    Outside a transaction, after `truncate_wal` (the rewrite goes through the log; truncate it
+    again afterwards). Writers wait while it runs, up to the busy timeout. Returns None when done,
+    else why not (nothing changed then). Not SQLite: None, nothing to do here (PostgreSQL needs
+    CLUSTER on the primary keys, docs/operations.md)."""
+    if not is_sqlite():
+        return None
+    folder = Path(database.obj.database).resolve().parent
+    needed, free = REWRITE_COPIES * used_bytes(), shutil.disk_usage(folder).free
+    if free < needed:
+        return f"it needs about {needed // MIB + 1} MiB free beside the database, and {free // MIB} MiB are free"
+    # The temporary copy holds every row: it belongs beside the database, on the volume that is
+    # encrypted and kept (docs/operations.md), not in /var/tmp. The pragma is deprecated, and a
+    # build may lack it; SQLITE_TMPDIR, read when the process starts, does the same.
+    quoted = str(folder).replace("'", "''")
+    database.execute_sql(f"PRAGMA temp_store_directory = '{quoted}'")
+    try:
+        beside = database.execute_sql("PRAGMA temp_store_directory").fetchone()
+        if (beside is None or beside[0] != str(folder)) and "SQLITE_TMPDIR" not in os.environ:
+            return (
+                "this SQLite cannot be told where to put the temporary copy: set SQLITE_TMPDIR to the instance folder"
+            )
+        database.execute_sql("VACUUM")
+    except OperationalError as exc:  # the disk filled up, or a writer held the lock too long
+        return str(exc)
+    finally:
+        database.execute_sql("PRAGMA temp_store_directory = ''")
+    return None

@@ -79,6 +79,11 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_RETAIN_MAILBOX_DAYS": 365,  # a mailbox, after the day it was last signed in to
     "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": 365,  # sign-in, sign-out, view and refusal events (redacted)
     "MELDPUNT_RETAIN_DISABLED_ACCOUNT_DAYS": 90,  # a disabled team account, after disabling
+    # `meldpunt purge` ends by rewriting the SQLite file (VACUUM) in the order of the rows' random
+    # keys, so the file's byte order tells nothing of the order reporters' rows came in, except for
+    # those written since (docs/threat-model.md). Needs free disk twice the database's size while it
+    # runs (docs/operations.md, "The nightly rewrite"); false keeps the write order of every row.
+    "MELDPUNT_REWRITE_ON_PURGE": True,
 }
 RETENTION_KEYS = tuple(key for key in DEFAULTS if key.startswith("MELDPUNT_RETAIN_"))
 

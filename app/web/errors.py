@@ -7,6 +7,7 @@ import traceback
 from flask import Flask, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from peewee import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wsgi import LimitedStream
 
@@ -89,6 +90,8 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception):
         if _unreadable_body(error):  # the client's fault: a broken chunked body, a bad length
             return render_error(400, *MESSAGES[400])
+        if _database_busy(error):  # the nightly rewrite, or a long write: busy, not broken
+            return _page(503)
         log_unexpected(error)
         return render_error(500, *MESSAGES[500])
 
@@ -99,6 +102,12 @@ def init_app(app: Flask) -> None:
     app.logger.addFilter(_without_exception_messages)
 
     app.register_error_handler(InternalServerError, lambda e: render_error(500, *MESSAGES[500]))
+
+
+def _database_busy(error: BaseException) -> bool:
+    """SQLite's lock held past the busy timeout (`meldpunt purge` rewriting the file): the request
+    gets the 503 with Retry-After that says "try again", and nothing of it was stored."""
+    return isinstance(error, OperationalError) and "locked" in str(error)
 
 
 def _unreadable_body(error: BaseException) -> bool:
