@@ -129,3 +129,6 @@ add_user  # app/team/users.py: a view (a new account; an admin as a proposal)
 show_proposals  # app/team/proposals.py, app/audit/proposals.py: endpoint team.proposals, audit.proposals
 decide  # app/team/proposals.py, app/audit/proposals.py: a view (approve, reject, withdraw)
 proposed_at  # app/domain/models.py: Proposal.proposed_at, shown by templates/team/proposal_macros.html
+
+# Four eyes without one person's second account, and the chain's formula (review of issue 11).
+content_of  # app/domain/chain.py: an entry's content from its fields in one call, for tools and tests

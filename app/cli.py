@@ -227,11 +227,15 @@ def upgrade() -> None:
 def purge(dry_run: bool) -> None:
     """Apply the retention rules (docs/operations.md) and delete uploads that never became part of a
     report (older than today), ended sessions and expired proof-of-work challenges; then make the
-    deletion physical (SQLite: the WAL copied back and truncated)."""
+    deletion physical (SQLite: the WAL copied back and truncated); last, rewrite the SQLite file in
+    the order of its random keys, so that only rows written since then keep the order they came in
+    (MELDPUNT_REWRITE_ON_PURGE; docs/operations.md, "The nightly rewrite")."""
+    import time
+
     loaded = _load()
     from .domain import retention
     from .domain.clock import today
-    from .domain.db import erases_deleted_rows, is_sqlite, truncate_wal
+    from .domain.db import MIB, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
     from .domain.sessions import purge_expired
     from .domain.uploads import purge_unfinished
 
@@ -247,26 +251,50 @@ def purge(dry_run: bool) -> None:
             click.echo("  and, as every run: uploads from before today that never became part of a report,")
             click.echo("  ended sessions and used proof-of-work challenges.")
             return
+        rewriting = loaded.get("MELDPUNT_REWRITE_ON_PURGE", True)
+        if not isinstance(rewriting, bool):
+            raise click.ClickException(f"MELDPUNT_REWRITE_ON_PURGE must be true or false, not {rewriting!r}")
         erased = erases_deleted_rows() or not is_sqlite()
         deleted = retention.run(loaded, planned)
         stale = purge_unfinished(loaded)
         ended = purge_expired(loaded)
         _record("purge", f"{stale} unfinished uploads, {ended} ended sessions and used challenges")
         truncated = truncate_wal()
+        not_rewritten, size, started = None, used_bytes(), time.monotonic()
+        if rewriting and is_sqlite():
+            not_rewritten = rewrite()
+            truncated = truncate_wal()  # the rewrite went through the log: empty it again
+        took = time.monotonic() - started
     click.echo(f"Retention on {deleted.day.isoformat()}: deleted")
     for line in retention.describe(deleted):
         click.echo(f"  {line}")
     click.echo(f"Deleted {stale} unfinished uploads.")
     click.echo(f"Deleted {ended} ended sessions and used challenges.")
+    if not is_sqlite():
+        click.echo(
+            "Not SQLite: rows stay in the order they came until CLUSTER rewrites the tables (docs/operations.md)."
+        )
+    elif not rewriting:
+        click.echo("Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false): rows keep the order they came in, in the file.")
+    elif not_rewritten is None:
+        click.echo(f"Rewrote the database file in the order of its keys: {size / MIB:.1f} MiB in {took:.1f} s.")
+    problems = []
     if not erased:
-        raise click.ClickException(
+        problems.append(
             "SQLite's secure_delete is off on this connection: what was deleted stays in the file's free pages"
         )
     if not truncated:
-        raise click.ClickException(
+        problems.append(
             "the write-ahead log stayed in use by the portal: old copies of deleted rows may remain in meldpunt.db-wal "
             "until `meldpunt purge` runs again at a quieter moment"
         )
+    if not_rewritten is not None:
+        problems.append(
+            f"the database file was not rewritten ({not_rewritten}): rows written since its last rewrite keep the "
+            "order they came in until a later `meldpunt purge` rewrites it"
+        )
+    if problems:
+        raise click.ClickException("; ".join(problems))
 
 
 @main.group()
@@ -278,22 +306,23 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(["admin", "handler", "auditor"]))
 def user_add(name: str, role: str) -> None:
-    """Create an account and print its one-time enrolment link (valid 7 days). An admin only while
-    no enrolled, enabled admin exists: the first one, the way in; after that, an admin proposes a
-    new admin in the workspace and a second person approves (docs/operations.md)."""
+    """Create an account and print its one-time enrolment link (valid 7 days). An admin or an
+    auditor only while no enrolled, enabled account of that role exists: the first of each, the
+    way in; after that, an admin proposes one in the workspace and a second person approves
+    (docs/operations.md)."""
     settings = _load()
-    from .domain.accounts import admin_enrolled, create
+    from .domain.accounts import APPROVERS, COMMAND_LINE, create, role_enrolled
     from .domain.models import User
 
     with database.connection_context():
         if User.get_or_none(User.name == name):
             raise click.ClickException(f"an account named {name!r} exists already")
-        if role == "admin" and admin_enrolled():
+        if role in APPROVERS and role_enrolled(role):
             raise click.ClickException(
-                "an enrolled admin exists already: a new admin is proposed in the workspace (Accounts, "
+                f"an enrolled {role} exists already: a new {role} is proposed in the workspace (Accounts, "
                 "/team/users) and approved there by a second person, an auditor or another admin"
             )
-        account, token = create(name, role)
+        account, token = create(name, role, issued_by=COMMAND_LINE)
         _record("user-add", f"{account.name} ({role})")
     _print_enrolment_link(settings, token)
 
@@ -360,16 +389,23 @@ def notify() -> None:
 @user.command("reset")
 @click.argument("name")
 def user_reset(name: str) -> None:
-    """New password and second factor for NAME: print a fresh enrolment link (valid 7 days)."""
+    """New password and second factor for NAME: print a fresh enrolment link (valid 7 days). An
+    admin or auditor only when the workspace cannot reset them with four eyes (no other admin to
+    propose it, or no second person to approve)."""
     settings = _load()
-    from .domain.accounts import reset_enrolment
+    from .domain.accounts import APPROVERS, COMMAND_LINE, reset_enrolment, workspace_can_reset
     from .domain.models import User
 
     with database.connection_context():
         account = User.get_or_none(User.name == name)
         if account is None:
             raise click.ClickException(f"no account named {name!r}")
-        token = reset_enrolment(account)
+        if account.role in APPROVERS and workspace_can_reset(account):
+            raise click.ClickException(
+                f"{name!r} may approve proposals: an admin proposes the reset in the workspace (Accounts, "
+                "/team/users) and a second person approves it, an auditor or another admin"
+            )
+        token = reset_enrolment(account, issued_by=COMMAND_LINE)
         _record("user-reset", account.name)
     _print_enrolment_link(settings, token)
 

@@ -120,11 +120,16 @@ def _recompute(instance, keep: int | None = None) -> None:
             db.execute("DELETE FROM event WHERE seq > ?", (keep,))
         db.execute("UPDATE event SET detail = 'rewritten' WHERE seq = 2")
         previous = chain.GENESIS
-        rows = db.execute("SELECT seq, at, actor, action, reference, detail FROM event ORDER BY seq").fetchall()
-        for seq, at, actor, action, reference, detail in rows:
-            content = chain.content_of(seq, datetime.datetime.fromisoformat(at), actor, action, reference, detail)
+        rows = db.execute("SELECT seq, at, actor, action, reference, detail, salt FROM event ORDER BY seq").fetchall()
+        for seq, at, actor, action, reference, detail, salt in rows:
+            moment = datetime.datetime.fromisoformat(at)
+            inner = chain.inner_of(salt, moment, actor, reference, detail)
+            content = chain.outer_of(seq, action, moment.date(), inner)
             previous = chain.link(previous, content)
-            db.execute("UPDATE event SET content = ?, digest = ? WHERE seq = ?", (content, previous, seq))
+            db.execute(
+                "UPDATE event SET inner_digest = ?, content = ?, digest = ? WHERE seq = ?",
+                (inner, content, previous, seq),
+            )
         db.execute("UPDATE setting SET value = ? WHERE key = 'audit_chain_head'", (f"{len(rows)}:{previous}".encode(),))
     db.close()
 
@@ -181,7 +186,11 @@ def test_a_refused_page_is_on_record(history, make_portal):
         assert Event.select().where(Event.actor == "dave", Event.action == "refused").count() == 1
 
 
-BLANK = "actor = '', reference = '', detail = '', user_id = NULL, report_id = NULL, redacted = 1"
+# Blanked as retention does it: the fields, the links and the salt gone, the time cut to the day.
+BLANK = (
+    "actor = '', reference = '', detail = '', salt = '', user_id = NULL, report_id = NULL, redacted = 1, "
+    "at = substr(at, 1, 10) || ' 00:00:00'"
+)
 
 
 def test_entries_redacted_by_retention_still_verify(history):
@@ -238,7 +247,16 @@ def test_a_redacted_entry_cannot_be_filled_in_again(history):
     assert "is marked as redacted, but is not blank" in output
 
 
-def test_a_retention_entry_covers_only_entries_before_it(portal):
+def _year_ago(monkeypatch) -> None:
+    import datetime
+
+    from app.domain import chain
+
+    then = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0) - datetime.timedelta(days=400)
+    monkeypatch.setattr(chain, "now", lambda: then)
+
+
+def test_a_retention_entry_covers_only_entries_before_it(portal, monkeypatch):
     """An entry blanked after the retention entry that names it (a number named in advance) is not
     covered."""
     from app.domain import chain
@@ -246,14 +264,17 @@ def test_a_retention_entry_covers_only_entries_before_it(portal):
     from app.domain.models import Event
 
     with database.connection_context():
+        _year_ago(monkeypatch)
         first = chain.append(None, None, "viewed", actor="alice")
+        monkeypatch.undo()
         chain.append(None, None, chain.RETENTION, f"test: {chain.span([first.seq, first.seq + 2])}", actor="x")
         later = chain.append(None, None, "viewed", actor="alice")
         assert later.seq == first.seq + 2
         with database.atomic():
             assert chain.redact([first.seq]) == [first.seq]
         assert chain.verify().ok
-        Event.update(actor="", redacted=True).where(Event.seq == later.seq).execute()
+        midnight = later.at.replace(hour=0, minute=0, second=0)
+        Event.update(actor="", salt="", at=midnight, redacted=True).where(Event.seq == later.seq).execute()
         verdict = chain.verify()
         assert not verdict.ok
         assert f"entry {later.seq} was blanked, and no later retention entry names it" == verdict.problem
@@ -306,3 +327,145 @@ def test_a_transaction_that_reads_first_still_writes_when_another_wrote_meanwhil
     assert errors == []
     with database.connection_context():
         assert chain.verify().ok
+
+
+# --- redaction cannot hide an entry (review of issue 11, finding 2) ------------------------------
+
+
+def _forge_retention(instance, seqs: list[int], days: int, at=None) -> None:
+    """What an insider with sqlite3 and the code appends: a retention entry, computed as the portal
+    would, naming `seqs` as redacted after `days` days."""
+    import datetime
+    import secrets
+
+    from app.domain import chain
+
+    at = at or datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    detail = (
+        f"retention on {at.date()}: sign-in, sign-out, view and refusal entries (redacted), {days} days after "
+        f"the day they were written: {len(seqs)} entries, {chain.span(seqs)}"
+    )
+    db = sqlite3.connect(instance / "meldpunt.db")
+    with db:
+        last, previous = db.execute("SELECT seq, digest FROM event ORDER BY seq DESC LIMIT 1").fetchone()
+        salt = secrets.token_hex(16)
+        inner = chain.inner_of(salt, at, chain.COMMAND_LINE, "", detail)
+        content = chain.outer_of(last + 1, chain.RETENTION, at.date(), inner)
+        digest = chain.link(previous, content)
+        db.execute(
+            "INSERT INTO event (seq, reference, actor, action, detail, at, salt, inner_digest, content, digest, "
+            "redacted) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            (last + 1, chain.COMMAND_LINE, chain.RETENTION, detail, at.isoformat(" "), salt, inner, content, digest),
+        )
+        db.execute("UPDATE setting SET value = ? WHERE key = 'audit_chain_head'", (f"{last + 1}:{digest}".encode(),))
+    db.close()
+
+
+def _seq_of(instance, where: str) -> int:
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        return db.execute(f"SELECT MIN(seq) FROM event WHERE {where}").fetchone()[0]
+
+
+def test_a_state_change_relabelled_as_a_redacted_view_is_found(history, tmp_path):
+    """The reviewer's attack: a `state` entry relabelled `viewed`, blanked as retention would, and
+    a retention entry appended that names it. The entry's action is in the chain even when it is
+    redacted, so the relabelled entry no longer fits, with or without a saved head."""
+    instance, *_ = history
+    saved = tmp_path / "heads.txt"
+    saved.write_text(meldpunt("audit", "head", instance=instance).stdout)
+    seq = _seq_of(instance, "action = 'state' AND actor = 'bob'")
+    _sql(instance, f"UPDATE event SET action = 'viewed', {BLANK} WHERE seq = {seq}")
+    _forge_retention(instance, [seq], 365)
+    for heads in ((), (saved,)):
+        code, output = _verify(instance, *heads)
+        assert code == 1
+        assert f"entry {seq} was changed after it was written (its action or day)" in output
+
+
+def test_a_redacted_entry_moved_to_another_day_is_found(history):
+    instance, *_ = history
+    _approved_below_default(instance, "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS", 0)
+    assert meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"}).returncode == 0
+    assert _verify(instance)[0] == 0
+    seq = _seq_of(instance, "redacted")
+    _sql(instance, f"UPDATE event SET at = '2020-01-01 00:00:00' WHERE seq = {seq}")
+    code, output = _verify(instance)
+    assert code == 1
+    assert f"entry {seq} was changed after it was written (its action or day)" in output
+
+
+def test_a_recent_view_redacted_by_a_forged_retention_entry_is_found(history):
+    """A real view entry, blanked with sqlite3 and named by a retention entry forged to look like a
+    run: it is not past the default period, and nobody approved a shorter one."""
+    instance, *_ = history
+    seq = _seq_of(instance, "action = 'viewed'")
+    _sql(instance, f"UPDATE event SET {BLANK} WHERE seq = {seq}")
+    _forge_retention(instance, [seq], 365)
+    code, output = _verify(instance)
+    assert code == 1
+    assert f"entry {seq} was redacted by entry" in output
+    assert "before its period of 365 days had passed" in output
+
+
+def test_a_retention_entry_stating_an_unapproved_short_period_is_found(history):
+    instance, *_ = history
+    seq = _seq_of(instance, "action = 'viewed'")
+    _sql(instance, f"UPDATE event SET {BLANK} WHERE seq = {seq}")
+    _forge_retention(instance, [seq], 0)
+    code, output = _verify(instance)
+    assert code == 1
+    assert "states a period of 0 days: below the default of 365 and not approved before it" in output
+
+
+def test_a_retention_entry_dated_in_the_future_is_found(history):
+    """Dating the forged run a year ahead would make a recent view look old enough."""
+    import datetime
+
+    instance, *_ = history
+    seq = _seq_of(instance, "action = 'viewed'")
+    _sql(instance, f"UPDATE event SET {BLANK} WHERE seq = {seq}")
+    ahead = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0) + datetime.timedelta(days=400)
+    _forge_retention(instance, [seq], 365, at=ahead)
+    code, output = _verify(instance)
+    assert code == 1
+    assert "which is dated after today" in output
+
+
+def test_a_redacted_entry_keeps_no_salt_to_test_guesses_against(history):
+    """What stays of a redacted entry (its inner hash) cannot be matched to a guess of who and
+    when: the salt that went into it is gone."""
+    import datetime
+
+    from app.domain import chain
+
+    instance, *_ = history
+    before = {}
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        for seq, at, actor, reference, detail, salt in db.execute(
+            "SELECT seq, at, actor, reference, detail, salt FROM event WHERE action = 'viewed'"
+        ):
+            before[seq] = (datetime.datetime.fromisoformat(at), actor, reference, detail)
+            assert len(salt) == 32
+    _approved_below_default(instance, "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS", 0)
+    assert meldpunt("purge", instance=instance, env={"MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS": "0"}).returncode == 0
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        for seq, (at, actor, reference, detail) in before.items():
+            salt, inner = db.execute("SELECT salt, inner_digest FROM event WHERE seq = ?", (seq,)).fetchone()
+            assert salt == ""
+            assert inner != chain.inner_of("", at, actor, reference, detail)  # the right guess does not match
+    assert _verify(instance)[0] == 0
+
+
+def test_the_period_retention_states_is_the_one_verify_reads():
+    """retention.record writes the period in the words chain.verify reads it from."""
+    import datetime
+
+    from app.domain import chain, retention
+
+    step = retention.Step(
+        retention.ACCESS_EVENTS, 400, datetime.date(2026, 1, 1), (retention.Due("", datetime.date(2025, 1, 1), (5, 6)),)
+    )
+    planned = retention.Plan(datetime.date(2027, 2, 5), (step,), ())
+    detail = retention.record(planned)
+    assert chain.named(detail) == [(5, 6)]
+    assert chain._STATED_PERIOD.search(detail).group(1) == "400"

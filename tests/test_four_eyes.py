@@ -1,8 +1,11 @@
-"""Four eyes for the dangerous actions (issue 11, point 5): creating an admin, lifting a legal hold,
-a retention period below its default and switching off the history's verification each need a
-second person. For each: one person alone cannot (approving their own proposal is refused and
-changes nothing), a handler cannot approve, an auditor or a second admin can and then it takes
-effect; rejection and withdrawal change nothing; every step is in the history."""
+"""Four eyes for the dangerous actions (issue 11, point 5): creating an admin or a privacy officer,
+resetting or enabling one, lifting a legal hold, a retention period below its default and switching
+off the history's verification each need a second person. For each: one person alone cannot
+(approving their own proposal is refused and changes nothing), a handler cannot approve, an auditor
+or a second admin can and then it takes effect; rejection and withdrawal change nothing; every step
+is in the history. No one person gets past it through an account they control: an approver's
+enrolment link comes in two halves, and an account whose link one person issued alone does not
+decide that person's proposals (review of issue 11, findings 1 and 3)."""
 
 import datetime
 import re
@@ -55,7 +58,7 @@ def people(portal):
 # --- creating an admin ---------------------------------------------------------------------
 
 
-def test_a_handler_or_auditor_is_made_at_once_with_its_link(portal, people):
+def test_a_handler_is_made_at_once_with_its_link(portal, people):
     from app.domain.models import User
 
     page = _post(people["ada"], "/team/users/new", name="  new   helper ", role="handler")
@@ -73,13 +76,30 @@ def test_a_handler_or_auditor_is_made_at_once_with_its_link(portal, people):
     assert _post(people["hank"], "/team/users/new", name="mine", role="handler").status_code == 403
 
 
+def _code(page) -> str:
+    """The proposer's half of an enrolment link, from the page shown after proposing."""
+    found = re.search(r"Your half of the enrolment link for [^<]*<code class=\"key\">([A-Za-z0-9_-]+)</code>", page)
+    assert found, page
+    return found.group(1)
+
+
+def _first_half(page) -> str:
+    """The approver's half: the link without its end (it ends in the split, a dot)."""
+    found = re.search(r"/team/enrol/([A-Za-z0-9_-]+\.)</code>", page)
+    assert found, page
+    return found.group(1)
+
+
 def test_a_new_admin_needs_a_second_person(portal, people):
     from app.domain import chain
     from app.domain.models import Proposal, User
 
     ada, bert, olga, hank = people["ada"], people["bert"], people["olga"], people["hank"]
-    answer = _post(ada, "/team/users/new", name="carol", role="admin")
-    assert answer.status_code == 303
+    answer = _post(ada, "/team/users/new?lang=en", name="carol", role="admin")
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    code = _code(answer.data.decode())
+    assert "/team/enrol/" not in answer.data.decode()  # the proposer never sees the link
     with _db(portal):
         assert not User.select().where(User.name == "carol").exists()
         proposal = _proposal()
@@ -90,8 +110,10 @@ def test_a_new_admin_needs_a_second_person(portal, people):
             "open",
         )
         assert proposal.proposed_by == "ada"
+        assert code not in str(proposal.enrol_code)  # only its hash is kept
     page = ada.get("/team/users?lang=en").data.decode()
     assert "A new admin account: carol" in page
+    assert code not in page  # shown once
     assert 'value="withdraw"' in page
     assert 'value="approve"' not in page
     assert 'value="approve"' in bert.get("/team/users?lang=en").data.decode()
@@ -109,15 +131,17 @@ def test_a_new_admin_needs_a_second_person(portal, people):
         assert not User.select().where(User.name == "carol").exists()
         assert ("ada", "refused") in _entries("refused")
 
-    # The auditor approves: the account exists, and the link is shown to them, once.
-    approved = _decide(olga, proposal.id, "approve", where="audit")
+    # The auditor approves: the account exists, and the link without its end is shown to them, once.
+    approved = _decide(olga, proposal.id, "approve", where="audit", **{"lang": "en"})
     assert approved.status_code == 200
     assert approved.headers["Cache-Control"] == "no-store"
-    link = re.search(r"/team/enrol/([A-Za-z0-9_-]+)", approved.data.decode())
-    assert link is not None
+    first = _first_half(approved.data.decode())
+    assert "ada, who proposed it, gives carol the code that goes at its end" in approved.data.decode()
+    assert code not in approved.data.decode()
     with _db(portal):
         carol = User.get(User.name == "carol")
         assert (carol.role, carol.enrolled) == ("admin", False)
+        assert (carol.issued_by, carol.issued_with) == ("ada", "olga")
         decided = Proposal.get_by_id(proposal.id)
         assert (decided.state, decided.decided_by) == ("approved", "olga")
         assert decided.decider_id == User.get(User.name == "olga").id
@@ -128,12 +152,42 @@ def test_a_new_admin_needs_a_second_person(portal, people):
             ("olga", "user-add"),
         ]
         assert chain.verify().ok
-    assert portal.test_client().get(f"/team/enrol/{link.group(1)}").status_code == 200
+    # Neither half alone opens the enrolment: the link without the code, or with a wrong one.
+    anyone = portal.test_client()
+    assert anyone.get(f"/team/enrol/{first}").status_code == 404
+    assert anyone.get(f"/team/enrol/{first.rstrip('.')}").status_code == 404
+    assert anyone.get(f"/team/enrol/{first}{code[:-1]}x").status_code == 404
+    assert anyone.get(f"/team/enrol/.{code}").status_code == 404
+    assert anyone.get(f"/team/enrol/{first}{code}").status_code == 200
     assert "/team/enrol/" not in olga.get("/audit/proposals").data.decode()  # shown once
+    assert "/team/enrol/" not in ada.get("/team/proposals").data.decode()  # never to the proposer
     # Decided is decided: a second approval changes nothing.
     assert _decide(bert, proposal.id, "approve").status_code == 303
     with _db(portal):
         assert User.select().where(User.name == "carol").count() == 1
+    # Both halves together: carol enrols and signs in.
+    carol = _enrol_with(portal, first + code, "carol")
+    assert carol.get("/team/proposals").status_code == 200
+
+
+def _enrol_with(portal, token: str, name: str):
+    """Enrol through the link `token` (whole) and sign in: a client of that account."""
+    import pyotp
+
+    from .team_helpers import PASSWORD, sign_in
+
+    client = portal.test_client()
+    page = client.get(f"/team/enrol/{token}")
+    assert page.status_code == 200
+    client.post(
+        f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "password": PASSWORD, "again": PASSWORD}
+    )
+    page = client.get(f"/team/enrol/{token}")
+    totp = pyotp.TOTP(re.search(r'<code class="key">([A-Z2-7]+)</code>', page.data.decode()).group(1))
+    done = client.post(f"/team/enrol/{token}", data={"csrf_token": csrf_token(page.data), "code": totp.now()})
+    assert done.status_code == 302, done.data.decode()
+    assert sign_in(client, name, totp).status_code == 302
+    return client
 
 
 def test_a_second_admin_approves_under_team(portal, people):
@@ -144,7 +198,7 @@ def test_a_second_admin_approves_under_team(portal, people):
         proposal = _proposal()
     approved = _decide(people["bert"], proposal.id, "approve", back="users")
     assert approved.status_code == 200
-    assert "/team/enrol/" in approved.data.decode()
+    assert _first_half(approved.data.decode())
     with _db(portal):
         assert User.get(User.name == "dirk").role == "admin"
 
@@ -210,21 +264,207 @@ def test_the_domain_refuses_one_person_alone(portal):
         ada = User.create(name="ada", role="admin", enrolled=True)
         hank = User.create(name="hank", role="handler", enrolled=True)
         olga = User.create(name="olga", role="auditor", enrolled=True)
-        with pytest.raises(proposals.NotYours):
-            proposals.propose(hank, proposals.CREATE_ADMIN, "mallory")
-        with pytest.raises(proposals.NotYours):
-            proposals.propose(olga, proposals.CREATE_ADMIN, "mallory")
-        proposal = proposals.propose(ada, proposals.CREATE_ADMIN, "mallory")
+        for person in (hank, olga):
+            with pytest.raises(proposals.NotYours):
+                proposals.propose_account(person, proposals.CREATE_ADMIN, "mallory")
+        with pytest.raises(proposals.Refused):  # an account's proposal gives the proposer a code
+            proposals.propose(ada, proposals.CREATE_ADMIN, "mallory")
+        opened = proposals.propose_account(ada, proposals.CREATE_ADMIN, "mallory")
+        assert opened.code
         for person in (ada, hank):
             with pytest.raises(proposals.NotYours):
-                proposals.approve(proposal, person)
+                proposals.approve(opened.proposal, person)
         with pytest.raises(proposals.Refused):
             proposals.propose(ada, "delete-everything", "now")
         with pytest.raises(proposals.Refused):
-            proposals.propose(ada, proposals.CREATE_ADMIN, "ada")  # exists
-        assert proposals.approve(proposal, olga).enrolment_token
+            proposals.propose_account(ada, proposals.CREATE_ADMIN, "ada")  # exists
         with pytest.raises(proposals.Refused):
-            proposals.reject(proposal, olga)
+            proposals.propose_account(ada, proposals.RESET_ACCOUNT, "hank")  # a handler's needs nobody
+        with pytest.raises(proposals.Refused):
+            proposals.propose_account(ada, proposals.ENABLE_ACCOUNT, "olga")  # not disabled
+        assert proposals.approve(opened.proposal, olga).enrolment_token.endswith(".")
+        with pytest.raises(proposals.Refused):
+            proposals.reject(opened.proposal, olga)
+
+
+# --- one person, two accounts (review of issue 11, finding 1) ---------------------------------
+
+
+def test_an_admin_alone_cannot_make_a_privacy_officer_to_approve_with(portal, people):
+    """Finding 1a: an auditor made at once gave its link to the admin who made it, who enrolled and
+    approved their own proposal as the auditor. A privacy officer is now a proposal too."""
+    from app.domain.models import Proposal, User
+
+    ada = people["ada"]
+    answer = _post(ada, "/team/users/new?lang=en", name="ada-sock", role="auditor")
+    assert answer.status_code == 200
+    assert "/team/enrol/" not in answer.data.decode()
+    _code(answer.data.decode())
+    with _db(portal):
+        assert not User.select().where(User.name == "ada-sock").exists()
+        proposal = _proposal()
+        assert (proposal.action, proposal.subject, proposal.value) == ("create-auditor", "ada-sock", "auditor")
+        assert Proposal.select().where(Proposal.state == "open").count() == 1
+    assert _decide(ada, proposal.id, "approve", where="audit").status_code == 403
+    assert "A new privacy officer account: ada-sock" in people["olga"].get("/audit/proposals?lang=en").data.decode()
+    assert _decide(people["bert"], proposal.id, "approve").status_code == 200
+    with _db(portal):
+        made = User.get(User.name == "ada-sock")
+        assert (made.role, made.issued_by, made.issued_with) == ("auditor", "ada", "bert")
+
+
+def test_resetting_an_admin_or_auditor_takes_four_eyes_and_two_halves(portal, people):
+    """Finding 1b: an admin reset another admin, enrolled through the new link and approved as
+    them. A reset of an approver is now a proposal, and its link comes in two halves."""
+    from app.domain import chain
+    from app.domain.models import User
+
+    ada, bert, olga = people["ada"], people["bert"], people["olga"]
+    with _db(portal):
+        bert_id = User.get(User.name == "bert").id
+    answer = _post(ada, f"/team/users/{bert_id}?lang=en", action="reset")
+    assert answer.status_code == 200
+    assert "/team/enrol/" not in answer.data.decode()
+    code = _code(answer.data.decode())
+    with _db(portal):
+        assert User.get_by_id(bert_id).enrolled  # nothing happened yet
+        proposal = _proposal()
+        assert (proposal.action, proposal.subject, proposal.value) == ("reset-account", "bert", "admin")
+    assert bert.get("/team/").status_code == 200  # bert is still signed in
+    assert "A new password and second factor for bert (admin)" in olga.get("/audit/proposals?lang=en").data.decode()
+    assert _decide(ada, proposal.id, "approve").status_code == 403
+    approved = _decide(olga, proposal.id, "approve", where="audit")
+    first = _first_half(approved.data.decode())
+    assert code not in approved.data.decode()
+    with _db(portal):
+        assert not User.get_by_id(bert_id).enrolled
+        assert (User.get_by_id(bert_id).issued_by, User.get_by_id(bert_id).issued_with) == ("ada", "olga")
+        assert _entries("user-reset") == [("olga", "user-reset")]
+        assert chain.verify().ok
+    assert bert.get("/team/").status_code == 403  # the reset ended bert's sessions
+    # Neither ada (the code) nor olga (the link without its end) enrols as bert alone.
+    assert portal.test_client().get(f"/team/enrol/{first}").status_code == 404
+    assert portal.test_client().get(f"/team/enrol/{first.rstrip('.')}").status_code == 404
+    assert portal.test_client().get(f"/team/enrol/{code}").status_code == 404
+    # bert, given both (the dot a mail program may drop is not needed).
+    bert = _enrol_with(portal, first.rstrip(".") + code, "bert")
+    assert bert.get("/team/proposals").status_code == 200
+
+
+def test_enabling_a_disabled_admin_or_auditor_takes_four_eyes(portal, people):
+    """Finding 1c: reset a disabled admin, then enable them. Disabling stays one admin's act;
+    enabling an approver again is a proposal (and the reset before it was one, too)."""
+    from app.domain.models import User
+
+    ada = people["ada"]
+    with _db(portal):
+        bert_id = User.get(User.name == "bert").id
+        hank_id = User.get(User.name == "hank").id
+    assert _post(ada, f"/team/users/{bert_id}", action="disable").status_code == 200
+    assert _post(ada, f"/team/users/{bert_id}", action="enable").status_code == 303
+    with _db(portal):
+        assert User.get_by_id(bert_id).disabled
+        proposal = _proposal()
+        assert (proposal.action, proposal.subject, proposal.value) == ("enable-account", "bert", "admin")
+    assert _decide(ada, proposal.id, "approve").status_code == 403
+    assert _decide(people["olga"], proposal.id, "approve", where="audit").status_code == 303
+    with _db(portal):
+        assert not User.get_by_id(bert_id).disabled
+        assert _entries("user-enable") == [("olga", "user-enable")]
+    # A handler is disabled, enabled and reset at once, as before.
+    assert _post(ada, f"/team/users/{hank_id}", action="disable").status_code == 200
+    assert _post(ada, f"/team/users/{hank_id}", action="enable").status_code == 200
+    with _db(portal):
+        assert not User.get_by_id(hank_id).disabled
+    assert "/team/enrol/" in _post(ada, f"/team/users/{hank_id}", action="reset").data.decode()
+    with _db(portal):
+        assert User.get_by_id(hank_id).issued_by == "ada"
+
+
+def test_an_account_one_person_issued_alone_does_not_decide_their_proposals(portal, people):
+    """The second line: bert's current link was issued by ada alone (a reset made before four eyes
+    covered resets, or on the command line by ada). bert does not decide ada's proposals, nor ada
+    bert's, and the refusal says why; a third person still can."""
+    from app.domain.models import Proposal, User
+
+    ada, bert, olga = people["ada"], people["bert"], people["olga"]
+    with _db(portal):
+        User.update(issued_by="ada", issued_with="").where(User.name == "bert").execute()
+    _post(ada, "/team/users/new", name="mallory", role="admin")
+    with _db(portal):
+        proposal = _proposal()
+    page = bert.get("/team/proposals?lang=en").data.decode()
+    assert 'value="approve"' not in page
+    assert "The proposer alone gave out your account" in page
+    refused = _decide(bert, proposal.id, "approve", **{"lang": "en"})
+    assert refused.status_code == 403
+    assert "The proposer alone gave out your account" in refused.data.decode()
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "open"
+        assert not User.select().where(User.name == "mallory").exists()
+        assert ("bert", "refused") in _entries("refused")
+    # The other way round: ada does not decide a proposal of bert's.
+    _post(bert, "/team/users/new", name="trudy", role="auditor")
+    with _db(portal):
+        theirs = _proposal()
+    answer = _decide(ada, theirs.id, "approve", **{"lang": "en"})
+    assert answer.status_code == 403
+    assert "You alone gave out the proposer" in answer.data.decode()
+    # A third person decides either.
+    assert _decide(olga, proposal.id, "approve", where="audit").status_code == 200
+    assert _decide(olga, theirs.id, "reject", where="audit").status_code == 303
+
+
+def test_a_proposal_opened_before_links_came_in_halves_is_not_carried_out(portal, people):
+    """An open create-admin proposal from before the upgrade has no code: approving it would give
+    the approver the whole link. It stays open, to be rejected and proposed again."""
+    from app.domain.models import Proposal, User
+
+    _post(people["ada"], "/team/users/new", name="old-style", role="admin")
+    with _db(portal):
+        proposal = _proposal()
+        Proposal.update(enrol_code=None).where(Proposal.id == proposal.id).execute()
+    assert _decide(people["olga"], proposal.id, "approve", where="audit").status_code == 303
+    assert "cannot be carried out" in people["olga"].get("/audit/proposals?lang=en").data.decode()
+    with _db(portal):
+        assert not User.select().where(User.name == "old-style").exists()
+        assert Proposal.get_by_id(proposal.id).state == "open"
+
+
+def test_the_command_line_makes_the_first_admin_and_the_first_auditor_only(tmp_path, team_key):
+    """The way in: `meldpunt user add` makes an admin or an auditor while no enrolled, enabled one
+    of that role exists; `meldpunt user reset` resets an admin or auditor only when the workspace
+    cannot (no other admin to propose, or no second person to approve)."""
+    from app.domain.db import bind, database
+    from app.domain.models import User
+
+    from .test_admin_cli import meldpunt
+
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    for name, role in (("root", "admin"), ("olga", "auditor"), ("bert", "admin")):
+        made = meldpunt("user", "add", name, "--role", role, instance=instance)
+        assert made.returncode == 0, made.stderr
+    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    with database.connection_context():
+        assert User.get(User.name == "olga").issued_by == "command line"
+        User.update(enrolled=True).execute()
+    refused = meldpunt("user", "add", "sock", "--role", "auditor", instance=instance)
+    assert refused.returncode != 0
+    assert "an enrolled auditor exists already" in refused.stderr
+    assert "second person" in refused.stderr
+    # Two admins and an auditor: the workspace resets any of them with four eyes.
+    refused = meldpunt("user", "reset", "bert", instance=instance)
+    assert refused.returncode != 0
+    assert "may approve proposals" in refused.stderr
+    # With bert disabled, root is the only admin: nobody could propose root's reset.
+    with database.connection_context():
+        User.update(disabled=True).where(User.name == "bert").execute()
+    reset = meldpunt("user", "reset", "root", instance=instance)
+    assert reset.returncode == 0, reset.stderr
+    assert "/team/enrol/" in reset.stdout
+    with database.connection_context():
+        assert User.get(User.name == "root").issued_by == "command line"
 
 
 # --- lifting a legal hold ------------------------------------------------------------------

@@ -94,13 +94,16 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     assert "Applied migration 2" in upgrade.stdout
     assert "Applied migration 3" in upgrade.stdout
     assert "Applied migration 4" in upgrade.stdout
+    # Version 9 recomputes the history's chain: the upgrade says the saved heads no longer match.
+    assert "Applied migration 9" in upgrade.stdout
+    assert "heads saved before this upgrade no longer match" in upgrade.stdout
     assert f"Database schema at version {LATEST}." in upgrade.stdout
 
     after = _rows(instance / "meldpunt.db")
     grown = {table: after[table] - count for table, count in before.items()}
     # Nothing lost: the version and the history's head recorded, notify's high-water mark turned
     # into counts, the upgrade itself on record; only the withdrawn credit is gone (version 5).
-    assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1, "event": 1}
+    assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1, "event": 2}
     assert b"Withdrawn W." not in (instance / "meldpunt.db").read_bytes()  # gone from the file, too (VACUUM)
     assert meldpunt("check", instance=instance).returncode == 0
 
@@ -146,7 +149,7 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
 
         verdict = chain.verify()
         assert verdict.ok, verdict.problem
-        assert verdict.length == 7
+        assert verdict.length == 8
         assert [(e.seq, e.actor, e.reference, e.action) for e in Event.select().order_by(Event.seq)] == [
             (1, "alice", "MP-AAAA-AAAA", "cra:aware"),
             (2, "alice", "MP-AAAA-AAAA", "cra:cra_early_warning"),
@@ -154,8 +157,13 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
             (4, "alice", "MP-AAAA-AAAA", "credit-withdrawn"),
             (5, "alice", "", "user-disable"),
             (6, "alice", "MP-CCCC-CCCC", "state"),
-            (7, "command line", "", "upgrade"),  # the upgrade itself, after the events it chained
+            (7, "command line", "", "chain-upgraded"),  # version 9: the chain recomputed
+            (8, "command line", "", "upgrade"),  # the upgrade itself, after the events it chained
         ]
+        recomputed = Event.get(Event.seq == 7).detail
+        assert "formula of schema version 9" in recomputed
+        assert "before: 6 entries, head entry 6, fingerprint " in recomputed
+        assert "which verified" in recomputed
 
         # Version 7: the days retention counts from, from the history where it has them.
         from app.domain.models import User
@@ -215,3 +223,76 @@ def test_the_portal_refuses_to_serve_a_database_that_is_behind(tmp_path, team_ke
     assert (
         create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False}).test_client().get("/").status_code == 200
     )
+
+
+def _append_v1(action: str, at: datetime.datetime, detail: str = "", actor: str = "alice") -> int:
+    """An entry as versions 6 to 8 wrote it (one hash of all its fields)."""
+    from app.domain import chain, schema
+    from app.domain.db import database
+    from app.domain.models import Setting
+
+    last = database.execute_sql("SELECT seq, digest FROM event ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, previous = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)
+    content = schema._content_v1(seq, at, actor, action, "", detail)
+    digest = chain.link(previous, content)
+    database.execute_sql(
+        "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest, redacted) "
+        "VALUES (?, '', ?, ?, ?, ?, ?, ?, 0)",
+        (seq, actor, action, detail, at.isoformat(" "), content, digest),
+    )
+    Setting.write(chain.HEAD, f"{seq}:{digest}")
+    return seq
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["intact", "tampered-before"])
+def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_path, team_key, tampered):
+    """A database at version 8 whose retention redacted a view entry: version 9 recomputes every
+    entry with the new formula, the redacted one without a salt and without its old content (which
+    could be tested against guesses), records the old head and whether the old chain verified, and
+    the chain verifies; `verify` now also checks the redaction's period."""
+    from app.domain import chain, schema
+    from app.domain.db import bind, database
+    from app.domain.models import Event, User
+
+    instance = _legacy_instance(tmp_path / "legacy", team_key)
+    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    with database.connection_context():
+        for number in range(2, 9):
+            with database.atomic():
+                schema.MIGRATIONS[number][1]()
+                schema._stamp(number)
+        old = _append_v1("viewed", now - datetime.timedelta(days=400), "MP-AAAA-AAAA")
+        _append_v1("user-reset", now - datetime.timedelta(days=2), "alice", actor="root")
+        # Retention as version 8 redacted: the fields blanked, the time cut to the day, content kept.
+        database.execute_sql(
+            "UPDATE event SET actor = '', detail = '', redacted = 1, at = substr(at, 1, 10) || ' 00:00:00' "
+            "WHERE seq = ?",
+            (old,),
+        )
+        run = "retention on x: sign-in, sign-out, view and refusal entries (redacted), 365 days after the day"
+        _append_v1(chain.RETENTION, now, f"{run} they were written: 1 entry, redacted entries {old}", "command line")
+        old_content = database.execute_sql("SELECT content FROM event WHERE seq = ?", (old,)).fetchone()[0]
+        if tampered:
+            database.execute_sql("UPDATE event SET detail = 'rewritten' WHERE seq = 1")
+        head = chain.head()
+        with database.atomic():
+            schema.MIGRATIONS[9][1]()
+            schema._stamp(9)
+        verdict = chain.verify()
+        assert verdict.ok, verdict.problem
+        redacted = Event.get(Event.seq == old)
+        assert (redacted.salt, redacted.actor, redacted.action) == ("", "", "viewed")
+        assert old_content not in (redacted.inner_digest, redacted.content)
+        upgraded = Event.select().order_by(Event.seq.desc()).get()
+        assert (upgraded.seq, upgraded.action) == (head.seq + 1, "chain-upgraded")
+        assert f"head entry {head.seq}, fingerprint {head.fingerprint}" in upgraded.detail
+        if tampered:
+            assert "which did not verify: entry 1 was changed after it was written" in upgraded.detail
+        else:
+            assert "which verified" in upgraded.detail
+        # Who issued each account's link, from the history: root reset alice.
+        assert User.get(User.name == "alice").issued_by == "root"
+        # The relabelling the old formula let through is found now.
+        database.execute_sql("UPDATE event SET action = 'signed-in' WHERE seq = ?", (old,))
+        assert chain.verify().problem == f"entry {old} was changed after it was written (its action or day)"

@@ -65,6 +65,29 @@ def test_enrolment_link_works_once(portal):
     assert client.get("/team/enrol/not-a-token").status_code == 404
 
 
+def test_a_link_in_two_halves_opens_only_whole_and_a_whole_link_takes_nothing_more(portal):
+    """A link given out with four eyes (app/domain/accounts.py `by_enrol_token`): its first half
+    ends in a dot and works only with the proposer's code after it (the dot may be lost on the
+    way); a whole link does not work with anything added."""
+    from app.domain import accounts
+    from app.domain.db import database
+
+    with portal.app_context(), database.connection_context():
+        _, whole = accounts.create("gina", "handler")
+        code, digest = accounts.new_code()
+        _, first = accounts.create("hugo", "admin", "ada", "olga", digest)
+    client = portal.test_client()
+    assert first.endswith(".")
+    assert len(first) == accounts.LINK_CHARS + 1
+    assert client.get(f"/team/enrol/{whole}").status_code == 200
+    for extra in (".", f".{code}", code):
+        assert client.get(f"/team/enrol/{whole}{extra}").status_code == 404
+    for partial in (first, first.rstrip("."), f"{first}{code}x", f"{first}{code[:-1]}", f".{code}", code):
+        assert client.get(f"/team/enrol/{partial}").status_code == 404, partial
+    assert client.get(f"/team/enrol/{first}{code}").status_code == 200
+    assert client.get(f"/team/enrol/{first.rstrip('.')}{code}").status_code == 200
+
+
 def test_a_used_code_is_refused_the_second_time(portal):
     client = portal.test_client()
     totp = enrol(client, portal, "alice", "handler")

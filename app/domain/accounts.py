@@ -28,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from crypto import CryptoError, secretbox
 
 from . import sessions
+from .chain import COMMAND_LINE as COMMAND_LINE  # who issued a link `meldpunt user add/reset` printed
 from .clock import now, today
 from .db import database
 from .errors import SignInFailed
@@ -36,6 +37,11 @@ from .settings import Settings
 from .workflow import record
 
 ROLES = ("admin", "handler", "auditor")
+# The roles that decide proposals (app/domain/proposals.py): making, resetting or enabling such an
+# account takes four eyes, and its enrolment link is given out in two halves.
+APPROVERS = ("admin", "auditor")
+SPLIT = "."  # between a link's two halves: never in a token_urlsafe token
+LINK_CHARS = 43  # a link's own token: token_urlsafe(32)
 MIN_PASSWORD_CHARS = 15
 ENROL_DAYS = 7
 # The numbers and why: docs/threat-model.md, "The team workspace".
@@ -55,15 +61,31 @@ def _totp_key(settings: Settings) -> bytes:
     return secretbox.derive_key(settings.secret_key.encode(), b"meldpunt/v1/totp-secret")
 
 
-def create(name: str, role: str) -> tuple[User, str]:
-    """A new account and the token of its one-time enrolment link."""
+def new_code() -> tuple[str, str]:
+    """The second half of a link given out with four eyes: the code, and its digest to store."""
+    code = secrets.token_urlsafe(12)  # 96 bits
+    return code, _digest(code)
+
+
+def create(
+    name: str, role: str, issued_by: str = "", issued_with: str = "", code_digest: str | None = None
+) -> tuple[User, str]:
+    """A new account and the token of its one-time enrolment link. With `code_digest` (four eyes)
+    the token is only the link's first half, ending in SPLIT: the link works once the code whose
+    digest it is follows it. `issued_by` (and `issued_with`) say who gave it out."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)  # LINK_CHARS long
     user = User.create(
-        name=name, role=role, enrol_token=_digest(token), enrol_expires=now() + datetime.timedelta(days=ENROL_DAYS)
+        name=name,
+        role=role,
+        enrol_token=_digest(token),
+        enrol_code=code_digest,
+        enrol_expires=now() + datetime.timedelta(days=ENROL_DAYS),
+        issued_by=issued_by,
+        issued_with=issued_with,
     )
-    return user, token
+    return user, token + SPLIT if code_digest else token
 
 
 MAX_NAME_CHARS = 64
@@ -78,20 +100,33 @@ def account_name(name: str) -> str:
     return name
 
 
-def admin_enrolled() -> bool:
-    """Whether an enrolled, enabled admin exists. Until one does, `meldpunt user add --role admin`
-    makes the first (there must be a way in); after that, a new admin needs four eyes
-    (app/domain/proposals.py)."""
-    return User.select().where(User.role == "admin", User.enrolled, ~User.disabled).exists()
+def role_enrolled(role: str) -> bool:
+    """Whether an enrolled, enabled account of `role` exists. Until one does, `meldpunt user add`
+    makes one (the first admin, the first privacy officer: there must be a way in); after that, a
+    new one needs four eyes (app/domain/proposals.py)."""
+    return User.select().where(User.role == role, User.enrolled, ~User.disabled).exists()
 
 
-def reset_enrolment(user: User) -> str:
-    """New password and second factor: the user enrols again through a fresh link."""
+def workspace_can_reset(user: User) -> bool:
+    """Whether the workspace can reset `user` with four eyes: an enrolled, enabled admin other than
+    them to propose it, and a second approver other than them both to decide. If not (the last
+    admin lost their phone), `meldpunt user reset` on the server is the way back in."""
+    others = User.select().where(User.role.in_(APPROVERS), User.enrolled, ~User.disabled, User.id != user.id)
+    roles = [account.role for account in others]
+    return "admin" in roles and len(roles) >= 2
+
+
+def reset_enrolment(user: User, issued_by: str = "", issued_with: str = "", code_digest: str | None = None) -> str:
+    """New password and second factor: the user enrols again through a fresh link (the first
+    half only, with `code_digest`: see `create`)."""
     token = secrets.token_urlsafe(32)
     # Only these columns, in one statement: a whole-row save could write back a failure count or
     # a used TOTP step that a sign-in changed in between.
     User.update(
         enrol_token=_digest(token),
+        enrol_code=code_digest,
+        issued_by=issued_by,
+        issued_with=issued_with,
         enrol_expires=now() + datetime.timedelta(days=ENROL_DAYS),
         enrolled=False,
         password_hash=None,
@@ -102,7 +137,7 @@ def reset_enrolment(user: User) -> str:
         locked_until=None,
     ).where(User.id == user.id).execute()
     sessions.end_all_of(user)
-    return token
+    return token + SPLIT if code_digest else token
 
 
 def set_disabled(settings: Settings, user: User, disabled: bool) -> None:
@@ -112,14 +147,30 @@ def set_disabled(settings: Settings, user: User, disabled: bool) -> None:
     if disabled:  # disabling it again does not restart the count
         User.update(disabled=True).where(User.id == user.id).execute()
         User.update(disabled_on=today(settings.zone)).where(User.id == user.id, User.disabled_on.is_null()).execute()
+        sessions.end_all_of(user)
     else:
-        User.update(disabled=False, disabled_on=None).where(User.id == user.id).execute()
+        enable(user)
+
+
+def enable(user: User) -> None:
+    """Enabled again: the account's own password and second factor work again (its sessions stay
+    ended). Who issued its enrolment does not change: enabling gives out nothing new."""
+    User.update(disabled=False, disabled_on=None).where(User.id == user.id).execute()
     sessions.end_all_of(user)
 
 
 def by_enrol_token(token: str) -> User | None:
-    user = User.get_or_none(User.enrol_token == _digest(token))
+    """The account a link's token is for, if it may enrol now. A link given out in two halves
+    (`enrol_code`) works only whole: first half, SPLIT, then the proposer's code."""
+    first, split, code = token.partition(SPLIT)
+    if not split and len(token) > LINK_CHARS:  # the dot lost on the way (a mail program took it for a full stop)
+        first, code = token[:LINK_CHARS], token[LINK_CHARS:]
+    user = User.get_or_none(User.enrol_token == _digest(first))
     if user is None or user.disabled or user.enrol_expires < now():
+        return None
+    if user.enrol_code is None:
+        return None if split or code else user
+    if not secrets.compare_digest(_digest(code).encode(), user.enrol_code.encode()):
         return None
     return user
 
@@ -173,6 +224,7 @@ def finish_enrolment(settings: Settings, user: User, code: str) -> bool:
     enrolled = {
         "enrolled": True,
         "enrol_token": None,
+        "enrol_code": None,
         "enrol_expires": None,
         "failures": 0,
         "last_failure": None,

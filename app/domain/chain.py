@@ -1,8 +1,14 @@
 """The history as a hash chain: nobody rewrites it unnoticed, not even with the database.
 
-Every event is appended with `content = SHA-256(its fields)` and `digest = SHA-256(previous digest
-|| content)`; the first entry's previous digest is 64 zeros. `verify` recomputes both for every
-entry in order and names the first that does not fit: an entry edited, deleted, inserted or moved.
+Every event is appended with two hashes of its own and one that links it:
+
+    inner   = SHA-256(salt, actor, reference, detail, exact time)   (kept as `inner_digest`)
+    content = SHA-256(number, action, day, inner)
+    digest  = SHA-256(previous digest || content)
+
+(each a JSON object, `inner_of` and `outer_of`); the first entry's previous digest is 64 zeros and
+the salt is 16 random bytes. `verify` recomputes all three for every entry in order and names the
+first that does not fit: an entry edited, deleted, inserted or moved.
 
 Whoever holds the database and the server can recompute a whole chain, so the head (the last
 entry's number and digest) must also live outside: the privacy officer keeps heads (mailed at the
@@ -13,11 +19,19 @@ chain (in SQLite that is the database's write lock; in PostgreSQL the row's).
 
 Retention (app/domain/retention.py) cannot delete an entry without breaking the chain, so it
 REDACTS: a sign-in, sign-out, view or refusal entry past its period loses its actor, reference,
-detail and links, and its time is cut to the day; it keeps its number, action, `content` and
-`digest`, so the entries after it still link. `verify` cannot recompute a redacted entry's content;
-it accepts one only if it is blank, of a kind retention redacts, and named by a later retention
-entry ("redacted entries 5–7, 9"), which is itself in the chain. An entry blanked any other way (with
-sqlite3, say) is named as the first that does not fit.
+detail, links and salt, and its time is cut to the day; it keeps its number, action, day,
+`inner_digest`, `content` and `digest`. Without the salt nobody can test a guess of who it was
+against `inner_digest`; with `inner_digest` the entry's number, action and day are still
+recomputed, so relabelling an entry (a state change made to look like a view) or moving its day
+breaks the chain like any edit. `verify` accepts a redacted entry only if it is blank, of a kind
+retention redacts, and named by a later retention entry ("redacted entries 5–7, 9"), itself in the
+chain, that states a period the entry's day was past: the default of
+MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS, or a lower one approved (four eyes) in an earlier entry. An
+entry blanked any other way (with sqlite3, say) is named as the first that does not fit.
+
+Schema version 9 brought this formula (before: one hash of all fields, which redaction could not
+keep apart from the action): `meldpunt upgrade` recomputed every entry, and heads saved before it
+no longer match (app/domain/schema.py, docs/privacy.md).
 """
 
 import bisect
@@ -26,6 +40,7 @@ import hashlib
 import json
 import math
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,7 +51,7 @@ from crypto.signing import verify as verify_signature
 from .clock import now
 from .db import database
 from .models import Event, Report, Setting, User
-from .settings import Settings
+from .settings import DEFAULTS, Settings
 
 GENESIS = "0" * 64
 HEAD = "audit_chain_head"  # "seq:digest" of the last entry: the lock, and a quick check
@@ -45,20 +60,37 @@ RETENTION = "retention"  # the action of a retention run's entry (app/domain/ret
 # What retention may redact: who signed in or out (or failed to), who looked at what, who was refused.
 REDACTABLE = ("signed-in", "signed-out", "sign-in-failed", "viewed", "refused")
 _NAMED = re.compile(r"redacted entries ([0-9][0-9, –-]*)")
+APPROVED = "proposal-approved"  # the entry of an approved proposal (app/domain/proposals.py)
+# The period that lets retention redact, as retention's entry states it ("…entries (redacted),
+# 365 days after…", app/domain/retention.py `record`) and as an approval lowers it
+# ("MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS = 30 days, below…", app/domain/proposals.py `describe`).
+ACCESS_PERIOD = "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS"
+_STATED_PERIOD = re.compile(r"\(redacted\), ([0-9]+) days")
+_APPROVED_PERIOD = re.compile(re.escape(ACCESS_PERIOD) + r" = ([0-9]+) days")
+SLACK = datetime.timedelta(days=1)  # entries have UTC days, retention counts in the team's zone
 BATCH = 500  # entries per statement
 
 
-def content_of(seq: int, at: datetime.datetime, actor: str, action: str, reference: str, detail: str) -> str:
-    fields = {
-        "seq": seq,
-        "at": at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "reference": reference,
-        "detail": detail,
-    }
+def _hash(fields: dict) -> str:
     text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def inner_of(salt: str, at: datetime.datetime, actor: str, reference: str, detail: str) -> str:
+    """What redaction removes, committed to: kept as `inner_digest` when the fields are blanked."""
+    return _hash({"salt": salt, "at": at.isoformat(), "actor": actor, "reference": reference, "detail": detail})
+
+
+def outer_of(seq: int, action: str, day: datetime.date, inner: str) -> str:
+    """An entry's content: its number, action and (UTC) day, and the inner hash."""
+    return _hash({"seq": seq, "action": action, "day": day.isoformat(), "inner": inner})
+
+
+def content_of(
+    seq: int, at: datetime.datetime, actor: str, action: str, reference: str, detail: str, salt: str = ""
+) -> str:
+    """The content of an entry with these fields."""
+    return outer_of(seq, action, at.date(), inner_of(salt, at, actor, reference, detail))
 
 
 def link(previous: str, content: str) -> str:
@@ -76,7 +108,9 @@ def append(report: Report | None, user: User | None, action: str, detail: str = 
         at = now()
         name = actor if actor is not None else (user.name if user else "")
         reference = report.reference if report else ""
-        content = content_of(seq, at, name, action, reference, detail)
+        salt = secrets.token_hex(16)
+        inner = inner_of(salt, at, name, reference, detail)
+        content = outer_of(seq, action, at.date(), inner)
         digest = link(previous, content)
         event = Event.create(
             seq=seq,
@@ -87,6 +121,8 @@ def append(report: Report | None, user: User | None, action: str, detail: str = 
             action=action,
             detail=detail,
             at=at,
+            salt=salt,
+            inner_digest=inner,
             content=content,
             digest=digest,
         )
@@ -159,31 +195,46 @@ def head() -> Head:
     return Head(last.seq, last.digest) if last else Head(0, GENESIS)
 
 
+@dataclass(frozen=True)
+class _Blank:
+    before: int  # the number of the entry before it
+    digest: str  # that entry's digest
+    day: datetime.date
+
+
 def verify(against: list[Head] = ()) -> Verdict:
     """Recompute the chain from its first entry; then check each saved head is still in it."""
     previous, length = GENESIS, 0
     wanted, digests = {saved.seq for saved in against}, {}
-    blanked: dict[int, tuple[int, str]] = {}  # redacted entries no retention entry named yet
+    blanked: dict[int, _Blank] = {}  # redacted entries no retention entry named yet
+    lowered: list[int] = []  # access periods approved below the default so far
     names = {user.id: user.name for user in User.select(User.id, User.name)}
     references = {report.id: report.reference for report in Report.select(Report.id, Report.reference)}
     for entry in Event.select().order_by(Event.seq).iterator():
         if entry.redacted:
             problem = _misfit_redacted(entry, length + 1, previous)
-            blanked[entry.seq] = (length, previous)
+            blanked[entry.seq] = _Blank(length, previous, entry.at.date())
         else:
             problem = _misfit(entry, length + 1, previous, names, references)
         if problem:
             return Verdict(False, length, Head(length, previous), problem)
+        if entry.action == APPROVED and not entry.redacted and (found := _APPROVED_PERIOD.search(entry.detail)):
+            lowered.append(int(found.group(1)))
         if entry.action == RETENTION and not entry.redacted:
             ranges = named(entry.detail)  # only earlier entries wait here: a later one is not covered
-            for seq in [seq for seq in blanked if _covered(ranges, seq)]:
+            covered = sorted(seq for seq in blanked if _covered(ranges, seq))
+            problem = _premature(entry, covered, blanked, lowered)
+            if problem:
+                first = blanked[covered[0]]
+                return Verdict(False, first.before, Head(first.before, first.digest), problem)
+            for seq in covered:
                 del blanked[seq]
         previous, length = entry.digest, entry.seq
         if entry.seq in wanted:
             digests[entry.seq] = entry.digest
     if blanked:
         first = min(blanked)
-        before, digest = blanked[first]
+        before, digest = blanked[first].before, blanked[first].digest
         problem = f"entry {first} was blanked, and no later retention entry names it"
         return Verdict(False, before, Head(before, digest), problem)
     stored = Setting.read(HEAD, f"0:{GENESIS}")
@@ -198,12 +249,38 @@ def verify(against: list[Head] = ()) -> Verdict:
     return Verdict(not problem, length, Head(length, previous), problem)
 
 
+def _premature(entry: Event, covered: list[int], blanked: dict[int, _Blank], lowered: list[int]) -> str:
+    """Why the retention entry `entry` cannot have redacted the entries it names (`covered`), or "":
+    it must state a period no shorter than the default or one approved before it, must not be
+    dated later than tomorrow, and each entry must have been past that period on its day (to within
+    a day: entries carry UTC days, retention counts in the team's zone)."""
+    if not covered:
+        return ""
+    default = int(DEFAULTS[ACCESS_PERIOD])
+    stated = _STATED_PERIOD.search(entry.detail)
+    period = int(stated.group(1)) if stated else default
+    floor = min([default, *lowered])
+    if period < floor:
+        return (
+            f"entry {covered[0]} was redacted by entry {entry.seq}, which states a period of {period} days: "
+            f"below the default of {default} and not approved before it"
+        )
+    day = entry.at.date()
+    if day > now().date() + SLACK:
+        return f"entry {covered[0]} was redacted by entry {entry.seq}, which is dated after today"
+    for seq in covered:
+        if blanked[seq].day > day - datetime.timedelta(days=period) + SLACK:
+            return f"entry {seq} was redacted by entry {entry.seq} before its period of {period} days had passed"
+    return ""
+
+
 def _misfit(entry: Event, seq: int, previous: str, names: dict, references: dict) -> str:
     """Why `entry` is not entry `seq` after `previous`, or "" if it is."""
     if entry.seq != seq:
         return f"entry {seq} is missing (the next one is {entry.seq})"
-    content = content_of(entry.seq, entry.at, entry.actor, entry.action, entry.reference, entry.detail)
-    if content != entry.content:
+    inner = inner_of(entry.salt, entry.at, entry.actor, entry.reference, entry.detail)
+    content = outer_of(entry.seq, entry.action, entry.at.date(), inner)
+    if inner != entry.inner_digest or content != entry.content:
         return f"entry {seq} was changed after it was written"
     # The account and report columns are not in the chain (either may be deleted), but a row that
     # still points at one must point at the one the chain names.
@@ -217,23 +294,28 @@ def _misfit(entry: Event, seq: int, previous: str, names: dict, references: dict
 
 
 def _misfit_redacted(entry: Event, seq: int, previous: str) -> str:
-    """The same for a redacted entry, whose content cannot be recomputed: blank, of a kind retention
-    redacts, and linked. Whether a later retention entry names it is checked once all are read."""
+    """The same for a redacted entry, whose inner hash cannot be recomputed: of a kind retention
+    redacts, blank, its number, action and day as written, and linked. Whether a later retention
+    entry names it in time is checked when that entry is read."""
     if entry.seq != seq:
         return f"entry {seq} is missing (the next one is {entry.seq})"
     if entry.action not in REDACTABLE:
         return f"entry {seq} is marked as redacted, but retention never redacts a {entry.action!r} entry"
-    if entry.actor or entry.reference or entry.detail or entry.user_id is not None or entry.report_id is not None:
+    linked = entry.user_id is not None or entry.report_id is not None
+    if entry.actor or entry.reference or entry.detail or entry.salt or linked or entry.at.time() != datetime.time():
         return f"entry {seq} is marked as redacted, but is not blank"
+    if outer_of(entry.seq, entry.action, entry.at.date(), entry.inner_digest) != entry.content:
+        return f"entry {seq} was changed after it was written (its action or day)"
     if link(previous, entry.content) != entry.digest:
         return f"entry {seq} does not follow entry {seq - 1}"
     return ""
 
 
 def redact(seqs: Iterable[int]) -> list[int]:
-    """Blank these entries, if they are of a kind retention redacts and not blank already; returns
-    the numbers blanked. Call it inside the transaction that appends the retention entry naming
-    them (`span`), so that no redaction is ever left unnamed."""
+    """Blank these entries, if they are of a kind retention redacts and not blank already (their
+    inner hash stays, their salt goes); returns the numbers blanked. Call it inside the transaction
+    that appends the retention entry naming them (`span`), so that no redaction is ever left
+    unnamed."""
     wanted = sorted(set(seqs))
     days: dict[datetime.date, list[int]] = {}
     for start in range(0, len(wanted), BATCH):
@@ -242,7 +324,7 @@ def redact(seqs: Iterable[int]) -> list[int]:
         )
         for row in rows:
             days.setdefault(row.at.date(), []).append(row.seq)
-    blank = {"actor": "", "reference": "", "detail": "", "user": None, "report": None, "redacted": True}
+    blank = {"actor": "", "reference": "", "detail": "", "salt": "", "user": None, "report": None, "redacted": True}
     for day, numbers in days.items():
         midnight = datetime.datetime.combine(day, datetime.time())
         for start in range(0, len(numbers), BATCH):

@@ -53,6 +53,7 @@ DAY = N_("day")
 TEAM_TIME = N_("exact time (team)")
 CIPHERTEXT = N_("ciphertext")
 HASH = N_("hash")
+SALT = N_("random salt, deleted when the entry is redacted")
 FIXED_LIST = N_("one of a fixed list")
 FLAG = N_("yes/no")
 NUMBER = N_("number")
@@ -180,8 +181,17 @@ LABELS: dict[str, dict[str, Label]] = {
             enrolled=(YES, FLAG),
             disabled=(YES, FLAG),
             disabled_on=(YES, DAY),
+            issued_by=(YES, NAME),
+            issued_with=(YES, NAME),
         ),
-        **_labels(ACCOUNT, R_ENROL, B_SECURITY, enrol_token=(YES, HASH), enrol_expires=(YES, TEAM_TIME)),
+        **_labels(
+            ACCOUNT,
+            R_ENROL,
+            B_SECURITY,
+            enrol_token=(YES, HASH),
+            enrol_code=(YES, HASH),
+            enrol_expires=(YES, TEAM_TIME),
+        ),
         **_labels(
             ACCOUNT,
             R_THROTTLE,
@@ -204,6 +214,7 @@ LABELS: dict[str, dict[str, Label]] = {
             content=(NO, HASH),
             digest=(NO, HASH),
             redacted=(NO, FLAG),
+            salt=(NO, SALT),
         ),
         **_labels(
             HISTORY,
@@ -213,6 +224,7 @@ LABELS: dict[str, dict[str, Label]] = {
             actor=(YES, NAME),
             detail=(YES, TEAM_TEXT),
             at=(YES, TEAM_TIME),
+            inner_digest=(YES, HASH),
         ),
     },
     "credit": {
@@ -233,6 +245,7 @@ LABELS: dict[str, dict[str, Label]] = {
             action=(NO, FIXED_LIST),
             state=(NO, FIXED_LIST),
             value=(NO, TEAM_TEXT),
+            enrol_code=(NO, HASH),
         ),
         **_labels(
             FOUR_EYES,

@@ -7,6 +7,7 @@ database itself, so a deployment has one store to back up, replicate and purge.
 import secrets
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BlobField,
     BooleanField,
@@ -163,7 +164,16 @@ class User(BaseModel):
     totp_last_step = IntegerField(default=0)  # a code is accepted once
     enrolled = BooleanField(default=False)
     enrol_token = CharField(null=True, unique=True)  # sha256 of the one-time link's token
+    # sha256 of the second half of a link given out with four eyes (the proposer's code); None
+    # when one person holds the whole link (app/domain/accounts.py `by_enrol_token`).
+    enrol_code = CharField(null=True)
     enrol_expires = DateTimeField(null=True)
+    # Who gave out the account's current enrolment link (made it or reset it): an account's name,
+    # or "command line"; with four eyes the proposer, and the approver in `issued_with`. A person
+    # who alone issued an approver's link may not have that account decide their proposals, nor
+    # decide that account's (app/domain/proposals.py). "" when unknown.
+    issued_by = CharField(default="")
+    issued_with = CharField(default="")
     disabled = BooleanField(default=False)
     disabled_on = DateField(null=True)  # the day it was disabled (retention); None while enabled
     failures = IntegerField(default=0)
@@ -186,10 +196,16 @@ class Event(BaseModel):
     action = CharField()
     detail = TextField(default="")
     at = DateTimeField()
-    content = CharField()  # hex SHA-256 of the fields above, as chain.py serialises them
+    # A random salt, and the hex SHA-256 of it with the actor, reference, detail and exact time:
+    # what retention may redact, committed to separately (chain.py `inner_of`). Empty by default in
+    # the database too: a row written by another tool fails `verify`, not the INSERT.
+    salt = CharField(default="", constraints=[SQL("DEFAULT ''")])
+    inner_digest = CharField(default="", constraints=[SQL("DEFAULT ''")])
+    content = CharField()  # hex SHA-256 of the number, action, day and `inner_digest` (chain.py)
     digest = CharField()  # hex SHA-256 of the digest before and `content`
-    # Blanked by retention (actor, reference, detail, links; `at` cut to the day): `content` and
-    # `digest` stay, and a later retention entry names it (chain.py `verify`).
+    # Blanked by retention (actor, reference, detail, links and salt; `at` cut to the day):
+    # `inner_digest`, `content` and `digest` stay, so the entry's number, action and day are still
+    # verified, and a later retention entry names it (chain.py `verify`).
     redacted = BooleanField(default=False)
 
 
@@ -225,13 +241,19 @@ class SpentChallenge(BaseModel):
 
 class Proposal(BaseModel):
     """A dangerous action one admin proposes and a second person decides (four eyes,
-    app/domain/proposals.py): a new admin account, lifting a legal hold, a retention period below
-    its default, the history's verification switched off. Team rows: times may be exact. The
-    account columns are for the "not your own" check; the names outlive them, as in the history."""
+    app/domain/proposals.py): a new admin or privacy officer, resetting or enabling one, lifting a
+    legal hold, a retention period below its default, the history's verification switched off.
+    Team rows: times may be exact. The account columns are for the "not your own" check; the names
+    outlive them, as in the history."""
 
-    action = CharField()  # create-admin, lift-hold, lower-retention, audit-verify-off
+    # create-admin, create-auditor, reset-account, enable-account, lift-hold, lower-retention,
+    # audit-verify-off
+    action = CharField()
     subject = CharField()  # the account's name, the report's reference, the setting's name
     value = TextField(default="")  # the role, the reason for lifting, the days, "off"
+    # sha256 of the proposer's half of the enrolment link an approval gives out (create, reset);
+    # the approver sees the other half. None for the other actions.
+    enrol_code = CharField(null=True)
     state = CharField(default="open", index=True)  # open, approved, rejected, withdrawn
     proposer = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     proposed_by = CharField()  # the proposer's name at the time

@@ -1,12 +1,15 @@
 """Four eyes for the dangerous actions: one admin proposes, a second person decides (an auditor or
 another admin), and both steps are entries in the history.
 
-The four actions, and what "approved" does:
+The actions, and what "approved" does:
 
-- **create-admin**: a new admin account. Handlers and auditors are made at once
-  (app/domain/accounts.py `create`); an admin only on approval, in the approval's transaction, and
-  the one-time enrolment link goes to the approver, who hands it over. The first admin comes from
-  `meldpunt user add --role admin`, which refuses once an enrolled, enabled admin exists.
+- **create-admin**, **create-auditor**: a new account that may decide proposals. Handlers are made
+  at once (app/domain/accounts.py `create`); an admin or a privacy officer only on approval, in the
+  approval's transaction.
+- **reset-account**: a new password and second factor for an admin or a privacy officer (a
+  handler's is reset at once): a new enrolment link, as for a new account.
+- **enable-account**: a disabled admin or privacy officer enabled again (disabling is one admin's
+  act: it only takes power away).
 - **lift-hold**: the legal hold on a report is lifted (app/domain/workflow.py `lift_hold` takes the
   approved proposal). Placing a hold stays one admin's act: it only keeps data.
 - **lower-retention**: a `MELDPUNT_RETAIN_*` period below its default counts only once a proposal
@@ -14,6 +17,18 @@ The four actions, and what "approved" does:
   which app/domain/retention.py plans with).
 - **audit-verify-off**: `MELDPUNT_AUDIT_VERIFY = off` (`meldpunt notify` no longer verifies the
   history at the fixed times) counts only once approved; until then the verification stays on.
+
+An enrolment link that an approval gives out (create, reset) is in two halves, so that neither
+person alone can enrol as the account: the proposer sees a code once, when proposing
+(`propose_account`), and the approver sees the link without it once, when approving; the new
+admin opens the link with the code added at its end (app/domain/accounts.py `by_enrol_token`).
+Each account also records who issued its current link (`User.issued_by`, `issued_with`): an
+account whose link one person issued alone (the command line, or before this rule) may not decide
+that person's proposals, nor they its proposals (`Controlled`).
+
+The first admin and the first privacy officer come from `meldpunt user add`, which makes an admin
+or an auditor only while no enrolled, enabled account of that role exists; `meldpunt user reset`
+resets one only when the workspace cannot (`accounts.workspace_can_reset`).
 
 A proposal is open until someone other than its proposer, with the role auditor or admin, approves
 or rejects it, or its proposer withdraws it. Approving carries the action out in the same
@@ -29,8 +44,8 @@ value again, it counts again; another value needs a proposal of its own.
 
 from dataclasses import dataclass
 
-from . import chain
-from .accounts import account_name, create
+from . import accounts, chain
+from .accounts import account_name
 from .clock import now
 from .db import database
 from .errors import TransitionRefused
@@ -39,15 +54,21 @@ from .settings import DEFAULTS, RETENTION_KEYS, Settings
 from .workflow import LIFT_HOLD, hold_reason, lift_hold
 
 CREATE_ADMIN = "create-admin"
+CREATE_AUDITOR = "create-auditor"
+RESET_ACCOUNT = "reset-account"
+ENABLE_ACCOUNT = "enable-account"
 LOWER_RETENTION = "lower-retention"
 VERIFY_OFF = "audit-verify-off"
-ACTIONS = (CREATE_ADMIN, LIFT_HOLD, LOWER_RETENTION, VERIFY_OFF)
+CREATING = {CREATE_ADMIN: "admin", CREATE_AUDITOR: "auditor"}  # the role each makes
+ACCOUNT_ACTIONS = (CREATE_ADMIN, CREATE_AUDITOR, RESET_ACCOUNT, ENABLE_ACCOUNT)
+LINKED = (CREATE_ADMIN, CREATE_AUDITOR, RESET_ACCOUNT)  # approving gives out an enrolment link
+ACTIONS = (*ACCOUNT_ACTIONS, LIFT_HOLD, LOWER_RETENTION, VERIFY_OFF)
 VERIFY_SETTING = "MELDPUNT_AUDIT_VERIFY"
 
 OPEN, APPROVED, REJECTED, WITHDRAWN = "open", "approved", "rejected", "withdrawn"
 STATES = (OPEN, APPROVED, REJECTED, WITHDRAWN)
 PROPOSERS = ("admin",)
-DECIDERS = ("auditor", "admin")
+DECIDERS = accounts.APPROVERS
 SHOWN = 50  # decided proposals listed under the open ones
 
 
@@ -59,6 +80,9 @@ def N_(text: str) -> str:
 # What a proposal does, for the pages: message ids the web layer translates with `values`.
 SUMMARIES = {
     CREATE_ADMIN: N_("A new admin account: %(name)s"),
+    CREATE_AUDITOR: N_("A new privacy officer account: %(name)s"),
+    RESET_ACCOUNT: N_("A new password and second factor for %(name)s (%(role)s), through a new enrolment link"),
+    ENABLE_ACCOUNT: N_("Enable the disabled account %(name)s (%(role)s) again"),
     LIFT_HOLD: N_("Lift the legal hold on %(reference)s. Reason: %(reason)s"),
     LOWER_RETENTION: N_("%(setting)s = %(days)s days, below the default of %(default)s"),
     VERIFY_OFF: N_("No verification of the history at the fixed times (%(setting)s = off)"),
@@ -69,6 +93,15 @@ STATE_LABELS = {
     REJECTED: N_("rejected"),
     WITHDRAWN: N_("withdrawn"),
 }
+# Why someone who may otherwise decide may not decide this one (`Controlled`).
+ISSUED_BY_PROPOSER = N_(
+    "The proposer alone gave out your account's current enrolment link, so you cannot decide their "
+    "proposals. Another admin or privacy officer decides; or have your account reset with four eyes."
+)
+ISSUED_BY_YOU = N_(
+    "You alone gave out the proposer's current enrolment link, so you cannot decide their proposals. "
+    "Another admin or privacy officer decides."
+)
 
 
 class Refused(TransitionRefused):
@@ -80,17 +113,50 @@ class NotYours(Refused):
     proposer decides, only the proposer withdraws."""
 
 
+class Controlled(NotYours):
+    """The decider's account and the proposer's are one person's: one issued the other's current
+    enrolment link alone. `reason` is a message id saying which (ISSUED_BY_PROPOSER, ISSUED_BY_YOU)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Opened:
+    proposal: Proposal
+    code: str | None = None  # the proposer's half of the enrolment link an approval gives out, shown once
+
+
 @dataclass(frozen=True)
 class Decided:
     proposal: Proposal
-    enrolment_token: str | None = None  # create-admin: the new account's one-time link, shown once
+    # An approved create or reset: the first half of the account's one-time link (ending in
+    # accounts.SPLIT), for the approver, shown once; the proposer has the code that completes it.
+    enrolment_token: str | None = None
 
 
 def propose(user: User, action: str, subject: str, value: str = "") -> Proposal:
-    """Open a proposal (an admin only), checked against how things are now: no such account yet,
-    the report on hold, a period below its default. One open proposal per action and subject."""
+    """Open a proposal (an admin only), checked against how things are now: the report on hold, a
+    period below its default. One open proposal per action and subject. An account's proposal is
+    opened with `propose_account`, which gives the proposer their half of the link."""
+    if action in ACCOUNT_ACTIONS:
+        raise Refused("an account's proposal is opened with propose_account")
+    return _open(user, action, subject, value).proposal
+
+
+def propose_account(user: User, action: str, name: str) -> Opened:
+    """Propose a new admin or privacy officer, or resetting or enabling one, by name. For a new
+    link (create, reset) the result holds the proposer's code: shown once, never stored."""
+    if action not in ACCOUNT_ACTIONS:
+        raise Refused("not an account's proposal")
+    return _open(user, action, name, "")
+
+
+def _open(user: User, action: str, subject: str, value: str) -> Opened:
     _active(user, PROPOSERS, "only an admin proposes")
     subject, value, report = _checked(action, subject, value)
+    code, code_digest = accounts.new_code() if action in LINKED else (None, None)
     with database.atomic():
         pending = Proposal.select().where(
             Proposal.action == action, Proposal.subject == subject, Proposal.state == OPEN
@@ -98,10 +164,16 @@ def propose(user: User, action: str, subject: str, value: str = "") -> Proposal:
         if pending.exists():
             raise Refused("an open proposal for this exists already")
         proposal = Proposal.create(
-            action=action, subject=subject, value=value, proposer=user, proposed_by=user.name, proposed_at=now()
+            action=action,
+            subject=subject,
+            value=value,
+            enrol_code=code_digest,
+            proposer=user,
+            proposed_by=user.name,
+            proposed_at=now(),
         )
         chain.append(report, user, "proposal-opened", describe(proposal))
-    return proposal
+    return Opened(proposal, code)
 
 
 def approve(proposal: Proposal, user: User) -> Decided:
@@ -112,7 +184,7 @@ def approve(proposal: Proposal, user: User) -> Decided:
         with database.atomic():
             _close(proposal, user, APPROVED)
             report = _report(proposal)
-            chain.append(report, user, "proposal-approved", describe(proposal))
+            chain.append(report, user, chain.APPROVED, describe(proposal))
             token = _carry_out(proposal, user, report)
     except Exception:
         _restore(proposal, before)
@@ -141,18 +213,43 @@ def withdraw(proposal: Proposal, user: User) -> Proposal:
 
 
 def may_decide(proposal: Proposal, user: User | None) -> bool:
-    """Whether `user` may approve or reject it: open, an auditor or admin, not the proposer."""
-    return proposal.state == OPEN and _is_active(user, DECIDERS) and not _is_proposer(proposal, user)
+    """Whether `user` may approve or reject it: open, an auditor or admin, not the proposer, and
+    not an account the proposer controls (or that controls the proposer's)."""
+    return (
+        proposal.state == OPEN
+        and _is_active(user, DECIDERS)
+        and not _is_proposer(proposal, user)
+        and controlled(proposal, user) is None
+    )
 
 
 def may_withdraw(proposal: Proposal, user: User | None) -> bool:
     return proposal.state == OPEN and user is not None and _is_proposer(proposal, user) and _is_active(user, PROPOSERS)
 
 
+def controlled(proposal: Proposal, user: User | None) -> str | None:
+    """Why `user` may not decide `proposal` although not its proposer (a message id), or None: one
+    of the two gave out the other's current enrolment link alone, so both accounts may be one
+    person's."""
+    if user is None:
+        return None
+    proposer = User.get_or_none(User.id == proposal.proposer_id) if proposal.proposer_id else None
+    proposer = proposer or User.get_or_none(User.name == proposal.proposed_by)
+    if _issued_alone(user, proposal.proposed_by):
+        return ISSUED_BY_PROPOSER
+    if proposer is not None and _issued_alone(proposer, user.name):
+        return ISSUED_BY_YOU
+    return None
+
+
 def describe(proposal: Proposal) -> str:
     """The history entry's detail: the proposal's number and what it does."""
-    if proposal.action == CREATE_ADMIN:
-        what = f"a new admin account, {proposal.subject}"
+    if proposal.action in CREATING:
+        what = f"a new {CREATING[proposal.action]} account, {proposal.subject}"
+    elif proposal.action == RESET_ACCOUNT:
+        what = f"a new password and second factor for {proposal.subject} ({proposal.value})"
+    elif proposal.action == ENABLE_ACCOUNT:
+        what = f"enable the account {proposal.subject} ({proposal.value}) again"
     elif proposal.action == LIFT_HOLD:
         what = f"lift the legal hold ({proposal.value})"
     elif proposal.action == LOWER_RETENTION:
@@ -164,8 +261,12 @@ def describe(proposal: Proposal) -> str:
 
 def summary(proposal: Proposal) -> tuple[str, dict[str, object]]:
     """What it does, for a page: a message id (SUMMARIES) and its values."""
+    account = {"name": proposal.subject, "role": proposal.value}
     values: dict[str, object] = {
-        CREATE_ADMIN: {"name": proposal.subject},
+        CREATE_ADMIN: account,
+        CREATE_AUDITOR: account,
+        RESET_ACCOUNT: account,
+        ENABLE_ACCOUNT: account,
         LIFT_HOLD: {"reference": proposal.subject, "reason": proposal.value},
         LOWER_RETENTION: {
             "setting": proposal.subject,
@@ -177,20 +278,17 @@ def summary(proposal: Proposal) -> tuple[str, dict[str, object]]:
     return SUMMARIES.get(proposal.action, "%(action)s"), values or {"action": proposal.action}
 
 
-def listed(action: str | None = None, subject: str | None = None) -> list[Proposal]:
+def listed() -> list[Proposal]:
     """Open proposals (oldest first), then the latest decided ones (newest first)."""
-    query = Proposal.select()
-    if action is not None:
-        query = query.where(Proposal.action == action)
-    if subject is not None:
-        query = query.where(Proposal.subject == subject)
-    waiting = list(query.where(Proposal.state == OPEN).order_by(Proposal.id))
-    decided = list(query.where(Proposal.state != OPEN).order_by(Proposal.id.desc()).limit(SHOWN))
+    waiting = list(Proposal.select().where(Proposal.state == OPEN).order_by(Proposal.id))
+    decided = list(Proposal.select().where(Proposal.state != OPEN).order_by(Proposal.id.desc()).limit(SHOWN))
     return waiting + decided
 
 
-def open_ones(action: str, subject: str | None = None) -> list[Proposal]:
-    query = Proposal.select().where(Proposal.action == action, Proposal.state == OPEN)
+def open_ones(action: str | tuple[str, ...], subject: str | None = None) -> list[Proposal]:
+    """The open proposals of one action (or of several), for one subject if given, oldest first."""
+    actions = (action,) if isinstance(action, str) else action
+    query = Proposal.select().where(Proposal.action.in_(actions), Proposal.state == OPEN)
     if subject is not None:
         query = query.where(Proposal.subject == subject)
     return list(query.order_by(Proposal.id))
@@ -289,14 +387,19 @@ def _checked(action: str, subject: str, value: str) -> tuple[str, str, Report | 
     subject, value = (subject or "").strip(), (value or "").strip()
     if action not in ACTIONS:
         raise Refused("not an action that needs four eyes")
-    if action == CREATE_ADMIN:
+    if action in CREATING:
         try:
             subject = account_name(subject)
         except ValueError as exc:
             raise Refused(str(exc)) from None
         if User.select().where(User.name == subject).exists():
             raise Refused("an account with this name exists already")
-        return subject, "admin", None
+        return subject, CREATING[action], None
+    if action in (RESET_ACCOUNT, ENABLE_ACCOUNT):
+        account = _approver_account(subject)
+        if action == ENABLE_ACCOUNT and not account.disabled:
+            raise Refused("the account is not disabled")
+        return account.name, account.role, None
     if action == LIFT_HOLD:
         report = Report.get_or_none(Report.reference == subject)
         if report is None or report.hold_reason is None:
@@ -316,13 +419,38 @@ def _checked(action: str, subject: str, value: str) -> tuple[str, str, Report | 
     return VERIFY_SETTING, "off", None
 
 
+def _approver_account(name: str) -> User:
+    """The admin or privacy officer a reset or enable proposal is about (a handler's needs none)."""
+    account = User.get_or_none(User.name == name)
+    if account is None or account.role not in DECIDERS:
+        raise Refused("no admin or privacy officer account with this name")
+    return account
+
+
 def _carry_out(proposal: Proposal, user: User, report: Report | None) -> str | None:
-    if proposal.action == CREATE_ADMIN:
+    by = f"proposal {proposal.id} by {proposal.proposed_by}"
+    if proposal.action in LINKED and not proposal.enrol_code:
+        # Opened before links were given out in two halves: the approver would get all of it.
+        raise Refused("opened before enrolment links came in two halves: reject it and propose again")
+    if proposal.action in CREATING:
         if User.select().where(User.name == proposal.subject).exists():
             raise Refused("an account with this name exists already")
-        account, token = create(proposal.subject, "admin")
-        detail = f"{account.name} (admin), proposal {proposal.id} by {proposal.proposed_by}"
-        chain.append(None, user, "user-add", detail)
+        role = CREATING[proposal.action]
+        account, token = accounts.create(proposal.subject, role, proposal.proposed_by, user.name, proposal.enrol_code)
+        chain.append(None, user, "user-add", f"{account.name} ({role}), {by}")
+        return token
+    if proposal.action in (RESET_ACCOUNT, ENABLE_ACCOUNT):
+        account = _approver_account(proposal.subject)
+        if account.role != proposal.value:
+            raise Refused("the account's role changed since the proposal")
+        if proposal.action == ENABLE_ACCOUNT:
+            if not account.disabled:
+                raise Refused("the account is not disabled")
+            accounts.enable(account)
+            chain.append(None, user, "user-enable", f"{account.name}, {by}")
+            return None
+        token = accounts.reset_enrolment(account, proposal.proposed_by, user.name, proposal.enrol_code)
+        chain.append(None, user, "user-reset", f"{account.name}, {by}")
         return token
     if proposal.action == LIFT_HOLD:
         if report is None:
@@ -347,8 +475,16 @@ def _deciding(proposal: Proposal, user: User) -> None:
         raise NotYours("only an auditor or an admin decides a proposal")
     if _is_proposer(proposal, user):
         raise NotYours("nobody decides their own proposal")
+    reason = controlled(proposal, user)
+    if reason is not None:
+        raise Controlled(reason)
     if proposal.state != OPEN:
         raise Refused("the proposal is decided already")
+
+
+def _issued_alone(account: User, name: str) -> bool:
+    """Whether `name` alone gave out `account`'s current enrolment link."""
+    return bool(name) and account.issued_by == name and not account.issued_with
 
 
 def _close(proposal: Proposal, user: User, state: str) -> None:

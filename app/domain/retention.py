@@ -13,8 +13,9 @@ what `meldpunt purge --dry-run` and the privacy officer's page show. `run(settin
 that, in one transaction that also appends one history entry with the counts per rule; what stopped
 being due in between (a hold placed, a report reopened) is left alone, and the entry counts only
 what went. History entries cannot be deleted without breaking the chain: they are redacted
-(app/domain/chain.py), and the entry names them. Physical deletion is SQLite's `secure_delete`,
-set on every connection (app/domain/db.py), and the caller's `truncate_wal` after the run.
+(app/domain/chain.py), and the entry names them and states the period they were past. Physical
+deletion is SQLite's `secure_delete`, set on every connection (app/domain/db.py), and the caller's
+`truncate_wal` after the run (then `meldpunt purge` rewrites the whole file, db.py `rewrite`).
 
 Withdrawn credits need no rule: withdrawing deletes them (app/domain/workflow.py).
 """
@@ -86,6 +87,8 @@ MAILBOXES = Rule(
     "last used",
     ("mailbox", "mailboxes"),
 )
+# Its run's entry says "…entries (redacted), 365 days after…": `chain.verify` reads the period
+# there, to check that each entry the run redacted was past it (tests/test_chain.py).
 ACCESS_EVENTS = Rule(
     "access-events",
     "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS",

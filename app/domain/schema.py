@@ -12,10 +12,13 @@ the columns of a new one.
 """
 
 import datetime
+import hashlib
 import json
+import secrets
 from collections.abc import Callable
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -280,7 +283,7 @@ def _history_chain() -> None:
     previous = chain.GENESIS
     for seq, row in enumerate(old, start=1):
         actor, reference = names.get(row["user"], ""), references.get(row["report"], "")
-        content = chain.content_of(seq, row["at"], actor, row["action"], reference, row["detail"])
+        content = _content_v1(seq, row["at"], actor, row["action"], reference, row["detail"])
         previous = chain.link(previous, content)
         Event.create(
             seq=seq,
@@ -295,6 +298,14 @@ def _history_chain() -> None:
             digest=previous,
         )
     Setting.write(chain.HEAD, f"{len(old)}:{previous}")
+
+
+def _content_v1(seq: int, at: datetime.datetime, actor: str, action: str, reference: str, detail: str) -> str:
+    """An entry's content as versions 6 to 8 computed it: one hash of all its fields (version 9
+    recomputes the chain with chain.py's formula)."""
+    fields = {"seq": seq, "at": at.isoformat(), "actor": actor, "action": action, "reference": reference}
+    text = json.dumps({**fields, "detail": detail}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _retention() -> None:
@@ -403,6 +414,141 @@ def _proposals() -> None:
     database.create_tables([Proposal])
 
 
+CHAIN_UPGRADED = "chain-upgraded"  # the entry version 9 appends
+
+
+def _chain_v2() -> None:
+    """Version 9: the history's chain with a new formula (app/domain/chain.py): the action and day
+    of an entry stay verifiable after redaction, a salt makes a redacted entry's inner hash useless
+    for guessing who it was; enrolment links in two halves (four eyes); who issued each account's
+    link. The old chain is verified first (with the old formula), then every entry is recomputed in
+    order, and one entry records it, with the old head and its verdict: heads saved before no
+    longer match, and the privacy officer compares their last one with the old head named there.
+    An entry redacted before gets an inner hash of random bytes and its old content: the content
+    committed to the fields retention removed, and could be tested against guesses."""
+    migrator = SchemaMigrator.from_database(database.obj)
+    migrate(
+        migrator.add_column("event", "salt", CharField(default="", constraints=[SQL("DEFAULT ''")])),
+        migrator.add_column("event", "inner_digest", CharField(default="", constraints=[SQL("DEFAULT ''")])),
+        migrator.add_column("user", "enrol_code", CharField(null=True)),
+        migrator.add_column("user", "issued_by", CharField(default="")),
+        migrator.add_column("user", "issued_with", CharField(default="")),
+        migrator.add_column("proposal", "enrol_code", CharField(null=True)),
+    )
+
+    class Frozen(Model):
+        class Meta:
+            database = database
+
+    class User(Frozen):
+        name = CharField()
+        issued_by = CharField(default="")
+        issued_with = CharField(default="")
+
+        class Meta:
+            table_name = "user"
+
+    class Event(Frozen):
+        seq = BigIntegerField(unique=True)
+        report_id = BigIntegerField(null=True)
+        reference = CharField(default="")
+        user_id = BigIntegerField(null=True)
+        actor = CharField(default="")
+        action = CharField()
+        detail = TextField(default="")
+        at = DateTimeField()
+        salt = CharField(default="")
+        inner_digest = CharField(default="")
+        content = CharField()
+        digest = CharField()
+        redacted = BooleanField(default=False)
+
+        class Meta:
+            table_name = "event"
+
+    entries = list(Event.select().order_by(Event.seq))
+    old_length, old_head, verdict = _verify_v1(entries)
+    previous = chain.GENESIS
+    for entry in entries:
+        if entry.redacted:
+            salt, inner = "", hashlib.sha256(secrets.token_bytes(32) + entry.content.encode()).hexdigest()
+        else:
+            salt = secrets.token_hex(16)
+            inner = chain.inner_of(salt, entry.at, entry.actor, entry.reference, entry.detail)
+        content = chain.outer_of(entry.seq, entry.action, entry.at.date(), inner)
+        previous = chain.link(previous, content)
+        Event.update(salt=salt, inner_digest=inner, content=content, digest=previous).where(
+            Event.seq == entry.seq
+        ).execute()
+    old = chain.Head(old_length, old_head).fingerprint
+    detail = (
+        f"the history's chain recomputed with the formula of schema version 9 (an entry's action and day "
+        f"stay verifiable after redaction); before: {old_length} entries, head entry {old_length}, "
+        f"fingerprint {old}, {verdict}; heads saved before this entry no longer match: save a new one"
+    )
+    seq, at = len(entries) + 1, datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    salt = secrets.token_hex(16)
+    inner = chain.inner_of(salt, at, chain.COMMAND_LINE, "", detail)
+    content = chain.outer_of(seq, CHAIN_UPGRADED, at.date(), inner)
+    previous = chain.link(previous, content)
+    Event.create(
+        seq=seq,
+        actor=chain.COMMAND_LINE,
+        action=CHAIN_UPGRADED,
+        detail=detail,
+        at=at,
+        salt=salt,
+        inner_digest=inner,
+        content=content,
+        digest=previous,
+    )
+    Setting.write(chain.HEAD, f"{seq}:{previous}")
+    _issued_from_history(User, entries)
+
+
+def _verify_v1(entries: list) -> tuple[int, str, str]:
+    """The old chain checked with the old formula, as far as it goes: its length and head, and
+    "which verified" or "which did not verify: why"."""
+    previous, length, problem = chain.GENESIS, 0, ""
+    for entry in entries:
+        if entry.seq != length + 1:
+            problem = f"entry {length + 1} is missing"
+        elif entry.redacted and entry.action not in chain.REDACTABLE:
+            problem = f"entry {entry.seq} is marked as redacted, but retention never redacts it"
+        elif not entry.redacted and entry.content != _content_v1(
+            entry.seq, entry.at, entry.actor, entry.action, entry.reference, entry.detail
+        ):
+            problem = f"entry {entry.seq} was changed after it was written"
+        elif chain.link(previous, entry.content) != entry.digest:
+            problem = f"entry {entry.seq} does not follow entry {entry.seq - 1}"
+        if problem:
+            break
+        previous, length = entry.digest, entry.seq
+    stored = Setting.read(chain.HEAD, f"0:{chain.GENESIS}")
+    if not problem and stored != f"{length}:{previous}":
+        problem = "the last entry was not the one last written"
+    last = entries[-1] if entries else None
+    head = last.digest if last else chain.GENESIS
+    return (last.seq if last else 0), head, ("which did not verify: " + problem if problem else "which verified")
+
+
+def _issued_from_history(user_model, entries: list) -> None:
+    """Who issued each account's current link, as far as the history tells: the last `user-add`
+    or `user-reset` naming it (with four eyes: "…, proposal 3 by ada", approved by the actor)."""
+    for account in user_model.select():
+        issued = None
+        for entry in entries:
+            if entry.redacted or entry.action not in ("user-add", "user-reset"):
+                continue
+            detail, name = entry.detail, account.name
+            if not (detail == name or detail.startswith((f"{name} (", f"{name}, proposal "))):
+                continue
+            by, _, proposer = detail.rpartition(" by ")
+            issued = (proposer, entry.actor) if ", proposal " in by and proposer else (entry.actor, "")
+        if issued is not None:
+            user_model.update(issued_by=issued[0], issued_with=issued[1]).where(user_model.id == account.id).execute()
+
+
 def _day(value: object) -> datetime.date | None:
     """A day from what a column gave back: a date, a datetime, or SQLite's text of either."""
     if isinstance(value, str):
@@ -420,6 +566,12 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     6: ("the history as a hash chain", _history_chain),
     7: ("retention: closing, disclosure, last-use and disabling days, legal holds, redacted entries", _retention),
     8: ("four eyes: proposals a second person decides", _proposals),
+    9: (
+        "the history's chain recomputed with a new formula (an entry's action and day stay verifiable after "
+        "redaction), enrolment links in two halves, who issued each account's link. The privacy officer's heads "
+        "saved before this upgrade no longer match: they save a new one (docs/privacy.md)",
+        _chain_v2,
+    ),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

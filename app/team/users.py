@@ -1,6 +1,9 @@
 """Admins manage accounts: create them, disable, enable, reset the second factor (which means
-re-enrolment). A handler or privacy officer is made at once; a new admin is a proposal a second
-person approves (four eyes, app/domain/proposals.py), who then gets the enrolment link."""
+re-enrolment). A handler's account is made, enabled and reset at once. An account that may decide
+proposals (an admin or a privacy officer) takes four eyes to make, reset or enable again: a
+proposal a second person approves (app/domain/proposals.py), and its enrolment link comes in two
+halves, the code for its end shown here to the proposer, the rest to the approver
+(app/web/proposals.py). Disabling is one admin's act for every account: it only takes power away."""
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,27 +13,43 @@ from ..domain import accounts, proposals
 from ..domain.models import User
 from ..domain.workflow import record
 from ..web.context import settings
-from ..web.urls import base_url, external_url
+from ..web.proposals import enrolment_link, rows
 from .blueprint import bp
-from .proposals import rows
+
+CREATE = {"admin": proposals.CREATE_ADMIN, "auditor": proposals.CREATE_AUDITOR}
 
 
-def _page(link: str | None = None):
+def _page(link: str | None = None, code: dict | None = None):
     return render_template(
         "team/users.html",
         users=User.select().order_by(User.name),
         form=FlaskForm(),
         link=link,
+        code=code,
         roles=accounts.ROLES,
-        pending=rows(proposals.open_ones(proposals.CREATE_ADMIN)),
+        pending=rows(proposals.open_ones(proposals.ACCOUNT_ACTIONS)),
     )
 
 
-def _link(token: str) -> str:
-    # From MELDPUNT_BASE_URL, never the Host header: the link is sent on to a colleague.
-    if base_url() is None:
-        flash(_("MELDPUNT_BASE_URL is not set, so this link has no address: put the portal's address before it."))
-    return external_url("team.enrol", token=token)
+def _back():
+    return redirect(url_for("team.users"), code=303)
+
+
+def _proposed(action: str, name: str):
+    """Open an account's proposal; for a new link, show the proposer their code, once."""
+    try:
+        opened = proposals.propose_account(g.user, action, name)
+    except proposals.Refused:
+        if proposals.open_ones(action, name):
+            flash(_("A proposal for this account is open already."))
+        else:
+            flash(_("This cannot be proposed as things are now."))
+        return _back()
+    if opened.code is None:
+        flash(_("Proposed: it takes effect once another admin or a privacy officer approves."))
+        return _back()
+    code = {"code": opened.code, "name": name, "number": opened.proposal.id}
+    return _page(code=code)
 
 
 @bp.get("/users")
@@ -40,8 +59,8 @@ def users():
 
 @bp.post("/users/new")
 def add_user():
-    """A new account: a handler or privacy officer at once, with its one-time enrolment link; an
-    admin as a proposal, which another admin or a privacy officer approves."""
+    """A new account: a handler at once, with its one-time enrolment link; an admin or a privacy
+    officer as a proposal, which another admin or a privacy officer approves."""
     if not FlaskForm().validate_on_submit():
         abort(400)
     role = request.form.get("role", "")
@@ -51,27 +70,15 @@ def add_user():
         name = accounts.account_name(request.form.get("name", ""))
     except ValueError:
         flash(_("Give a name of 1 to %(chars)s characters.", chars=accounts.MAX_NAME_CHARS))
-        return redirect(url_for("team.users"), code=303)
+        return _back()
     if User.select().where(User.name == name).exists():
         flash(_("An account named %(name)s exists already.", name=name))
-        return redirect(url_for("team.users"), code=303)
-    if role == "admin":
-        try:
-            proposals.propose(g.user, proposals.CREATE_ADMIN, name)
-        except proposals.Refused:
-            flash(_("A proposal for this account is open already."))
-            return redirect(url_for("team.users"), code=303)
-        flash(
-            _(
-                "Proposed: %(name)s becomes an admin once another admin or a privacy officer approves. "
-                "They get the enrolment link and hand it over.",
-                name=name,
-            )
-        )
-        return redirect(url_for("team.users"), code=303)
-    _account, token = accounts.create(name, role)
+        return _back()
+    if role in CREATE:
+        return _proposed(CREATE[role], name)
+    _account, token = accounts.create(name, role, issued_by=g.user.name)
     record(None, g.user, "user-add", f"{name} ({role})")
-    return _page(_link(token))
+    return _page(enrolment_link(token))
 
 
 @bp.post("/users/<int:user_id>")
@@ -85,9 +92,11 @@ def user_action(user_id: int):
     if user.id == g.user.id and action != "reset":
         flash(_("You cannot disable your own account."))
         return redirect(url_for("team.users"))
+    if user.role in accounts.APPROVERS and action != "disable":
+        return _proposed(proposals.RESET_ACCOUNT if action == "reset" else proposals.ENABLE_ACCOUNT, user.name)
     link = None
     if action == "reset":
-        link = _link(accounts.reset_enrolment(user))
+        link = enrolment_link(accounts.reset_enrolment(user, issued_by=g.user.name))
     else:
         accounts.set_disabled(settings(), user, action == "disable")
     record(None, g.user, f"user-{action}", user.name)
