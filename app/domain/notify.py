@@ -118,15 +118,22 @@ def compose(settings: Settings, found: Pending, sender: str, recipients: list[st
         return None
     times = ", ".join(at.strftime("%H:%M") for at in settings.notify_times)
     organisation = settings["MELDPUNT_ORGANISATION"]
-    message = EmailMessage()
-    message["Subject"] = "Meldpunt: new work"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message.set_content(
+    return _mail(
+        "Meldpunt: new work",
+        sender,
+        recipients,
         f"There is new work in the {organisation} vulnerability portal: sign in to the team workspace.\n\n"
         f"This mail is sent at fixed times ({times}) when something happened since the last one, and\n"
-        "says nothing more on purpose: not what, not how much, not when.\n"
+        "says nothing more on purpose: not what, not how much, not when.\n",
     )
+
+
+def _mail(subject: str, sender: str, recipients: list[str], body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message.set_content(body)
     return message
 
 
@@ -137,17 +144,15 @@ def head_message(settings: Settings, sender: str, recipients: list[str]) -> Emai
     current = chain.head()
     if not recipients or Setting.read(LAST_HEAD, "") == f"{current.seq}:{current.digest}":
         return None
-    message = EmailMessage()
-    message["Subject"] = "Meldpunt: head of the history"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message.set_content(
+    return _mail(
+        "Meldpunt: head of the history",
+        sender,
+        recipients,
         f"Head of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal's history:\n\n"
         f"    entry {current.seq}, fingerprint {current.fingerprint}\n\n"
         "Keep this mail. To check later that nobody rewrote or cut the history up to here, save it\n"
-        "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n"
+        "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n",
     )
-    return message
 
 
 @dataclass(frozen=True)
@@ -172,18 +177,16 @@ def alarm_message(settings: Settings, checked: Verification, sender: str, recipi
     and what to do. No content, no account, no reference: the mail provider learns only that."""
     if checked.broken_at is None or not recipients:
         return None
-    message = EmailMessage()
-    message["Subject"] = "Meldpunt: ALARM, the history does not verify"
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message.set_content(
+    return _mail(
+        "Meldpunt: ALARM, the history does not verify",
+        sender,
+        recipients,
         f"The history of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal does not verify:\n\n"
         f"    entry {checked.broken_at} is the first that does not fit.\n\n"
         "An entry was changed, removed, inserted or moved, or the end of the history was cut off.\n"
         "Run `meldpunt audit verify --against FILE` with the heads you kept, look at the History page\n"
-        'of the privacy officer\'s workspace, and follow docs/privacy.md ("Verifying the history").\n'
+        'of the privacy officer\'s workspace, and follow docs/privacy.md ("Verifying the history").\n',
     )
-    return message
 
 
 def remember_head() -> None:
