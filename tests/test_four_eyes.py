@@ -756,3 +756,247 @@ def test_the_proposal_pages_in_both_languages(portal, people, language):
         assert 'value="approve"' in text
     assert people["hank"].get("/team/proposals").status_code == 403
     assert people["olga"].get("/team/proposals").status_code == 403  # theirs are under /audit
+
+
+# --- expiry, and a proposer whose account no longer carries the proposal (security review) -------
+
+EXPIRED_SENTENCE = "This proposal has expired: it was open for more than 14 days"
+DISABLED_SENTENCE = "Its proposer&#39;s account is disabled, so this proposal can no longer be approved"
+
+
+def _later(monkeypatch, **delta):
+    """Time travel for the proposals: their clock (opening, expiry, deciding) runs `delta` ahead."""
+    from app.domain import clock, proposals
+
+    moment = clock.now() + datetime.timedelta(**delta)
+    monkeypatch.setattr(proposals, "now", lambda: moment)
+    return moment
+
+
+def test_an_expired_proposal_cannot_be_approved_and_changes_nothing(portal, people, monkeypatch):
+    from app.domain import chain, proposals
+    from app.domain.models import Event, Proposal, User
+
+    ada, bert, olga = people["ada"], people["bert"], people["olga"]
+    _post(ada, "/team/users/new", name="ivan", role="admin")
+    with _db(portal):
+        proposal = _proposal()
+        entries = Event.select().count()
+    _later(monkeypatch, days=14, seconds=1)
+
+    # The pages show it as expired, say why, and offer rejecting and withdrawing, not approving.
+    for client, path in ((bert, "/team/proposals"), (olga, "/audit/proposals"), (bert, "/team/users")):
+        page = client.get(f"{path}?lang=en").data.decode()
+        assert EXPIRED_SENTENCE in page
+        assert 'value="approve"' not in page
+        assert 'value="reject"' in page
+    page = ada.get("/team/proposals?lang=en").data.decode()
+    assert "<td>expired</td>" in page
+    assert 'value="withdraw"' in page
+
+    # An approval sent anyway is refused with that sentence: no account, no approval entry.
+    for client, where in ((olga, "audit"), (bert, "team")):
+        assert _decide(client, proposal.id, "approve", where=where).status_code == 303
+        assert EXPIRED_SENTENCE in client.get(f"/{where}/proposals?lang=en").data.decode()
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "open"
+        assert not User.select().where(User.name == "ivan").exists()
+        assert not Event.select().where(Event.action == "proposal-approved").exists()
+        assert Event.select().count() == entries
+        with pytest.raises(proposals.Stale) as refused:
+            proposals.approve(Proposal.get_by_id(proposal.id), User.get(User.name == "olga"), settings_of(portal))
+        assert refused.value.reason == proposals.EXPIRED_REFUSAL
+        assert refused.value.values == {"days": 14}
+        assert Proposal.get_by_id(proposal.id).state == "open"
+        # Still open, it still blocks a second proposal of the same account.
+        with pytest.raises(proposals.Refused):
+            proposals.propose_account(User.get(User.name == "bert"), proposals.CREATE_ADMIN, "ivan")
+
+    # Cleared away by its proposer (or rejected by a second person); then it can be proposed again.
+    assert _decide(ada, proposal.id, "withdraw").status_code == 303
+    _post(ada, "/team/users/new", name="ivan", role="admin")
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "withdrawn"
+        again = _proposal()
+        assert (again.id != proposal.id, again.state) == (True, "open")
+        assert chain.verify().ok
+    assert _decide(olga, again.id, "approve", where="audit").status_code == 200
+    with _db(portal):
+        assert User.get(User.name == "ivan").role == "admin"
+
+
+def test_an_expired_proposal_can_be_rejected(portal, people, monkeypatch):
+    from app.domain.models import Proposal
+
+    _post(people["ada"], "/team/users/new", name="jo", role="auditor")
+    with _db(portal):
+        proposal = _proposal()
+    _later(monkeypatch, days=30)
+    assert _decide(people["olga"], proposal.id, "reject", where="audit").status_code == 303
+    with _db(portal):
+        assert (Proposal.get_by_id(proposal.id).state, _entries("proposal-rejected")) == (
+            "rejected",
+            [("olga", "proposal-rejected")],
+        )
+    assert "<td>rejected</td>" in people["olga"].get("/audit/proposals?lang=en").data.decode()
+
+
+def test_within_its_days_a_proposal_is_approved(make_portal, monkeypatch):
+    """MELDPUNT_PROPOSAL_DAYS = 3: at exactly three days it can still be approved, a second later not."""
+    from app.domain import clock, proposals
+    from app.domain.models import Proposal, User
+
+    portal = make_portal(MELDPUNT_PROPOSAL_DAYS=3)
+    settings = settings_of(portal)
+    assert settings.proposal_days == 3
+    with _db(portal):
+        ada = User.create(name="ada", role="admin", enrolled=True)
+        olga = User.create(name="olga", role="auditor", enrolled=True)
+        first = proposals.propose(ada, proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off")
+        late = proposals.propose(ada, proposals.LOWER_RETENTION, "MELDPUNT_RETAIN_SPAM_DAYS", "10")
+        opened = clock.now()
+        Proposal.update(proposed_at=opened).execute()
+        first, late = Proposal.get_by_id(first.id), Proposal.get_by_id(late.id)
+        monkeypatch.setattr(proposals, "now", lambda: opened + datetime.timedelta(days=3))
+        assert not proposals.expired(first, 3)
+        assert proposals.approve(first, olga, settings).proposal.state == "approved"
+        monkeypatch.setattr(proposals, "now", lambda: opened + datetime.timedelta(days=3, seconds=1))
+        assert proposals.expired(late, 3)
+        with pytest.raises(proposals.Stale):
+            proposals.approve(late, olga, settings)
+        assert Proposal.get_by_id(late.id).state == "open"
+        # Without settings (the command line's tests), the default of 14 days applies.
+        assert proposals.approve(late, olga).proposal.state == "approved"
+
+
+def test_an_approval_given_in_time_outlives_the_expiry(make_portal, monkeypatch):
+    """Expiry concerns open proposals only: an approval is a past fact."""
+    from app.domain import proposals
+    from app.domain.models import User
+
+    portal = make_portal(MELDPUNT_RETAIN_SPAM_DAYS=10, MELDPUNT_AUDIT_VERIFY=False)
+    settings = settings_of(portal)
+    with _db(portal):
+        ada = User.create(name="ada", role="admin", enrolled=True)
+        olga = User.create(name="olga", role="auditor", enrolled=True)
+        for action, subject, value in (
+            (proposals.LOWER_RETENTION, "MELDPUNT_RETAIN_SPAM_DAYS", "10"),
+            (proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off"),
+        ):
+            proposals.approve(proposals.propose(ada, action, subject, value), olga, settings)
+        _later(monkeypatch, days=400)
+        assert proposals.retention_days(settings)["MELDPUNT_RETAIN_SPAM_DAYS"] == 10
+        assert not proposals.audit_verification(settings).effective
+        approved = proposals.listed()
+        assert [proposals.shown_state(p, 14) for p in approved] == ["approved", "approved"]
+        assert [proposals.unapprovable(p, 14) for p in approved] == [[], []]
+        # Nor does the proposer's account matter any more once it is approved.
+        User.update(disabled=True).where(User.id == ada.id).execute()
+        assert proposals.retention_days(settings)["MELDPUNT_RETAIN_SPAM_DAYS"] == 10
+        assert not proposals.audit_verification(settings).effective
+
+
+@pytest.mark.parametrize("value", ["soon", "", " ", "14.5", "-1", 0, -3, 366, True, 2.5, None, "１４"])
+def test_a_proposal_days_setting_that_is_not_a_number_of_days_is_refused(make_portal, value):
+    from app.domain.settings import ConfigError
+
+    portal = make_portal(MELDPUNT_PROPOSAL_DAYS=value)
+    with pytest.raises(ConfigError, match="MELDPUNT_PROPOSAL_DAYS must be a whole number of days from 1 to 365"):
+        settings_of(portal).proposal_days  # noqa: B018
+
+
+def test_the_proposal_days_setting_takes_a_number_or_its_text(make_portal):
+    assert settings_of(make_portal()).proposal_days == 14
+    assert settings_of(make_portal(MELDPUNT_PROPOSAL_DAYS=" 30 ")).proposal_days == 30
+    assert settings_of(make_portal(MELDPUNT_PROPOSAL_DAYS=365)).proposal_days == 365
+
+
+def test_with_a_wrong_proposal_days_setting_nothing_is_approved_and_nothing_breaks(make_portal):
+    """A wrong value is the operator's to fix: the pages say so (no 500), approving is refused and
+    changes nothing, rejecting and withdrawing still work."""
+    from app.domain.models import Event, Proposal, User
+
+    portal = make_portal(MELDPUNT_PROPOSAL_DAYS="soon")
+    ada, olga = team_client(portal, "ada", "admin"), team_client(portal, "olga", "auditor")
+    _post(ada, "/team/users/new", name="kim", role="admin")
+    with _db(portal):
+        proposal = _proposal()
+    for client, path in ((olga, "/audit/proposals"), (ada, "/team/proposals"), (ada, "/team/users")):
+        page = client.get(f"{path}?lang=en")
+        assert page.status_code == 200
+        assert "MELDPUNT_PROPOSAL_DAYS must be a whole number of days" in page.data.decode()
+    assert 'value="approve"' not in olga.get("/audit/proposals").data.decode()
+    assert _decide(olga, proposal.id, "approve", where="audit").status_code == 303
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "open"
+        assert not User.select().where(User.name == "kim").exists()
+        assert not Event.select().where(Event.action == "proposal-approved").exists()
+    assert _decide(olga, proposal.id, "reject", where="audit").status_code == 303
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "rejected"
+
+
+def test_a_proposal_of_a_disabled_admin_can_be_rejected_not_approved(portal, people):
+    from app.domain import chain
+    from app.domain.models import Event, Proposal, User
+
+    ada, bert, olga = people["ada"], people["bert"], people["olga"]
+    _post(ada, "/team/users/new", name="lena", role="admin")
+    with _db(portal):
+        proposal = _proposal()
+        ada_id = User.get(User.name == "ada").id
+    # Disabling is one admin's act; ada's open proposal stays, but nobody approves it any more.
+    assert _post(bert, f"/team/users/{ada_id}", action="disable").status_code == 200
+    with _db(portal):
+        assert User.get_by_id(ada_id).disabled
+        entries = Event.select().count()
+    for client, path in ((olga, "/audit/proposals"), (bert, "/team/proposals"), (bert, "/team/users")):
+        page = client.get(f"{path}?lang=en").data.decode()
+        assert DISABLED_SENTENCE in page
+        assert 'value="approve"' not in page
+        assert 'value="reject"' in page
+        assert "Waiting for a second person." not in page
+    assert _decide(olga, proposal.id, "approve", where="audit").status_code == 303
+    flashed = olga.get("/audit/proposals?lang=en").data.decode()
+    assert flashed.count(DISABLED_SENTENCE) == 2  # the refusal, and the proposal's row
+    assert _decide(bert, proposal.id, "approve").status_code == 303
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "open"
+        assert not User.select().where(User.name == "lena").exists()
+        assert not Event.select().where(Event.action == "proposal-approved").exists()
+        assert Event.select().count() == entries
+    # Rejecting stays allowed, and is on record.
+    assert _decide(olga, proposal.id, "reject", where="audit").status_code == 303
+    with _db(portal):
+        assert Proposal.get_by_id(proposal.id).state == "rejected"
+        assert ("olga", "proposal-rejected") in _entries("proposal-rejected")
+        assert chain.verify().ok
+    assert DISABLED_SENTENCE not in olga.get("/audit/proposals?lang=en").data.decode()  # decided: a past fact
+
+
+def test_a_proposer_no_longer_an_enrolled_admin_carries_no_proposal(portal):
+    """Given another role, reset (not enrolled again), or deleted: approving is refused; enrolled
+    and enabled again, the proposer carries their open proposal again."""
+    from app.domain import proposals
+    from app.domain.models import Proposal, User
+
+    with _db(portal):
+        ada = User.create(name="ada", role="admin", enrolled=True)
+        olga = User.create(name="olga", role="auditor", enrolled=True)
+        proposal = proposals.propose(ada, proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off")
+        assert proposals.unapprovable(proposal, 14) == []
+        for change in ({"role": "handler"}, {"enrolled": False}, {"disabled": True}):
+            User.update(**change).where(User.id == ada.id).execute()
+            expected = proposals.PROPOSER_DISABLED if "disabled" in change else proposals.PROPOSER_NOT_ADMIN
+            assert proposals.unapprovable(proposal, 14) == [(expected, {})]
+            with pytest.raises(proposals.Stale) as refused:
+                proposals.approve(proposal, olga)
+            assert refused.value.reason == expected
+            assert Proposal.get_by_id(proposal.id).state == "open"
+            User.update(role="admin", enrolled=True, disabled=False).where(User.id == ada.id).execute()
+        # Deleted, and an account made again under the same name: not the proposer.
+        Proposal.update(proposer=None).where(Proposal.id == proposal.id).execute()
+        proposal = Proposal.get_by_id(proposal.id)
+        assert proposals.proposer_refusal(proposal) == proposals.PROPOSER_NOT_ADMIN
+        Proposal.update(proposer=ada).where(Proposal.id == proposal.id).execute()
+        assert proposals.approve(Proposal.get_by_id(proposal.id), olga).proposal.state == "approved"

@@ -38,10 +38,26 @@ nothing changes and the proposal stays open, to be rejected. Each step is a hist
 names the proposal and what it does — an account name, a setting and its days, the team's own
 reason for lifting a hold — never text a reporter wrote.
 
+An open proposal may be approved for `MELDPUNT_PROPOSAL_DAYS` days (default 14, `Settings.
+proposal_days`) after it was opened, to the second; after that it has **expired**, and approving is
+refused (`Stale`, `EXPIRED_REFUSAL`) and changes nothing: nobody approves what nobody remembers. It
+can still be rejected, or withdrawn by its proposer, and that is how it is cleared away: until then
+it is open and blocks a new proposal of the same action and subject. Expiry is computed from
+`proposed_at`, never stored (the state stays `open`; the pages show it as expired), and it concerns
+open proposals only: an approval given in time is a past fact, and what `retention_periods` and
+`audit_verification` read as approved stays approved.
+
+A proposal is approved only while its proposer's account still is an enrolled, enabled admin. Once
+the proposer is disabled, reset (until they enrol again), given another role or deleted, approving
+is refused (`Stale`, `PROPOSER_DISABLED`, `PROPOSER_NOT_ADMIN`); rejecting stays allowed. Both are
+checked at the moment of approving: a proposer enabled again (with four eyes) carries their open
+proposals again, as long as they have not expired.
+
 An approval of a setting holds for that value: set back to the default and lowered to the same
 value again, it counts again; another value needs a proposal of its own.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from . import accounts, chain
@@ -67,6 +83,8 @@ VERIFY_SETTING = "MELDPUNT_AUDIT_VERIFY"
 
 OPEN, APPROVED, REJECTED, WITHDRAWN = "open", "approved", "rejected", "withdrawn"
 STATES = (OPEN, APPROVED, REJECTED, WITHDRAWN)
+EXPIRED = "expired"  # never stored: an open proposal past its days, as the pages show it (`shown_state`)
+DAYS_SETTING = "MELDPUNT_PROPOSAL_DAYS"
 PROPOSERS = ("admin",)
 DECIDERS = accounts.APPROVERS
 SHOWN = 50  # decided proposals listed under the open ones
@@ -92,6 +110,7 @@ STATE_LABELS = {
     APPROVED: N_("approved"),
     REJECTED: N_("rejected"),
     WITHDRAWN: N_("withdrawn"),
+    EXPIRED: N_("expired"),
 }
 # Why someone who may otherwise decide may not decide this one (`Controlled`).
 ISSUED_BY_PROPOSER = N_(
@@ -101,6 +120,22 @@ ISSUED_BY_PROPOSER = N_(
 ISSUED_BY_YOU = N_(
     "You alone gave out the proposer's current enrolment link, so you cannot decide their proposals. "
     "Another admin or privacy officer decides."
+)
+
+
+# Why an open proposal can no longer be approved, only rejected or withdrawn (`Stale`).
+EXPIRED_REFUSAL = N_(
+    "This proposal has expired: it was open for more than %(days)s days, so it can no longer be "
+    "approved. Reject or withdraw it, and propose it again if it is still needed."
+)
+PROPOSER_DISABLED = N_(
+    "Its proposer's account is disabled, so this proposal can no longer be approved. Reject it; "
+    "another admin can propose it again if it is still needed."
+)
+PROPOSER_NOT_ADMIN = N_(
+    "Its proposer's account is no longer an enrolled admin (reset, deleted or given another role), so "
+    "this proposal can no longer be approved. Reject it; another admin can propose it again if it is "
+    "still needed."
 )
 
 
@@ -120,6 +155,17 @@ class Controlled(NotYours):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class Stale(Refused):
+    """An open proposal that can no longer be approved, though it can be rejected or withdrawn: it
+    expired, or its proposer's account no longer carries it. `reason` is a message id
+    (EXPIRED_REFUSAL, PROPOSER_DISABLED, PROPOSER_NOT_ADMIN) and `values` its values."""
+
+    def __init__(self, reason: str, values: dict[str, object]):
+        super().__init__(reason % values if values else reason)
+        self.reason = reason
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -176,12 +222,18 @@ def _open(user: User, action: str, subject: str, value: str) -> Opened:
     return Opened(proposal, code)
 
 
-def approve(proposal: Proposal, user: User) -> Decided:
-    """Approve and carry out, in one transaction with both history entries."""
+def approve(proposal: Proposal, user: User, settings: Settings | None = None) -> Decided:
+    """Approve and carry out, in one transaction with both history entries. Stale if it expired
+    (MELDPUNT_PROPOSAL_DAYS from `settings`, without them its default; ConfigError if the setting
+    is wrong) or its proposer's account no longer carries it: nothing changes then."""
     _deciding(proposal, user)
+    days = settings.proposal_days if settings is not None else int(DEFAULTS[DAYS_SETTING])
     before = _decision_of(proposal)
     try:
         with database.atomic():
+            reasons = unapprovable(proposal, days)
+            if reasons:
+                raise Stale(*reasons[0])
             _close(proposal, user, APPROVED)
             report = _report(proposal)
             chain.append(report, user, chain.APPROVED, describe(proposal))
@@ -213,14 +265,53 @@ def withdraw(proposal: Proposal, user: User) -> Proposal:
 
 
 def may_decide(proposal: Proposal, user: User | None) -> bool:
-    """Whether `user` may approve or reject it: open, an auditor or admin, not the proposer, and
-    not an account the proposer controls (or that controls the proposer's)."""
+    """Whether `user` may reject it, and approve it unless it is stale (`unapprovable`): open, an
+    auditor or admin, not the proposer, and not an account the proposer controls (or that controls
+    the proposer's)."""
     return (
         proposal.state == OPEN
         and _is_active(user, DECIDERS)
         and not _is_proposer(proposal, user)
         and controlled(proposal, user) is None
     )
+
+
+def expired(proposal: Proposal, days: int) -> bool:
+    """Open, and opened more than `days` days ago (MELDPUNT_PROPOSAL_DAYS): it can no longer be
+    approved. A decided proposal never expires: its decision is a past fact."""
+    return proposal.state == OPEN and now() > proposal.proposed_at + datetime.timedelta(days=days)
+
+
+def shown_state(proposal: Proposal, days: int | None) -> str:
+    """Its state for the pages (a key of STATE_LABELS): EXPIRED for an open one past its days
+    (`days` None: not known, the setting is wrong)."""
+    return EXPIRED if days is not None and expired(proposal, days) else proposal.state
+
+
+def proposer_refusal(proposal: Proposal) -> str | None:
+    """Why its proposer's account no longer carries it (a message id), or None: disabled
+    (PROPOSER_DISABLED), or no longer an enrolled admin (PROPOSER_NOT_ADMIN: reset and not enrolled
+    again, given another role, or deleted; an account made again under the name is not them)."""
+    proposer = User.get_or_none(User.id == proposal.proposer_id) if proposal.proposer_id else None
+    if proposer is not None and proposer.disabled:
+        return PROPOSER_DISABLED
+    if proposer is None or proposer.role not in PROPOSERS or not proposer.enrolled:
+        return PROPOSER_NOT_ADMIN
+    return None
+
+
+def unapprovable(proposal: Proposal, days: int | None) -> list[tuple[str, dict[str, object]]]:
+    """Why an open proposal can no longer be approved, though it can still be rejected or
+    withdrawn: message ids with their values, none if it can be (`days` None: expiry not known)."""
+    if proposal.state != OPEN:
+        return []
+    reasons: list[tuple[str, dict[str, object]]] = []
+    if days is not None and expired(proposal, days):
+        reasons.append((EXPIRED_REFUSAL, {"days": days}))
+    proposer = proposer_refusal(proposal)
+    if proposer is not None:
+        reasons.append((proposer, {}))
+    return reasons
 
 
 def may_withdraw(proposal: Proposal, user: User | None) -> bool:

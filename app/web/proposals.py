@@ -4,6 +4,12 @@ page, deciding one, and the two halves of an enrolment link an approval gives ou
 without its end for the approver, the code for its end for the proposer — each shown once (no
 page is cached: app/web/headers.py).
 
+An open proposal that can no longer be approved — expired (MELDPUNT_PROPOSAL_DAYS), or its
+proposer's account disabled or no longer an enrolled admin — shows why on every page that lists it
+(`stale`), without the approve button; rejecting and withdrawing it stay. An approval sent anyway
+is refused with that sentence and changes nothing. While MELDPUNT_PROPOSAL_DAYS is wrong, nothing
+is approved: the pages and the refusal show the configuration error.
+
 Links come from MELDPUNT_BASE_URL, never the Host header: they are sent on to a colleague.
 """
 
@@ -15,6 +21,8 @@ from flask_wtf import FlaskForm
 
 from ..domain import chain, proposals
 from ..domain.models import Proposal
+from ..domain.settings import ConfigError
+from .context import settings
 from .urls import base_url, external_url
 
 DECISIONS = ("approve", "reject", "withdraw")
@@ -22,19 +30,32 @@ DECISIONS = ("approve", "reject", "withdraw")
 
 def rows(items: list[Proposal]) -> list[dict]:
     """Each proposal with what it does in the page's language, what the signed-in account may do,
-    and why it may not decide one it otherwise could (`why`, or None)."""
+    why it may not decide one it otherwise could (`why`, or None), and why an open one can no longer
+    be approved by anyone (`stale`: sentences, none if it can be)."""
+    try:
+        days, problem = settings().proposal_days, None
+    except ConfigError as exc:
+        days, problem = None, str(exc)  # nothing is approved until the operator fixes it
     shown = []
     for proposal in items:
         message, values = proposals.summary(proposal)
-        reason = proposals.controlled(proposal, g.user) if proposal.state == proposals.OPEN else None
+        is_open = proposal.state == proposals.OPEN
+        reason = proposals.controlled(proposal, g.user) if is_open else None
+        stale = [_(why, **why_values) for why, why_values in proposals.unapprovable(proposal, days)]
+        if is_open and problem:
+            stale.append(problem)
+        state = proposals.shown_state(proposal, days)
+        may_decide = proposals.may_decide(proposal, g.user)
         shown.append(
             {
                 "proposal": proposal,
                 "what": _(message, **values),
-                "state": _(proposals.STATE_LABELS.get(proposal.state, proposal.state)),
-                "may_decide": proposals.may_decide(proposal, g.user),
+                "state": _(proposals.STATE_LABELS.get(state, state)),
+                "may_decide": may_decide,  # reject; approve too unless stale
+                "may_approve": may_decide and not stale,
                 "may_withdraw": proposals.may_withdraw(proposal, g.user),
                 "why": _(reason) if reason and proposal.proposed_by != g.user.name else None,
+                "stale": stale,
             }
         )
     return shown
@@ -72,7 +93,7 @@ def decide(proposal_id: int, template: str, back: Callable[[Proposal], object]):
         abort(400)
     try:
         if decision == "approve":
-            outcome = proposals.approve(proposal, g.user)
+            outcome = proposals.approve(proposal, g.user, settings())
         elif decision == "reject":
             outcome = proposals.Decided(proposals.reject(proposal, g.user))
         else:
@@ -84,6 +105,14 @@ def decide(proposal_id: int, template: str, back: Callable[[Proposal], object]):
         return page(template, 403)
     except proposals.NotYours:
         refuse("decide")
+    except proposals.Stale as refusal:
+        # Expired, or its proposer's account no longer carries it: nothing changed; say which.
+        flash(_(refusal.reason, **refusal.values))
+        return back(proposal)
+    except ConfigError as exc:
+        # MELDPUNT_PROPOSAL_DAYS is wrong: nothing is approved until the operator fixes it.
+        flash(str(exc))
+        return back(proposal)
     except proposals.Refused:
         if proposals.find(proposal_id).state != proposals.OPEN:
             flash(_("This proposal was decided already."))
