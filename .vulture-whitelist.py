@@ -118,6 +118,7 @@ close  # app/reporter/mailbox.py: a view (the reporter closes their mailbox)
 # The privacy officers' views (app/audit/), registered by @bp.get, reached through url_for.
 history  # app/audit/history.py
 head_file  # app/audit/history.py
+verify_now  # app/audit/history.py
 show_inventory  # app/audit/pages.py: endpoint audit.inventory
 show_selfcheck  # app/audit/pages.py: endpoint audit.selfcheck
 show_processing  # app/audit/processing.py: endpoint audit.processing

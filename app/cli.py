@@ -36,7 +36,10 @@ def _write_settings(path: Path, values: dict) -> None:
 
 def _load() -> Settings:
     """The instance's settings, with the database bound to them."""
-    loaded = Settings.load()
+    try:
+        loaded = Settings.load()
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     bind(loaded["DATABASE_URL"])
     return loaded
 
@@ -77,7 +80,10 @@ def init(team_key: str, dev: bool) -> None:
 def check() -> None:
     """Print what is configured and what is missing; exit 1 if the portal cannot start."""
     folder = config.instance_path()
-    settings = config.load(folder)
+    try:
+        settings = config.load(folder)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     problems = 0
 
     def line(ok: bool, text: str) -> None:
@@ -96,6 +102,7 @@ def check() -> None:
         line(True, "SECRET_KEY set")
     except config.ConfigError as exc:
         line(False, str(exc))
+    line(*_checked_values(settings))
     line(_database_ready(settings), f"database {_redacted(settings['DATABASE_URL'])}")
     line(*_run_dir_usable(settings))
     behind = _pending_migrations(settings)
@@ -120,6 +127,17 @@ def check() -> None:
         click.echo(f"[--] {text}: {settings.get(name) or 'not set'}")
     click.echo(f"[--] secure cookies: {'on' if settings['MELDPUNT_SECURE_COOKIES'] else 'OFF (development only)'}")
     sys.exit(1 if problems else 0)
+
+
+def _checked_values(settings: dict) -> tuple[bool, str]:
+    """The settings the portal checks only when it uses them (a page, a purge, a mail), checked now."""
+    loaded = Settings(settings)
+    try:
+        for name in ("zone", "notify_times", "retention_days", "audit_verify", "proposal_days"):
+            getattr(loaded, name)
+    except config.ConfigError as exc:
+        return False, str(exc)
+    return True, "time zone, notification times, retention periods and four-eyes settings are valid"
 
 
 def _base_url_problem(value: object, production: bool) -> str | None:
@@ -258,13 +276,20 @@ def purge(dry_run: bool) -> None:
         deleted = retention.run(loaded, planned)
         stale = purge_unfinished(loaded)
         ended = purge_expired(loaded)
-        _record("purge", f"{stale} unfinished uploads, {ended} ended sessions and used challenges")
         truncated = truncate_wal()
         not_rewritten, size, started = None, used_bytes(), time.monotonic()
         if rewriting and is_sqlite():
             not_rewritten = rewrite()
             truncated = truncate_wal()  # the rewrite went through the log: empty it again
         took = time.monotonic() - started
+        problems = _purge_problems(erased, truncated, not_rewritten)
+        # Recorded last, with how it ended: the self-check counts only a `purge` that did all of it.
+        _record(
+            "purge" if not problems else "purge-incomplete",
+            f"{stale} unfinished uploads, {ended} ended sessions and used challenges"
+            + "".join(f"; {problem}" for problem in problems),
+        )
+        truncate_wal()  # that entry is no reporter's, but leave the log as empty as the purge found it
     click.echo(f"Retention on {deleted.day.isoformat()}: deleted")
     for line in retention.describe(deleted):
         click.echo(f"  {line}")
@@ -278,6 +303,11 @@ def purge(dry_run: bool) -> None:
         click.echo("Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false): rows keep the order they came in, in the file.")
     elif not_rewritten is None:
         click.echo(f"Rewrote the database file in the order of its keys: {size / MIB:.1f} MiB in {took:.1f} s.")
+    if problems:
+        raise click.ClickException("; ".join(problems))
+
+
+def _purge_problems(erased: bool, truncated: bool, not_rewritten: str | None) -> list[str]:
     problems = []
     if not erased:
         problems.append(
@@ -293,8 +323,7 @@ def purge(dry_run: bool) -> None:
             f"the database file was not rewritten ({not_rewritten}): rows written since its last rewrite keep the "
             "order they came in until a later `meldpunt purge` rewrites it"
         )
-    if problems:
-        raise click.ClickException("; ".join(problems))
+    return problems
 
 
 @main.group()
@@ -430,9 +459,18 @@ def audit() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="a file of heads kept outside (head files, or saved mails with 'entry N, fingerprint …'); repeatable",
 )
-def audit_verify(heads: tuple[str, ...]) -> None:
-    """Recompute the whole chain; name the first entry that does not fit. Exit 1 if one does not."""
-    from .domain.chain import head_key, read_heads, verify
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="do not record the verification in the history (for a copy kept as evidence, which must not change)",
+)
+def audit_verify(heads: tuple[str, ...], no_record: bool) -> None:
+    """Recompute the whole chain; name the first entry that does not fit. Exit 1 if one does not.
+    A success is recorded in the history (the self-check shows the last one), unless --no-record
+    or the database is read-only (a forensic copy): then it says so and changes nothing."""
+    from peewee import OperationalError
+
+    from .domain.chain import VERIFIED, head_key, read_heads, verify
 
     settings = _load()
     public = head_key(settings).public
@@ -444,16 +482,25 @@ def audit_verify(heads: tuple[str, ...]) -> None:
             raise click.ClickException(f"{path} is not a file of heads: {exc}") from None
         if not found:
             raise click.ClickException(f"{path} holds no head (an entry number and a fingerprint)")
+        for head in found:
+            if head.note:
+                click.echo(f"Note: {path}, entry {head.seq}: {head.note}.", err=True)
         saved += found
+    recorded = ""
     with database.connection_context():
         verdict = verify(saved)
-        if verdict:  # the self-check page shows when the history was last verified
-            _record("audit-verified", f"{verdict.length} entries, {len(saved)} saved heads")
+        if verdict and not no_record:
+            try:
+                _record(VERIFIED, f"{verdict.length} entries, {len(saved)} saved heads")
+            except OperationalError as exc:  # a read-only file or folder: verifying needs no writing
+                recorded = f"not recorded in the history ({exc})"
     if not verdict:
         raise click.ClickException(f"the history is broken: {verdict.problem}")
     click.echo(f"The history verifies: {verdict.length} entries, head {verdict.head.fingerprint}.")
     if saved:
         click.echo(f"Each of the {len(saved)} saved heads is still part of it.")
+    if recorded:
+        click.echo(f"Note: {recorded}.", err=True)
 
 
 @audit.command("head")

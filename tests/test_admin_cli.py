@@ -176,3 +176,24 @@ def test_texts_longer_than_the_offline_tool_opens_are_refused(make_portal):
     with pytest.raises(ConfigError, match="MELDPUNT_MAX_TEXT_CHARS"):
         make_portal(MELDPUNT_MAX_TEXT_CHARS=200_000)
     assert make_portal(MELDPUNT_MAX_TEXT_CHARS=170_000)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MELDPUNT_SMTP_PORT", "submission", "MELDPUNT_SMTP_PORT must be a whole number, not 'submission'"),
+        ("MELDPUNT_PROPOSAL_DAYS", "900", "MELDPUNT_PROPOSAL_DAYS must be a whole number of days from 1 to 365"),
+        ("MELDPUNT_RETAIN_SPAM_DAYS", "-1", "MELDPUNT_RETAIN_SPAM_DAYS must be a whole number of days"),
+        ("MELDPUNT_NOTIFY_TIMES", "noon", "MELDPUNT_NOTIFY_TIMES"),
+    ],
+)
+def test_a_wrong_value_is_named_by_check_not_a_traceback(tmp_path, team_key, name, value, message):
+    """A value that is not a number, in the environment, was a ValueError traceback; settings the
+    portal checks only when it uses them (a purge, a proposal, a mail) are checked by `check` too."""
+    instance = tmp_path / "instance"
+    meldpunt("init", "--team-key", team_key.public, instance=instance)
+    result = meldpunt("check", instance=instance, env={name: value})
+    assert result.returncode == 1
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "[ok] time zone, notification times" in meldpunt("check", instance=instance).stdout

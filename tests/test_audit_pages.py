@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import csrf_token
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
 from .team_helpers import settings_of, team_client, team_today
 
@@ -288,6 +289,45 @@ def test_history_says_when_the_chain_is_broken(audited):
     assert "entry 2 was changed after it was written" in page
 
 
+def _verify_now(auditor):
+    token = csrf_token(auditor.get("/audit/history").data)
+    return auditor.post("/audit/history/verify", data={"csrf_token": token})
+
+
+def test_a_long_history_is_verified_on_request_and_recorded(audited, monkeypatch):
+    """Past VERIFY_ON_VIEW entries the page does not verify on opening (it would be slow); it shows
+    the last verification on record, and its button verifies the whole chain and records it, so
+    the self-check's "last verification" passes."""
+    from app.audit import history
+    from app.domain import chain
+    from app.domain.db import database
+
+    portal, auditor, _reference, _secrets = audited
+    monkeypatch.setattr(history, "VERIFY_ON_VIEW", 3)
+    page = auditor.get("/audit/history?lang=en").data.decode()
+    assert "not on opening: the history is longer than 3 entries" in page
+    assert "yes: every entry follows the one before" not in page
+    assert "Last verification on record</dt>\n  <dd>none</dd>" in page
+    assert "meldpunt audit verify has never succeeded" in auditor.get("/audit/self-check?lang=en").data.decode()
+    page = _verify_now(auditor).data.decode()
+    assert "yes: every entry follows the one before" in page
+    with _db(portal):
+        last = chain.last_verified()
+        assert (last.actor, last.action) == ("olga", "audit-verified")
+        assert chain.verify()
+    assert f"entry {last.seq}, {last.at:%Y-%m-%d}, by olga" in auditor.get("/audit/history?lang=en").data.decode()
+    assert "Last verified on" in auditor.get("/audit/self-check?lang=en").data.decode()
+    # A broken chain: the button says so and records nothing.
+    with _db(portal):
+        database.execute_sql("UPDATE event SET actor = 'someone else' WHERE seq = 2")
+    page = _verify_now(auditor).data.decode()
+    assert "no: the history was changed" in page
+    with _db(portal):
+        assert chain.last_verified().seq == last.seq
+    # Without the form's token: refused, nothing verified or recorded.
+    assert auditor.post("/audit/history/verify").status_code == 400
+
+
 def test_the_head_file_is_a_download_that_verifies(audited):
     from app.domain import chain
 
@@ -305,12 +345,16 @@ def test_the_head_file_is_a_download_that_verifies(audited):
         saved = chain.read_heads(response.data.decode(), public)
         chain.append(None, None, "later", actor="command line")
         assert chain.verify(saved)
-        # Signed by this portal: a changed head, or another portal's key, is refused.
+        assert [head.note for head in saved] == [""]
+        # Changed after this portal signed it: refused.
         forged = {**document, "digest": "0" * 64}
-        with pytest.raises(ValueError, match="signature"):
+        with pytest.raises(ValueError, match="changed after this portal signed it"):
             chain.read_heads(json.dumps(forged), public)
-        with pytest.raises(ValueError, match="signature"):
-            chain.read_heads(response.data.decode(), bytes(32))
+        # Signed with another key (SECRET_KEY rotated since): read by its digest, with a note.
+        [rotated] = chain.read_heads(response.data.decode(), bytes(32))
+        assert rotated == saved[0]
+        assert rotated.note == chain.OTHER_KEY
+        assert chain.verify([rotated])
 
 
 # --- the record of processing --------------------------------------------------------------
@@ -476,15 +520,30 @@ def test_secure_cookies_and_base_url():
     assert selfcheck.base_url(Settings({"MELDPUNT_BASE_URL": None})).status == "fail"
 
 
-def test_retention_configured():
+def test_retention_configured_checks_the_periods_in_effect(portal):
+    """Not "some setting is there": each period as `meldpunt purge` applies it, and a period set
+    below its default without approval is a failure (the default applies, not the file's value)."""
     from app.domain import selfcheck
-    from app.domain.settings import Settings
+    from app.domain.db import database
+    from app.domain.settings import DEFAULTS
+    from app.domain.settings import Settings as Loaded
 
-    configured = selfcheck.retention_configured(Settings({"MELDPUNT_RETAIN_SPAM_DAYS": 30, "MELDPUNT_RETENTION_X": 1}))
-    assert configured.status == "pass"
-    assert configured.values["count"] == 2
-    assert selfcheck.retention_configured(Settings({"MELDPUNT_RETAIN_SPAM_DAYS": None})).status == "unknown"
-    assert selfcheck.retention_configured(Settings({})).status == "unknown"
+    def Settings(values: dict) -> Loaded:
+        return Loaded({**DEFAULTS, **values})
+
+    with database.connection_context():
+        defaults = selfcheck.retention_configured(Settings({}))
+        assert defaults.status == "pass"
+        assert "MELDPUNT_RETAIN_SPAM_DAYS = 30" in defaults.values["effect"]
+        longer = selfcheck.retention_configured(Settings({"MELDPUNT_RETAIN_SPAM_DAYS": 60}))
+        assert (longer.status, "MELDPUNT_RETAIN_SPAM_DAYS = 60" in longer.values["effect"]) == ("pass", True)
+        lowered = selfcheck.retention_configured(Settings({"MELDPUNT_RETAIN_SPAM_DAYS": 7}))
+        assert lowered.status == "fail"
+        assert lowered.values["names"] == "MELDPUNT_RETAIN_SPAM_DAYS (7 < 30)"
+        assert "MELDPUNT_RETAIN_SPAM_DAYS = 30" in lowered.values["effect"]
+        wrong = selfcheck.retention_configured(Settings({"MELDPUNT_RETAIN_SPAM_DAYS": "soon"}))
+        assert wrong.status == "fail"
+        assert "MELDPUNT_RETAIN_SPAM_DAYS" in wrong.values["problem"]
 
 
 def test_secure_delete(portal, monkeypatch):

@@ -469,3 +469,50 @@ def test_the_period_retention_states_is_the_one_verify_reads():
     detail = retention.record(planned)
     assert chain.named(detail) == [(5, 6)]
     assert chain._STATED_PERIOD.search(detail).group(1) == "400"
+
+
+def test_a_read_only_copy_verifies_without_being_changed(history):
+    """A copy kept as evidence: --no-record leaves it byte for byte as it was, and on a read-only
+    copy (files the verifying user may read, not write) verifying still works and says that it
+    was not recorded. Root writes any file, so as root the command runs as nobody."""
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    instance, *_ = history
+    with sqlite3.connect(instance / "meldpunt.db") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    top = Path(tempfile.mkdtemp())
+    try:
+        copy = top / "evidence"
+        shutil.copytree(instance, copy)
+
+        def digest() -> str:
+            return hashlib.sha256((copy / "meldpunt.db").read_bytes()).hexdigest()
+
+        before, entries = digest(), len(_entries(copy))
+        output = meldpunt("audit", "verify", "--no-record", instance=copy)
+        assert output.returncode == 0, output.stderr
+        assert "The history verifies" in output.stdout
+        assert len(_entries(copy)) == entries
+        assert digest() == before
+        for path in [top, copy, *copy.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o444)
+        command = [str(Path(sys.executable).parent / "meldpunt"), "audit", "verify"]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+            probe = subprocess.run([*command[:4], sys.executable, "-c", "import app"], capture_output=True)
+            if probe.returncode:
+                pytest.skip("nobody cannot run this checkout's Python here")
+        environment = {**os.environ, "MELDPUNT_INSTANCE": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
+        result = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60, cwd=top)
+        assert result.returncode == 0, result.stderr
+        assert "The history verifies" in result.stdout
+        assert "not recorded in the history" in result.stderr
+        assert digest() == before
+    finally:
+        shutil.rmtree(top)

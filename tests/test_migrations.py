@@ -119,9 +119,9 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
         assert Report.get(Report.reference == "MP-BBBB-BBBB").duplicate_of_id == first.id
         # notify announced the first report only: the second is still news after the upgrade.
         from app.domain.models import Setting
-        from app.domain.notify import ANNOUNCED_ITEMS
+        from app.domain.notify import LEGACY_COUNTS
 
-        assert Setting.read(ANNOUNCED_ITEMS, "") == '{"message": 0, "report": 1}'
+        assert Setting.read(LEGACY_COUNTS, "") == '{"message": 0, "report": 1}'
         assert Setting.get_or_none(Setting.key == "notify_last_item") is None
 
         # Version 5: random ids, every reference still right, threads start at random positions.
@@ -244,12 +244,15 @@ def _append_v1(action: str, at: datetime.datetime, detail: str = "", actor: str 
     return seq
 
 
-@pytest.mark.parametrize("tampered", [False, True], ids=["intact", "tampered-before"])
-def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_path, team_key, tampered):
+@pytest.mark.parametrize(
+    ("tampered", "days"), [(False, 365), (True, 365), (False, 30)], ids=["intact", "tampered-before", "lowered"]
+)
+def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_path, team_key, tampered, days):
     """A database at version 8 whose retention redacted a view entry: version 9 recomputes every
     entry with the new formula, the redacted one without a salt and without its old content (which
     could be tested against guesses), records the old head and whether the old chain verified, and
-    the chain verifies; `verify` now also checks the redaction's period."""
+    the chain verifies; `verify` now also checks the redaction's period. A period lowered before
+    approvals existed (30 days, no four eyes) still verifies: only later runs need an approval."""
     from app.domain import chain, schema
     from app.domain.db import bind, database
     from app.domain.models import Event, User
@@ -262,7 +265,7 @@ def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_pa
             with database.atomic():
                 schema.MIGRATIONS[number][1]()
                 schema._stamp(number)
-        old = _append_v1("viewed", now - datetime.timedelta(days=400), "MP-AAAA-AAAA")
+        old = _append_v1("viewed", now - datetime.timedelta(days=days + 35), "MP-AAAA-AAAA")
         _append_v1("user-reset", now - datetime.timedelta(days=2), "alice", actor="root")
         # Retention as version 8 redacted: the fields blanked, the time cut to the day, content kept.
         database.execute_sql(
@@ -270,7 +273,7 @@ def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_pa
             "WHERE seq = ?",
             (old,),
         )
-        run = "retention on x: sign-in, sign-out, view and refusal entries (redacted), 365 days after the day"
+        run = f"retention on x: sign-in, sign-out, view and refusal entries (redacted), {days} days after the day"
         _append_v1(chain.RETENTION, now, f"{run} they were written: 1 entry, redacted entries {old}", "command line")
         old_content = database.execute_sql("SELECT content FROM event WHERE seq = ?", (old,)).fetchone()[0]
         if tampered:

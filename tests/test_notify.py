@@ -364,3 +364,41 @@ def test_a_verification_setting_neither_on_nor_off_is_refused(make_portal, porta
     result = notify(instance, port)
     assert result.returncode == 1
     assert "MELDPUNT_AUDIT_VERIFY must be on or off" in result.stderr
+
+
+def test_what_was_announced_is_no_count_and_no_id(portal, portal_config, smtp):
+    """notify remembers the set of items it announced as one keyed digest: beside each report's day
+    of arrival, a count would tell how many of today's reports came after the last fixed time,
+    and ids which ones (review of issue 11). Counts kept before the digest still decide once."""
+    import json
+
+    from app.domain import notify as notifying
+    from app.domain.db import database
+    from app.domain.models import Item, Setting
+
+    from .team_helpers import settings_of
+
+    port, inbox = smtp
+    instance = _instance(portal_config)
+    for _ in range(3):
+        submit_report(portal.test_client(), REPORT, files=[])
+    assert notify(instance, port).returncode == 0
+    assert len(inbox.messages) == 1
+    settings = settings_of(portal)
+    with database.connection_context():
+        rows = Setting.select().where(Setting.key.startswith("notify_"))
+        stored = {row.key: bytes(row.value).decode() for row in rows}
+        # What it keeps: the digest, the clocks announced (none due here) and the fixed time handled.
+        assert set(stored) == {notifying.ANNOUNCED, notifying.ANNOUNCED_CLOCKS, notifying.LAST_SLOT}
+        assert stored[notifying.ANNOUNCED] == notifying.items_digest(settings)
+        assert len(stored[notifying.ANNOUNCED]) == 64
+        assert stored[notifying.ANNOUNCED_CLOCKS] == "[]"
+        ids = {str(row.id) for row in Item.select(Item.id)}
+        assert not any(item in value for item in ids for value in stored.values())
+        assert not notifying.pending(settings).items
+        # An instance upgraded with counts: the counts decide until the next run writes a digest.
+        Setting.delete().where(Setting.key == notifying.ANNOUNCED).execute()
+        Setting.write(notifying.LEGACY_COUNTS, json.dumps({"report": 3, "message": 0}))
+        assert not notifying.pending(settings).items
+        Setting.write(notifying.LEGACY_COUNTS, json.dumps({"report": 2, "message": 0}))
+        assert notifying.pending(settings).items

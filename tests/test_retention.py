@@ -172,29 +172,34 @@ def test_a_mailbox_goes_a_year_after_its_last_use(portal):
             reports[name] = add_report(portal, _reference(), state="fixing", hold_reason=hold)
             _thread(reports[name], today - datetime.timedelta(age))
         planned = _plan(portal)
-        assert [due.label for due in planned.step(_rule("mailboxes")).due] == [reports["outside"].reference]
+        outside = Mailbox.get(Mailbox.report == reports["outside"].id).id
+        assert [due.ids for due in planned.step(_rule("mailboxes")).due] == [(outside,)]
+        # Counted, not named: which report's mailbox falls due today would tell the day its
+        # reporter last signed in.
+        assert {due.label for due in planned.step(_rule("mailboxes")).due} == {""}
         lines = _describe(planned)
-        listed = lines[lines.index(next(line for line in lines if line.startswith("reporters' mailboxes"))) + 1]
-        assert listed == "    the mailbox of " + reports["outside"].reference  # not the day its reporter came
+        at = lines.index(next(line for line in lines if line.startswith("reporters' mailboxes")))
+        assert lines[at].endswith(": 1 mailbox")
+        assert not lines[at + 1].startswith("    ")
+        named = "\n".join(lines)
+        assert all(report.reference not in named for report in reports.values() if report.hold_reason is None)
         _purge(portal)
         assert {box.report_id for box in Mailbox.select()} == {reports["inside"].id, reports["held"].id}
         assert _references() == {report.reference for report in reports.values()}  # the reports stay
 
 
 def test_sign_in_and_view_entries_are_redacted_after_a_year(portal, monkeypatch):
-    """Redacted on the day a year after the day (in the team's zone) they were written: a view at
-    23:59 on that day goes, one at 00:00 the next day stays; other entries stay, and so do the view
-    entries of a report on hold. The chain still verifies."""
+    """Redacted on the day a year after the (UTC) day they were written, the day the history shows
+    and keeps: a view at 23:59 UTC on that day goes, one at 00:00 UTC the next day stays; other
+    entries stay, and so do the view entries of a report on hold. The chain still verifies."""
     from app.domain import chain
     from app.domain.db import database
     from app.domain.models import Event, User
 
-    settings = settings_of(portal)
     today = team_today(portal)
 
     def at(day: datetime.date, hour: int, minute: int) -> datetime.datetime:
-        local = datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=settings.zone)
-        return local.astimezone(datetime.UTC).replace(tzinfo=None)
+        return datetime.datetime.combine(day, datetime.time(hour, minute))
 
     last, first_kept = today - datetime.timedelta(365), today - datetime.timedelta(364)
     with database.connection_context():
@@ -475,7 +480,9 @@ def test_the_dry_run_shows_exactly_what_the_run_then_deletes(tmp_path, team_key)
     assert done == promised
     text = "\n".join(done)
     for reference, goes in fate.items():
-        assert (reference in text) == bool(goes), reference
+        # Named when it or its attachments go; a mailbox is only counted.
+        assert (reference in text) == (bool(goes) and goes != "mailbox"), reference
+    assert "reporters' mailboxes, 365 days after their last use" in text
     assert "gone-user" in text
     assert "6 entries written" in text
 
@@ -612,8 +619,8 @@ def test_every_connection_sets_secure_delete(portal):
 
 
 def test_a_report_after_a_purge_is_still_news_for_notify(portal):
-    """notify remembers how many items it announced: a purge that deleted some must lower that
-    count, or the same number of new reports would pass unannounced (review of issue 11)."""
+    """notify remembers which items it announced (a keyed digest): a purge that deleted some is
+    not news by itself, and a report after it is (review of issue 11)."""
     import datetime
 
     from app.domain import notify, retention
@@ -629,9 +636,10 @@ def test_a_report_after_a_purge_is_still_news_for_notify(portal):
         notify.remember(notify.pending(settings), datetime.datetime(2026, 1, 1, 8, 0, tzinfo=datetime.UTC))
         Report.update(state="spam", closed_on=datetime.date(2000, 1, 1)).execute()
         retention.run(settings, retention.plan(settings, team_today(portal)))
+        assert not notify.pending(settings).items
     submit_report(portal.test_client(), files=[])
     with database.connection_context():
-        assert notify.pending(settings).reports == 1
+        assert notify.pending(settings).items
 
 
 def test_a_retention_period_in_other_digits_is_a_configuration_error(make_portal):
@@ -644,3 +652,33 @@ def test_a_retention_period_in_other_digits_is_a_configuration_error(make_portal
     for wrong in ("²", "３０", "-1", "30 days"):
         with pytest.raises(ConfigError, match="MELDPUNT_RETAIN_SPAM_DAYS"):
             dict(settings_of(make_portal(MELDPUNT_RETAIN_SPAM_DAYS=wrong)).retention_days)
+
+
+def test_a_purge_that_could_not_rewrite_is_on_record_as_incomplete(tmp_path, team_key, monkeypatch):
+    """The purge's entry is written last, saying how it ended: a rewrite that failed makes it
+    `purge-incomplete` with the reason, the command fails, and the self-check does not count it
+    as a successful purge."""
+    from click.testing import CliRunner
+
+    from app import cli
+    from app.domain import db, selfcheck
+    from app.domain.models import Event
+
+    instance = _instance(tmp_path, team_key)
+    monkeypatch.setenv("MELDPUNT_INSTANCE", str(instance))
+    monkeypatch.setattr(db, "rewrite", lambda: "the disk is full")
+    result = CliRunner().invoke(cli.main, ["purge"])
+    assert result.exit_code == 1
+    assert "the database file was not rewritten (the disk is full)" in result.output
+    with _bound(instance).connection_context():
+        last = Event.select().order_by(Event.seq.desc()).get()
+        assert last.action == "purge-incomplete"
+        assert "not rewritten (the disk is full)" in last.detail
+        assert selfcheck.last_purge().status == selfcheck.FAIL
+    monkeypatch.undo()
+    monkeypatch.setenv("MELDPUNT_INSTANCE", str(instance))
+    result = CliRunner().invoke(cli.main, ["purge"])
+    assert result.exit_code == 0, result.output
+    with _bound(instance).connection_context():
+        assert Event.select().order_by(Event.seq.desc()).get().action == "purge"
+        assert selfcheck.last_purge().status == selfcheck.PASS

@@ -23,7 +23,7 @@ STATUS = {
     selfcheck.NOT_APPLICABLE: _l("not applicable"),
 }
 RUNS_SHOWN = 20
-RUN_ACTIONS = ("retention", "purge")  # a run's entries: what the rules deleted, then the leftovers
+RUN_ACTIONS = ("retention", "purge", "purge-incomplete")  # a run's entries: what the rules deleted, then the leftovers
 
 
 @bp.get("/")
@@ -114,7 +114,6 @@ def retention():
     runs = Event.select().where(Event.action.in_(RUN_ACTIONS)).order_by(Event.seq.desc()).limit(RUNS_SHOWN)
     return render_template(
         "audit/retention.html",
-        rules=inventory.configured_retention(settings()),
         periods=_periods(),
         preview=_preview(),
         runs=list(runs),

@@ -42,7 +42,9 @@ import math
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from peewee import fn
 
 from crypto import Tampered
 from crypto.signing import SigningKey
@@ -60,6 +62,7 @@ RETENTION = "retention"  # the action of a retention run's entry (app/domain/ret
 # What retention may redact: who signed in or out (or failed to), who looked at what, who was refused.
 REDACTABLE = ("signed-in", "signed-out", "sign-in-failed", "viewed", "refused")
 _NAMED = re.compile(r"redacted entries ([0-9][0-9, –-]*)")
+UPGRADED = "chain-upgraded"  # the entry schema version 9 appended (app/domain/schema.py)
 APPROVED = "proposal-approved"  # the entry of an approved proposal (app/domain/proposals.py)
 # The period that lets retention redact, as retention's entry states it ("…entries (redacted),
 # 365 days after…", app/domain/retention.py `record`) and as an approval lowers it
@@ -139,6 +142,8 @@ def _parse_head(text: str) -> tuple[int, str]:
 class Head:
     seq: int
     digest: str
+    # Why this saved head is checked by its digest alone (a head file signed with another key).
+    note: str = field(default="", compare=False)
 
     @property
     def fingerprint(self) -> str:
@@ -190,6 +195,13 @@ class Verdict:
         return self.ok
 
 
+VERIFIED = "audit-verified"  # a successful verification, on record (CLI, history page)
+
+
+def last_verified() -> Event | None:
+    return Event.select().where(Event.action == VERIFIED).order_by(Event.seq.desc()).first()
+
+
 def head() -> Head:
     last = Event.select(Event.seq, Event.digest).order_by(Event.seq.desc()).first()
     return Head(last.seq, last.digest) if last else Head(0, GENESIS)
@@ -208,6 +220,11 @@ def verify(against: list[Head] = ()) -> Verdict:
     wanted, digests = {saved.seq for saved in against}, {}
     blanked: dict[int, _Blank] = {}  # redacted entries no retention entry named yet
     lowered: list[int] = []  # access periods approved below the default so far
+    # Before schema version 8 a lowered period needed no approval (there were none), and version 9
+    # recomputed those entries as they were: a retention entry before the upgrade's entry is held
+    # to the period it states, not to the default. The first such entry: it is written once, and
+    # one appended later (by whoever can write the database) must not excuse anything.
+    upgraded = Event.select(fn.MIN(Event.seq)).where(Event.action == UPGRADED).scalar() or 0
     names = {user.id: user.name for user in User.select(User.id, User.name)}
     references = {report.id: report.reference for report in Report.select(Report.id, Report.reference)}
     for entry in Event.select().order_by(Event.seq).iterator():
@@ -223,7 +240,7 @@ def verify(against: list[Head] = ()) -> Verdict:
         if entry.action == RETENTION and not entry.redacted:
             ranges = named(entry.detail)  # only earlier entries wait here: a later one is not covered
             covered = sorted(seq for seq in blanked if _covered(ranges, seq))
-            problem = _premature(entry, covered, blanked, lowered)
+            problem = _premature(entry, covered, blanked, lowered, approvals=entry.seq > upgraded)
             if problem:
                 first = blanked[covered[0]]
                 return Verdict(False, first.before, Head(first.before, first.digest), problem)
@@ -249,9 +266,12 @@ def verify(against: list[Head] = ()) -> Verdict:
     return Verdict(not problem, length, Head(length, previous), problem)
 
 
-def _premature(entry: Event, covered: list[int], blanked: dict[int, _Blank], lowered: list[int]) -> str:
+def _premature(
+    entry: Event, covered: list[int], blanked: dict[int, _Blank], lowered: list[int], approvals: bool = True
+) -> str:
     """Why the retention entry `entry` cannot have redacted the entries it names (`covered`), or "":
-    it must state a period no shorter than the default or one approved before it, must not be
+    it must state a period no shorter than the default or one approved before it (`approvals`:
+    for entries written since approvals exist), must not be
     dated later than tomorrow, and each entry must have been past that period on its day (to within
     a day: entries carry UTC days, retention counts in the team's zone)."""
     if not covered:
@@ -260,7 +280,7 @@ def _premature(entry: Event, covered: list[int], blanked: dict[int, _Blank], low
     stated = _STATED_PERIOD.search(entry.detail)
     period = int(stated.group(1)) if stated else default
     floor = min([default, *lowered])
-    if period < floor:
+    if approvals and period < floor:
         return (
             f"entry {covered[0]} was redacted by entry {entry.seq}, which states a period of {period} days: "
             f"below the default of {default} and not approved before it"
@@ -381,8 +401,13 @@ _MAILED_HEAD = re.compile(r"\bentry ([0-9]+), fingerprint ((?:[0-9A-F]{4} ){4}[0
 def read_heads(text: str, public: bytes | None = None) -> list[Head]:
     """Heads kept outside the server: a head file (JSON, from the audit pages), or the line
     "entry 1234, fingerprint 3F2A 9C1B 77D0 12AB 5E6F" as the mails and `meldpunt audit head` write
-    it; other lines are skipped, so a whole saved mail can be given. A signed head file must carry
-    `public`'s signature (this portal's head key)."""
+    it; other lines are skipped, so a whole saved mail can be given.
+
+    A head file signed with `public` (this portal's head key) must carry a valid signature: a file
+    altered after signing is refused. One signed with another key is still read, by its digest,
+    with a note: SECRET_KEY was changed since it was saved (or the file is another portal's). The
+    digest is the proof either way; the signature only says which key made the file, and anyone
+    holding SECRET_KEY can make one (docs/privacy.md)."""
     try:
         document = json.loads(text)
     except ValueError:
@@ -391,9 +416,7 @@ def read_heads(text: str, public: bytes | None = None) -> list[Head]:
         document = [document]
     if isinstance(document, list):
         entries = [entry for entry in document if isinstance(entry, dict)]
-        for entry in entries:
-            _check_signature(entry, public)
-        return [_head(entry.get("seq"), entry.get("digest")) for entry in entries]
+        return [_head(entry.get("seq"), entry.get("digest"), _signature_note(entry, public)) for entry in entries]
     heads = []
     for line in text.splitlines():
         found = _MAILED_HEAD.search(line)
@@ -402,19 +425,27 @@ def read_heads(text: str, public: bytes | None = None) -> list[Head]:
     return heads
 
 
-def _check_signature(document: dict, public: bytes | None) -> None:
+OTHER_KEY = "signed with another key than this portal's (was SECRET_KEY changed?): checked by its digest only"
+
+
+def _signature_note(document: dict, public: bytes | None) -> str:
     if "signature" not in document:
-        return  # a head written down by hand: its digest alone is the proof
+        return ""  # a head written down by hand: its digest alone is the proof
+    if public is None or document.get("public_key") != public.hex():
+        return OTHER_KEY
     try:
-        signature = bytes.fromhex(str(document["signature"]))
-        if public is None or document.get("public_key") != public.hex():
-            raise Tampered("not this portal's key")
-        verify_signature(public, _signed_part(document), signature)
+        verify_signature(public, _signed_part(document), bytes.fromhex(str(document["signature"])))
     except (ValueError, Tampered):
-        raise ValueError("the head file's signature is not this portal's") from None
+        raise ValueError("the head file was changed after this portal signed it") from None
+    return ""
 
 
-def _head(seq: object, digest: object) -> Head:
-    if not isinstance(seq, int) or not isinstance(digest, str) or len(digest) < MIN_SAVED_HEX:
+def _head(seq: object, digest: object, note: str = "") -> Head:
+    if (
+        not isinstance(seq, int)
+        or isinstance(seq, bool)
+        or not isinstance(digest, str)
+        or not re.fullmatch(f"[0-9a-fA-F]{{{MIN_SAVED_HEX},64}}", digest)
+    ):
         raise ValueError("a head has an entry number and a digest")
-    return Head(seq, digest.lower())
+    return Head(seq, digest.lower(), note)

@@ -10,7 +10,6 @@ The texts are English message ids marked with `N_`; the web layer translates the
 them (the domain imports no Flask, so no translation happens here).
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from peewee import SqliteDatabase, Table, fn
@@ -302,16 +301,6 @@ class TableInventory:
     @property
     def personal(self) -> bool:
         return any(column.label and column.label.personal for column in self.columns)
-
-
-def configured_retention(settings: Mapping[str, object]) -> dict[str, object]:
-    """The retention rules set in the instance file or environment: MELDPUNT_RETAIN… and
-    MELDPUNT_RETENTION… settings with a value."""
-    return {
-        key: value
-        for key, value in sorted(settings.items())
-        if key.startswith(("MELDPUNT_RETAIN", "MELDPUNT_RETENTION")) and value not in (None, "")
-    }
 
 
 def table_names() -> list[str]:

@@ -12,12 +12,17 @@ mails the privacy officers (MELDPUNT_AUDIT_MAIL_TO) an alarm naming the first en
 fit: a number, no content. MELDPUNT_AUDIT_VERIFY = off stops that, but only once a second person
 approved it (app/domain/proposals.py).
 
-What was announced is remembered as counts (how many reports and follow-ups there were), not as
-ids or times: an item's id is given when its upload starts, which for an envelope sealed in the
-browser can be long before it becomes part of a report.
+What was announced is remembered as one keyed digest of the set of stored reports and follow-ups
+(HMAC-SHA-256 of their sorted ids, with a key derived from SECRET_KEY), not as ids, counts or
+times: counts beside each report's day of arrival would tell how many of today's reports came
+after the last fixed time, and ids which ones. A stolen database alone tells nothing from the
+digest; someone who also has SECRET_KEY can test guesses of which of the items stored now were
+there at the last fixed time (docs/threat-model.md).
 """
 
 import datetime
+import hashlib
+import hmac
 import json
 import smtplib
 import ssl
@@ -28,7 +33,8 @@ from . import chain, deadlines, proposals, workflow
 from .models import Item, Report, Setting
 from .settings import Settings
 
-ANNOUNCED_ITEMS = "notify_announced_items"  # {"report": n, "message": n}
+ANNOUNCED = "notify_announced"  # the keyed digest of the items announced (`items_digest`)
+LEGACY_COUNTS = "notify_announced_items"  # {"report": n, "message": n}, until the first run after an upgrade
 ANNOUNCED_CLOCKS = "notify_announced_clocks"
 LAST_SLOT = "notify_last_slot"  # the last fixed time handled, ISO in the team's zone
 LAST_HEAD = "notify_last_head"  # the history's head last mailed to the privacy officers
@@ -37,45 +43,54 @@ KINDS = ("report", "message")
 
 @dataclass
 class Pending:
-    reports: int = 0
-    messages: int = 0
+    items: bool = False  # reports or follow-ups stored since the last mail (or deleted: see `_news`)
     due_soon: int = 0  # clocks newly due within a day
     overdue: int = 0  # clocks newly overdue
-    items: dict[str, int] = field(default_factory=dict)  # how many reports and follow-ups exist now
+    digest: str = ""  # of the reports and follow-ups stored now (`items_digest`)
     clocks: set[str] = field(default_factory=set)  # every clock now due or overdue, announced or not
 
     def __bool__(self) -> bool:
-        return bool(self.reports or self.messages or self.due_soon or self.overdue)
+        return bool(self.items or self.due_soon or self.overdue)
 
 
-def item_counts() -> dict[str, int]:
-    """How many reports and follow-ups are stored (complete and part of a report)."""
-    stored = Item.select().where(Item.complete, Item.report.is_null(False))
-    return {kind: stored.where(Item.kind == kind).count() for kind in KINDS}
+def _stored():
+    """Reports and follow-ups stored: complete and part of a report."""
+    return Item.select(Item.id, Item.kind).where(Item.complete, Item.report.is_null(False), Item.kind.in_(KINDS))
 
 
-def forget_deleted(before: dict[str, int], after: dict[str, int]) -> None:
-    """Items deleted (by retention) leave the count of announced ones, so the same number of new
-    ones is not taken for old news."""
-    announced = json.loads(Setting.read(ANNOUNCED_ITEMS, "{}"))
-    if not announced:
-        return
-    for kind in KINDS:
-        gone = before.get(kind, 0) - after.get(kind, 0)
-        announced[kind] = max(0, announced.get(kind, 0) - gone)
-    Setting.write(ANNOUNCED_ITEMS, json.dumps(announced, sort_keys=True))
+def items_digest(settings: Settings) -> str:
+    key = hashlib.sha256(b"meldpunt/v1/notify-items\0" + settings.secret_key.encode()).digest()
+    ids = ",".join(str(row.id) for row in _stored().order_by(Item.id))
+    return hmac.new(key, ids.encode(), hashlib.sha256).hexdigest()
+
+
+def _news(settings: Settings, digest: str) -> bool:
+    """Whether the stored items differ from those announced. Retention deleting some is not news
+    (`after_deletion` moves the digest along); anything else that changed the set is, which errs
+    towards one mail too many. Before the first run after the upgrade that brought the digest,
+    the counts it kept decide (a kind with more items than announced)."""
+    announced = Setting.read(ANNOUNCED, "")
+    if announced:
+        return not hmac.compare_digest(announced, digest)
+    counts = json.loads(Setting.read(LEGACY_COUNTS, "{}"))
+    stored = _stored()
+    return any(stored.where(Item.kind == kind).count() > counts.get(kind, 0) for kind in KINDS)
+
+
+def after_deletion(settings: Settings, before: str) -> None:
+    """Retention deleted items: if everything stored before was announced, what is left is too, so
+    the new set's digest becomes the announced one (else the next new report would be compared
+    with a set that no longer exists, and deletions alone would send "new work"). Counts kept from
+    before the digest are dropped: the next run then announces once, erring towards a mail."""
+    if Setting.read(ANNOUNCED, "") == before:
+        Setting.write(ANNOUNCED, items_digest(settings))
+    Setting.delete().where(Setting.key == LEGACY_COUNTS).execute()
 
 
 def pending(settings: Settings, moment: datetime.datetime | None = None) -> Pending:
-    announced_items = json.loads(Setting.read(ANNOUNCED_ITEMS, "{}"))
     announced = set(json.loads(Setting.read(ANNOUNCED_CLOCKS, "[]")))
-    counts = item_counts()
-    # Deleted items (purge, retention) lower the count; never report a negative number of news.
-    result = Pending(
-        reports=max(0, counts["report"] - announced_items.get("report", 0)),
-        messages=max(0, counts["message"] - announced_items.get("message", 0)),
-        items=counts,
-    )
+    digest = items_digest(settings)
+    result = Pending(items=_news(settings, digest), digest=digest)
     for report in Report.select().where(Report.state.in_((*workflow.OPEN, "resolved"))):
         for clock in deadlines.clocks(settings, report, moment):
             if clock.status not in ("soon", "overdue"):
@@ -211,8 +226,9 @@ def send(settings: Settings, message: EmailMessage) -> None:
 
 
 def remember(found: Pending, slot: datetime.datetime) -> None:
-    """What has been announced: how many items there were, the clocks due now (one that stops
+    """What has been announced: the digest of the items stored, the clocks due now (one that stops
     being due and becomes due again is a new fact), and the fixed time this run handled."""
-    Setting.write(ANNOUNCED_ITEMS, json.dumps(found.items, sort_keys=True))
+    Setting.write(ANNOUNCED, found.digest)
+    Setting.delete().where(Setting.key == LEGACY_COUNTS).execute()
     Setting.write(ANNOUNCED_CLOCKS, json.dumps(sorted(found.clocks)))
     Setting.write(LAST_SLOT, slot.isoformat())

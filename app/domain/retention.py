@@ -166,7 +166,7 @@ def plan(settings: Settings, today: datetime.date) -> Plan:
     going = {due.ids[0] for step in steps.values() for due in step}
     steps[DISCLOSED_ATTACHMENTS] = _attachments(last[DISCLOSED_ATTACHMENTS], going)
     steps[MAILBOXES] = _mailboxes(last[MAILBOXES], going)
-    steps[ACCESS_EVENTS] = _entries(settings, last[ACCESS_EVENTS], held_ids)
+    steps[ACCESS_EVENTS] = _entries(last[ACCESS_EVENTS], held_ids)
     steps[DISABLED_ACCOUNTS] = _accounts(last[DISABLED_ACCOUNTS])
     return Plan(
         today,
@@ -204,20 +204,23 @@ def _attachments(last_day: datetime.date, going: set[int]) -> list[Due]:
 
 
 def _mailboxes(last_day: datetime.date, going: set[int]) -> list[Due]:
+    """Unnamed: which report's mailbox falls due on which day would tell whoever watches the
+    preview the day its reporter last signed in (a period earlier)."""
     rows = (
-        Mailbox.select(Mailbox.id, Mailbox.last_used, Mailbox.report, Report.reference)
+        Mailbox.select(Mailbox.id, Mailbox.report)
         .join(Report)
         .where(Mailbox.last_used <= last_day, Report.hold_reason.is_null())
-        .order_by(Mailbox.last_used, Report.reference)
     )
-    return [Due(row.report.reference, row.last_used, (row.id,)) for row in rows if row.report_id not in going]
+    ids = tuple(sorted(row.id for row in rows if row.report_id not in going))
+    return [Due("", last_day, ids)] if ids else []
 
 
-def _entries(settings: Settings, last_day: datetime.date, held_ids) -> list[Due]:
-    """Entries of the kinds retention redacts, written on or before `last_day` in the team's zone
-    (their times are UTC), one `Due` per day; the view entries of a report on hold stay."""
-    start = datetime.datetime.combine(last_day + datetime.timedelta(days=1), datetime.time(), tzinfo=settings.zone)
-    before = start.astimezone(datetime.UTC).replace(tzinfo=None)
+def _entries(last_day: datetime.date, held_ids) -> list[Due]:
+    """Entries of the kinds retention redacts, written on or before `last_day`, one `Due` per day;
+    the view entries of a report on hold stay. Days are the history's own, UTC (the day an entry's
+    hash commits to, and the one redaction keeps), so the preview, the redacted entry and the
+    history page all show the same day."""
+    before = datetime.datetime.combine(last_day + datetime.timedelta(days=1), datetime.time())
     rows = (
         Event.select(Event.seq, Event.at)
         .where(
@@ -230,8 +233,7 @@ def _entries(settings: Settings, last_day: datetime.date, held_ids) -> list[Due]
     )
     days: dict[datetime.date, list[int]] = {}
     for row in rows:
-        moment = row.at.replace(tzinfo=datetime.UTC).astimezone(settings.zone)
-        days.setdefault(moment.date(), []).append(row.seq)
+        days.setdefault(row.at.date(), []).append(row.seq)
     return [Due("", day, tuple(seqs)) for day, seqs in sorted(days.items())]
 
 
@@ -247,7 +249,7 @@ def run(settings: Settings, planned: Plan, user: User | None = None) -> Plan:
     (app/domain/db.py `truncate_wal`), so no old page version outlives the run."""
     with database.atomic():
         now_due = plan(settings, planned.day)  # inside the transaction: what is due at this moment
-        stored = notify.item_counts()
+        stored = notify.items_digest(settings)
         steps = []
         for step in planned.steps:
             still = {row for due in now_due.step(step.rule).due for row in due.ids}
@@ -259,9 +261,8 @@ def run(settings: Settings, planned: Plan, user: User | None = None) -> Plan:
         deleted = replace(planned, steps=tuple(steps), held=now_due.held)
         actor = None if user is not None else chain.COMMAND_LINE
         chain.append(None, user, chain.RETENTION, record(deleted), actor=actor)
-        # notify counts what it announced: what was deleted no longer counts, or as many new
-        # reports as were deleted would go unannounced.
-        notify.forget_deleted(stored, notify.item_counts())
+        # notify remembers the set it announced: a deletion must not look like news, nor hide it.
+        notify.after_deletion(settings, stored)
     return deleted
 
 
@@ -318,7 +319,7 @@ def record(deleted: Plan) -> str:
 
 def describe(planned: Plan) -> list[str]:
     """The plan as lines for a person: each rule, its setting and count, then what and since when.
-    A mailbox is named by its report only, without the day its reporter last signed in."""
+    Mailboxes are only counted."""
     lines = []
     for step in planned.steps:
         rule = step.rule
@@ -326,8 +327,8 @@ def describe(planned: Plan) -> list[str]:
         lines.append(head + (rule.count(step.count) if step.count else "nothing due"))
         for due in step.due:
             if rule == MAILBOXES:
-                lines.append(f"    the mailbox of {due.label}")
-            elif rule == ACCESS_EVENTS:
+                continue  # counted only: see `_mailboxes`
+            if rule == ACCESS_EVENTS:
                 lines.append(f"    {rule.count(len(due.ids))} {rule.since} {due.since.isoformat()}")
             elif rule == DISCLOSED_ATTACHMENTS:
                 lines.append(f"    {rule.count(len(due.ids))} of {due.label}, {rule.since} {due.since.isoformat()}")

@@ -414,9 +414,6 @@ def _proposals() -> None:
     database.create_tables([Proposal])
 
 
-CHAIN_UPGRADED = "chain-upgraded"  # the entry version 9 appends
-
-
 def _chain_v2() -> None:
     """Version 9: the history's chain with a new formula (app/domain/chain.py): the action and day
     of an entry stay verifiable after redaction, a salt makes a redacted entry's inner hash useless
@@ -489,12 +486,12 @@ def _chain_v2() -> None:
     seq, at = len(entries) + 1, datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
     salt = secrets.token_hex(16)
     inner = chain.inner_of(salt, at, chain.COMMAND_LINE, "", detail)
-    content = chain.outer_of(seq, CHAIN_UPGRADED, at.date(), inner)
+    content = chain.outer_of(seq, chain.UPGRADED, at.date(), inner)
     previous = chain.link(previous, content)
     Event.create(
         seq=seq,
         actor=chain.COMMAND_LINE,
-        action=CHAIN_UPGRADED,
+        action=chain.UPGRADED,
         detail=detail,
         at=at,
         salt=salt,

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from peewee import SqliteDatabase, Table
 
-from . import inventory
+from . import chain, inventory, proposals
 from .clock import now
 from .db import database
 from .inventory import N_
 from .models import Event
-from .settings import ROOT, Settings
+from .settings import ROOT, ConfigError, Settings
 
 PASS, FAIL, UNKNOWN, NOT_APPLICABLE = "pass", "fail", "unknown", "not applicable"
 PURGE_EVERY = datetime.timedelta(days=2)  # `meldpunt purge` runs daily (docs/operations.md)
@@ -192,17 +192,29 @@ def base_url(settings: Settings) -> Check:
 
 
 def retention_configured(settings: Settings) -> Check:
+    """The periods in effect, as `meldpunt purge` applies them: each a number of days, and none
+    configured below its default without a second person's approval (then the default applies,
+    which is not what the instance file says)."""
     title = N_("Retention configured")
-    rules = inventory.configured_retention(settings)
-    if rules:
+    try:
+        periods = proposals.retention_periods(settings)
+    except ConfigError as exc:
+        return Check("retention", title, FAIL, N_("A retention setting is wrong: %(problem)s"), {"problem": str(exc)})
+    effect = ", ".join(f"{key} = {period.effective}" for key, period in periods.items())
+    waiting = [period for period in periods.values() if period.waiting]
+    if waiting:
+        names = ", ".join(f"{period.setting} ({period.configured} < {period.default})" for period in waiting)
         return Check(
             "retention",
             title,
-            PASS,
-            N_("%(count)s retention settings: %(names)s."),
-            {"count": len(rules), "names": ", ".join(rules)},
+            FAIL,
+            N_(
+                "Configured below the default without a second person's approval, so the default applies "
+                "instead: %(names)s. In effect: %(effect)s."
+            ),
+            {"names": names, "effect": effect},
         )
-    return Check("retention", title, UNKNOWN, N_("No retention setting (MELDPUNT_RETAIN…) is known to this portal."))
+    return Check("retention", title, PASS, N_("The periods in effect, in days: %(effect)s."), {"effect": effect})
 
 
 # --- the database --------------------------------------------------------------------------
@@ -407,7 +419,7 @@ def last_purge(moment: datetime.datetime | None = None) -> Check:
 def last_verification(moment: datetime.datetime | None = None) -> Check:
     title = N_("Last verification of the history")
     moment = moment or now()
-    event = _last("audit-verified")
+    event = chain.last_verified()
     if event is None:
         return Check(
             "last-verification", title, FAIL, N_("meldpunt audit verify has never succeeded on this database.")

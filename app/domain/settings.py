@@ -54,6 +54,9 @@ DEFAULTS: dict[str, object] = {
     # `meldpunt notify` verifies the history at those times and mails the privacy officers if it is
     # broken. Off only once a second person approved it (app/domain/proposals.py).
     "MELDPUNT_AUDIT_VERIFY": True,
+    # Four eyes (app/domain/proposals.py): a proposal may be approved for this many days after it
+    # was opened (1 to 365); after that it has expired, and can only be rejected or withdrawn.
+    "MELDPUNT_PROPOSAL_DAYS": 14,
     "MELDPUNT_SECURE_COOKIES": True,  # false only for plain-http development on localhost
     "MELDPUNT_DERIVATIONS_AT_ONCE": None,  # argon2id at 64 MiB each, machine-wide; default: one per core
     "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
@@ -108,7 +111,7 @@ def load(folder: Path, overrides: dict | None = None) -> dict:
             settings.update(tomllib.load(handle))
     for key, default in DEFAULTS.items():
         if key in os.environ:
-            settings[key] = _coerce(os.environ[key], default)
+            settings[key] = _coerce(key, os.environ[key], default)
     settings.update(overrides or {})
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{folder / 'meldpunt.db'}"
@@ -117,11 +120,14 @@ def load(folder: Path, overrides: dict | None = None) -> dict:
     return settings
 
 
-def _coerce(value: str, default: object) -> object:
+def _coerce(key: str, value: str, default: object) -> object:
     if isinstance(default, bool):
         return value.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(default, int):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a whole number, not {value!r}.") from None
     return value
 
 
@@ -234,6 +240,21 @@ class Settings(Mapping):
         if text in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"MELDPUNT_AUDIT_VERIFY must be on or off (true or false), not {value!r}.")
+
+    @cached_property
+    def proposal_days(self) -> int:
+        """MELDPUNT_PROPOSAL_DAYS, checked: how many days a four-eyes proposal may be approved after
+        it was opened (app/domain/proposals.py), a whole number from 1 to 365."""
+        value = self._values.get("MELDPUNT_PROPOSAL_DAYS", DEFAULTS["MELDPUNT_PROPOSAL_DAYS"])
+        text = str(value).strip()
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | str)
+            or not (text.isascii() and text.isdigit())
+            or not 1 <= int(text) <= 365
+        ):
+            raise ConfigError(f"MELDPUNT_PROPOSAL_DAYS must be a whole number of days from 1 to 365, not {value!r}.")
+        return int(text)
 
     @property
     def secret_key(self) -> str:
