@@ -27,7 +27,9 @@ def create_app(test_config: dict | None = None) -> "Flask":
     settings = Settings.load(folder, test_config)
     team_key = settings.team_key  # refuses to start without one, saying how to set it
     check_secret(settings)
-    settings.zone  # noqa: B018  (refuses an unknown time zone now, not on the first request)
+    # Every value now, not on the first page, purge or mail that uses it: a wrong one stops the
+    # start with a sentence naming it (as `meldpunt check` does), never a 500 later.
+    settings.validate()
     settings.derivations  # noqa: B018  (likewise a derivation cap that could never admit one)
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))

@@ -38,6 +38,7 @@ def _load() -> Settings:
     """The instance's settings, with the database bound to them."""
     try:
         loaded = Settings.load()
+        loaded.validate()
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     bind(loaded["DATABASE_URL"])
@@ -130,14 +131,11 @@ def check() -> None:
 
 
 def _checked_values(settings: dict) -> tuple[bool, str]:
-    """The settings the portal checks only when it uses them (a page, a purge, a mail), checked now."""
-    loaded = Settings(settings)
     try:
-        for name in ("zone", "notify_times", "retention_days", "audit_verify", "proposal_days"):
-            getattr(loaded, name)
+        Settings(settings).validate()
     except config.ConfigError as exc:
         return False, str(exc)
-    return True, "time zone, notification times, retention periods and four-eyes settings are valid"
+    return True, "every setting has a value of its kind (numbers, switches, times, time zone, periods)"
 
 
 def _base_url_problem(value: object, production: bool) -> str | None:
@@ -252,6 +250,7 @@ def purge(dry_run: bool) -> None:
 
     loaded = _load()
     from .domain import retention
+    from .domain.chain import PURGE_INCOMPLETE, PURGED
     from .domain.clock import today
     from .domain.db import MIB, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
     from .domain.sessions import purge_expired
@@ -269,9 +268,7 @@ def purge(dry_run: bool) -> None:
             click.echo("  and, as every run: uploads from before today that never became part of a report,")
             click.echo("  ended sessions and used proof-of-work challenges.")
             return
-        rewriting = loaded.get("MELDPUNT_REWRITE_ON_PURGE", True)
-        if not isinstance(rewriting, bool):
-            raise click.ClickException(f"MELDPUNT_REWRITE_ON_PURGE must be true or false, not {rewriting!r}")
+        rewriting = loaded.flag("MELDPUNT_REWRITE_ON_PURGE")
         erased = erases_deleted_rows() or not is_sqlite()
         deleted = retention.run(loaded, planned)
         stale = purge_unfinished(loaded)
@@ -285,7 +282,7 @@ def purge(dry_run: bool) -> None:
         problems = _purge_problems(erased, truncated, not_rewritten)
         # Recorded last, with how it ended: the self-check counts only a `purge` that did all of it.
         _record(
-            "purge" if not problems else "purge-incomplete",
+            PURGED if not problems else PURGE_INCOMPLETE,
             f"{stale} unfinished uploads, {ended} ended sessions and used challenges"
             + "".join(f"; {problem}" for problem in problems),
         )
@@ -360,6 +357,7 @@ def user_add(name: str, role: str) -> None:
 def notify() -> None:
     """Mail the team "there is new work" at the fixed MELDPUNT_NOTIFY_TIMES (run it often, from cron);
     at the same times, verify the history and mail the privacy officers an alarm if it is broken."""
+    from .domain.db import truncate_wal
     from .domain.notify import (
         alarm_message,
         compose,
@@ -370,6 +368,7 @@ def notify() -> None:
         remember,
         remember_head,
         send,
+        verification_failed,
         verify_history,
     )
 
@@ -385,6 +384,12 @@ def notify() -> None:
         if slot is None:
             click.echo(f"Not yet: the next notification time is {next_slot(settings):%Y-%m-%d %H:%M}.")
             return
+        # The history first, before any mail: whatever goes wrong there (a damaged row), the
+        # officers still get the alarm and the slot is still remembered, so no run mails again.
+        try:
+            checked = verify_history(settings)
+        except Exception as exc:  # noqa: BLE001  (said on the line below and in the alarm)
+            checked = verification_failed(exc)
         found = pending(settings)
         recipients = [address.strip() for address in settings["MELDPUNT_MAIL_TO"].split(",") if address.strip()]
         sender = settings.get("MELDPUNT_MAIL_FROM") or recipients[0]
@@ -393,7 +398,6 @@ def notify() -> None:
             send(settings, message)
         officers = [address.strip() for address in str(settings.get("MELDPUNT_AUDIT_MAIL_TO") or "").split(",")]
         officers = [address for address in officers if address]
-        checked = verify_history(settings)
         alarm = alarm_message(settings, checked, sender, officers)
         if alarm is not None:
             send(settings, alarm)
@@ -404,15 +408,24 @@ def notify() -> None:
         remember(found, slot)
         if heads is not None:
             remember_head()
+        # The digest it replaced must not live on in SQLite's log (docs/threat-model.md).
+        truncated = truncate_wal()
     click.echo(f"Sent: {message['Subject']}" if message is not None else "Nothing to tell.")
     if checked.skipped:
         click.echo("The history was not verified: MELDPUNT_AUDIT_VERIFY is off, as a second person approved.")
+    elif checked.failed:
+        click.echo(f"The history does not verify: {checked.failed}.")
     elif checked.broken_at is not None:
         click.echo(f"The history does not verify: entry {checked.broken_at} is the first that does not fit.")
-        if alarm is not None:
-            click.echo(f"Sent: {alarm['Subject']}")
+    if alarm is not None:
+        click.echo(f"Sent: {alarm['Subject']}")
     if heads is not None:
         click.echo(f"Sent: {heads['Subject']}")
+    if not truncated:
+        click.echo(
+            "Note: the database's write-ahead log was busy and is not truncated: what was announced before "
+            "stays in it until the next run or `meldpunt purge` truncates it."
+        )
 
 
 @user.command("reset")
@@ -470,35 +483,40 @@ def audit_verify(heads: tuple[str, ...], no_record: bool) -> None:
     or the database is read-only (a forensic copy): then it says so and changes nothing."""
     from peewee import OperationalError
 
-    from .domain.chain import VERIFIED, head_key, read_heads, verify
+    from .domain.chain import MAX_HEADS_BYTES, head_key, read_heads, record_verification, verify
 
     settings = _load()
     public = head_key(settings).public
     saved = []
+    notes = []
     for path in heads:
+        if Path(path).stat().st_size > MAX_HEADS_BYTES:
+            raise click.ClickException(f"{path} is larger than a file of heads can be ({MAX_HEADS_BYTES} bytes)")
         try:
             found = read_heads(Path(path).read_text(encoding="utf-8"), public)
         except (ValueError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{path} is not a file of heads: {exc}") from None
         if not found:
             raise click.ClickException(f"{path} holds no head (an entry number and a fingerprint)")
-        for head in found:
-            if head.note:
-                click.echo(f"Note: {path}, entry {head.seq}: {head.note}.", err=True)
+        notes += [f"{path}, entry {head.seq}: {head.note}" for head in found if head.note]
         saved += found
     recorded = ""
     with database.connection_context():
         verdict = verify(saved)
         if verdict and not no_record:
             try:
-                _record(VERIFIED, f"{verdict.length} entries, {len(saved)} saved heads")
-            except OperationalError as exc:  # a read-only file or folder: verifying needs no writing
+                record_verification(verdict, len(saved))
+            except OperationalError as exc:
+                if "readonly" not in str(exc).replace("-", "").replace(" ", ""):
+                    raise  # locked, full disk…: not the read-only copy this is meant for
                 recorded = f"not recorded in the history ({exc})"
     if not verdict:
         raise click.ClickException(f"the history is broken: {verdict.problem}")
     click.echo(f"The history verifies: {verdict.length} entries, head {verdict.head.fingerprint}.")
     if saved:
         click.echo(f"Each of the {len(saved)} saved heads is still part of it.")
+    for note in notes:
+        click.echo(f"Note: {note}.")
     if recorded:
         click.echo(f"Note: {recorded}.", err=True)
 

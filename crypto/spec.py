@@ -93,3 +93,8 @@ BUNDLE_MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 1024 * 1024
 MAX_BUNDLE_ITEMS = 10_000
 MAX_COLLECTION_BUNDLES = 10_000
+
+# --- Keys derived from SECRET_KEY (secretbox.derive_key; read by the server only) ------------
+
+LABEL_NOTIFY_ITEMS = b"meldpunt/v1/notify-items"  # `meldpunt notify`: the digest of the items announced
+LABEL_HISTORY_HEAD = b"meldpunt/v1/history-head"  # the Ed25519 key that signs head files (app/domain/chain.py)

@@ -181,9 +181,10 @@ def test_texts_longer_than_the_offline_tool_opens_are_refused(make_portal):
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("MELDPUNT_SMTP_PORT", "submission", "MELDPUNT_SMTP_PORT must be a whole number, not 'submission'"),
-        ("MELDPUNT_PROPOSAL_DAYS", "900", "MELDPUNT_PROPOSAL_DAYS must be a whole number of days from 1 to 365"),
+        ("MELDPUNT_SMTP_PORT", "submission", "MELDPUNT_SMTP_PORT must be a whole number (0 or more), not 'submission'"),
+        ("MELDPUNT_PROPOSAL_DAYS", "900", "MELDPUNT_PROPOSAL_DAYS must be a whole number of days (from 1 to 365)"),
         ("MELDPUNT_RETAIN_SPAM_DAYS", "-1", "MELDPUNT_RETAIN_SPAM_DAYS must be a whole number of days"),
+        ("MELDPUNT_REWRITE_ON_PURGE", "sometimes", "MELDPUNT_REWRITE_ON_PURGE must be on or off"),
         ("MELDPUNT_NOTIFY_TIMES", "noon", "MELDPUNT_NOTIFY_TIMES"),
     ],
 )
@@ -196,4 +197,12 @@ def test_a_wrong_value_is_named_by_check_not_a_traceback(tmp_path, team_key, nam
     assert result.returncode == 1
     assert message in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    assert "[ok] time zone, notification times" in meldpunt("check", instance=instance).stdout
+    assert "[ok] every setting has a value of its kind" in meldpunt("check", instance=instance).stdout
+    # The same value in the instance file, not the environment: named too.
+    if name != "MELDPUNT_NOTIFY_TIMES":
+        with (instance / "meldpunt.toml").open("a") as handle:
+            handle.write(f'{name} = "{value}"\n')
+        result = meldpunt("check", instance=instance)
+        assert result.returncode == 1
+        assert name in result.stdout
+        assert "Traceback" not in result.stderr

@@ -102,6 +102,10 @@ def test_the_officer_walks_every_page_without_javascript(make_portal):
         assert name.startswith("meldpunt-head-")
         assert name.endswith(".json")
         assert json.loads(text)["format"] == "meldpunt-history-head"
+        page.click("button:has-text('Verify now and record it')")
+        assert "The history verifies:" in page.inner_text("main")
+        assert page.url.endswith("/audit/history")  # back on the page: a reload verifies nothing
+        assert ", by " in page.inner_text("dl.status")
 
         page.click("nav.audit a:has-text('Self-check')")
         assert page.locator("table.checks tbody tr").count() == 10

@@ -88,7 +88,7 @@ def test_an_untouched_history_verifies(history):
             "another report",
         ),
         ("DELETE FROM event WHERE seq = 4", "entry 4 is missing"),
-        ("UPDATE event SET seq = -seq WHERE seq IN (3, 4); UPDATE event SET seq = 7 - seq WHERE seq IN (-3, -4)", ""),
+        ("UPDATE event SET seq = -seq WHERE seq IN (3, 4); UPDATE event SET seq = 7 + seq WHERE seq IN (-3, -4)", ""),
         (
             "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest, redacted) "
             "SELECT seq + 1000, '', 'mallory', 'export', '', at, content, digest, 0 FROM event WHERE seq = 2",
@@ -336,29 +336,45 @@ def _forge_retention(instance, seqs: list[int], days: int, at=None) -> None:
     """What an insider with sqlite3 and the code appends: a retention entry, computed as the portal
     would, naming `seqs` as redacted after `days` days."""
     import datetime
+
+    at = at or datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    detail = (
+        f"retention on {at.date()}: sign-in, sign-out, view and refusal entries (redacted), {days} days after "
+        f"the day they were written: {len(seqs)} entries, {chain_span(seqs)}"
+    )
+    _forge(instance, "retention", detail, at)
+
+
+def chain_span(seqs):
+    from app.domain import chain
+
+    return chain.span(seqs)
+
+
+def _forge(instance, action: str, detail: str, at=None) -> int:
+    """An entry appended with sqlite3, computed as the portal would: anyone who can write the
+    database can do this. Returns its number."""
+    import datetime
     import secrets
 
     from app.domain import chain
 
     at = at or datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
-    detail = (
-        f"retention on {at.date()}: sign-in, sign-out, view and refusal entries (redacted), {days} days after "
-        f"the day they were written: {len(seqs)} entries, {chain.span(seqs)}"
-    )
     db = sqlite3.connect(instance / "meldpunt.db")
     with db:
         last, previous = db.execute("SELECT seq, digest FROM event ORDER BY seq DESC LIMIT 1").fetchone()
         salt = secrets.token_hex(16)
         inner = chain.inner_of(salt, at, chain.COMMAND_LINE, "", detail)
-        content = chain.outer_of(last + 1, chain.RETENTION, at.date(), inner)
+        content = chain.outer_of(last + 1, action, at.date(), inner)
         digest = chain.link(previous, content)
         db.execute(
             "INSERT INTO event (seq, reference, actor, action, detail, at, salt, inner_digest, content, digest, "
             "redacted) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (last + 1, chain.COMMAND_LINE, chain.RETENTION, detail, at.isoformat(" "), salt, inner, content, digest),
+            (last + 1, chain.COMMAND_LINE, action, detail, at.isoformat(" "), salt, inner, content, digest),
         )
         db.execute("UPDATE setting SET value = ? WHERE key = 'audit_chain_head'", (f"{last + 1}:{digest}".encode(),))
     db.close()
+    return last + 1
 
 
 def _seq_of(instance, where: str) -> int:
@@ -407,14 +423,19 @@ def test_a_recent_view_redacted_by_a_forged_retention_entry_is_found(history):
     assert "before its period of 365 days had passed" in output
 
 
-def test_a_retention_entry_stating_an_unapproved_short_period_is_found(history):
-    instance, *_ = history
+def _assert_an_unapproved_zero_day_redaction_is_found(instance) -> None:
+    """A view blanked with sqlite3 and named by a forged retention entry stating 0 days."""
     seq = _seq_of(instance, "action = 'viewed'")
     _sql(instance, f"UPDATE event SET {BLANK} WHERE seq = {seq}")
     _forge_retention(instance, [seq], 0)
     code, output = _verify(instance)
     assert code == 1
     assert "states a period of 0 days: below the default of 365 and not approved before it" in output
+
+
+def test_a_retention_entry_stating_an_unapproved_short_period_is_found(history):
+    instance, *_ = history
+    _assert_an_unapproved_zero_day_redaction_is_found(instance)
 
 
 def test_a_retention_entry_dated_in_the_future_is_found(history):
@@ -516,3 +537,102 @@ def test_a_read_only_copy_verifies_without_being_changed(history):
         assert digest() == before
     finally:
         shutil.rmtree(top)
+
+
+def test_a_hold_reason_that_reads_like_an_approved_period_approves_nothing(history):
+    """The attacker's review: an approved lift-hold whose reason the team typed as
+    "… MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS = 0 days …" was read as an approved period of 0 days, so
+    a view blanked with sqlite3 and named by a forged 0-day retention entry verified."""
+    instance, *_ = history
+    _forge(
+        instance,
+        "proposal-approved",
+        "proposal 7: lift the legal hold (court: MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS = 0 days memo)",
+    )
+    _assert_an_unapproved_zero_day_redaction_is_found(instance)
+
+
+def test_a_forged_upgrade_entry_excuses_nothing_in_a_history_that_began_at_version_9(history):
+    """Retention entries written before the upgrade to version 9 are held to the period they state;
+    a database made at version 9 or later starts with `chain-created`, so an upgrade entry
+    appended to it cannot excuse a forged retention entry before it."""
+    instance, *_ = history
+    assert _entries(instance)[0][2] == "chain-created"
+    seq = _seq_of(instance, "action = 'viewed'")
+    _sql(instance, f"UPDATE event SET {BLANK} WHERE seq = {seq}")
+    _forge_retention(instance, [seq], 0)
+    _forge(instance, "chain-upgraded", "the history's chain recomputed with the formula of schema version 9")
+    code, output = _verify(instance)
+    assert code == 1
+    assert "not approved before it" in output
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("at", "'garbage'"), ("digest", "'not hex'"), ("seq", "'x'")],
+    ids=["time", "digest", "number"],
+)
+def test_a_row_that_cannot_be_read_fails_verification_and_breaks_no_page(history, make_portal, column, value):
+    """A value no writer of the portal makes: verify names the entry instead of crashing (a crash
+    in `meldpunt notify` kept the alarm from going out), and the history page still shows."""
+    instance, *_ = history
+    _sql(instance, f"UPDATE event SET {column} = {value} WHERE seq = 3")
+    code, output = _verify(instance)
+    assert code == 1, output
+    assert "the history is broken" in output
+    assert "Traceback" not in output
+    officer = team_client(make_portal(), "otto", "auditor")
+    page = officer.get("/audit/history?lang=en")
+    assert page.status_code == 200
+    assert "no: the history was changed" in page.data.decode()
+
+
+def test_head_files_that_prove_nothing_are_refused(history, tmp_path):
+    """The attacker's review: a head file with its signature removed passed by its digest alone, and
+    entry 0 passed whatever its digest. The portal signs every head file it gives out; entry 0 is
+    no history at all. A file signed with another key (SECRET_KEY changed since) is checked by its
+    digest, and the command's output says so."""
+    import json
+
+    from app.domain import chain
+    from app.domain.db import bind, database
+    from app.domain.settings import Settings
+
+    instance, *_ = history
+    settings = Settings.load(instance)
+    bind(settings["DATABASE_URL"])
+    with database.connection_context():
+        document = chain.head_document(settings)
+    stripped = {name: value for name, value in document.items() if name != "signature"}
+    cases = {
+        "stripped.json": (stripped, "signature was removed"),
+        "zero.json": ({"seq": 0, "digest": "f" * 64}, "an entry number and a digest"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_text(json.dumps(content))
+        code, output = _verify(instance, tmp_path / name)
+        assert code == 1
+        assert message in output
+    (tmp_path / "zero.txt").write_text("entry 0, fingerprint FFFF FFFF FFFF FFFF FFFF\n")
+    assert _verify(instance, tmp_path / "zero.txt")[0] == 1
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, output = _verify(instance, tmp_path / "deep.json")
+    assert code == 1
+    assert "Traceback" not in output
+    (tmp_path / "huge.txt").write_text("x" * (chain.MAX_HEADS_BYTES + 1))
+    code, output = _verify(instance, tmp_path / "huge.txt")
+    assert (code, "larger than a file of heads can be" in output) == (1, True)
+    # Signed before SECRET_KEY was changed: the file's own key, not this portal's.
+    old = chain.head_key(Settings({**settings, "SECRET_KEY": "an-older-secret-key-that-is-long-enough-00"}))
+    other = {name: value for name, value in document.items() if name != "signature"}
+    other["public_key"] = old.public.hex()
+    other["signature"] = old.sign(chain._signed_part(other)).hex()
+    (tmp_path / "rotated.json").write_text(json.dumps(other))
+    code, output = _verify(instance, tmp_path / "rotated.json")
+    assert code == 0, output
+    assert "Each of the 1 saved heads is still part of it." in output
+    assert f"entry {document['seq']}: {chain.OTHER_KEY}" in output
+    # Edited after it was signed, under any key: refused.
+    (tmp_path / "edited.json").write_text(json.dumps({**other, "digest": "0" * 64}))
+    code, output = _verify(instance, tmp_path / "edited.json")
+    assert (code, "changed after it was signed" in output) == (1, True)

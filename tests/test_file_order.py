@@ -183,10 +183,13 @@ def test_the_rewrite_can_be_switched_off_and_says_so(make_portal, portal_config)
     assert off.returncode == 0, off.stderr
     assert "Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false)" in off.stdout
     settings = portal_config["INSTANCE"] / "meldpunt.toml"
-    settings.write_text('MELDPUNT_REWRITE_ON_PURGE = "no"\n')  # a string, not TOML's false
+    settings.write_text('MELDPUNT_REWRITE_ON_PURGE = "no"\n')  # a word, as in the environment: off
+    said = meldpunt("purge", instance=portal_config["INSTANCE"], env=env)
+    assert "Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false)" in said.stdout
+    settings.write_text('MELDPUNT_REWRITE_ON_PURGE = "nope"\n')
     wrong = meldpunt("purge", instance=portal_config["INSTANCE"], env=env)
     assert wrong.returncode == 1
-    assert "MELDPUNT_REWRITE_ON_PURGE must be true or false" in wrong.stderr
+    assert "MELDPUNT_REWRITE_ON_PURGE must be on or off" in wrong.stderr
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """`meldpunt notify` against a real SMTP server (aiosmtpd) on loopback: "new work" at fixed times,
 never a count, a reference or content."""
 
+import datetime
 import os
 import socket
 import subprocess
@@ -35,10 +36,9 @@ def smtp():
     controller.stop()
 
 
-def notify(instance: Path, port: int, **extra: str) -> subprocess.CompletedProcess:
-    env = {
-        **extra,
-        **os.environ,
+def mail_settings(instance: Path, port: int) -> dict[str, str]:
+    """What `meldpunt notify` needs to mail the team through the test's SMTP server."""
+    return {
         "MELDPUNT_INSTANCE": str(instance),
         "MELDPUNT_SMTP_HOST": "127.0.0.1",
         "MELDPUNT_SMTP_PORT": str(port),
@@ -46,6 +46,10 @@ def notify(instance: Path, port: int, **extra: str) -> subprocess.CompletedProce
         "MELDPUNT_MAIL_TO": "security-team@example.nl",
         "MELDPUNT_MAIL_FROM": "meldpunt@example.nl",
     }
+
+
+def notify(instance: Path, port: int, **extra: str) -> subprocess.CompletedProcess:
+    env = {**extra, **os.environ, **mail_settings(instance, port)}
     return subprocess.run([Path(sys.executable).parent / "meldpunt", "notify"], env=env, capture_output=True, text=True)
 
 
@@ -153,8 +157,8 @@ def test_notify_times_must_be_times(make_portal):
             list(settings_of(make_portal(MELDPUNT_NOTIFY_TIMES=wrong)).notify_times)
 
 
-def test_notify_needs_a_mail_server(tmp_path):
-    env = {**os.environ, "MELDPUNT_INSTANCE": str(tmp_path)}
+def test_notify_needs_a_mail_server(tmp_path, team_key):
+    env = {**os.environ, "MELDPUNT_INSTANCE": str(tmp_path), "MELDPUNT_TEAM_KEY": str(team_key.public)}
     result = subprocess.run(
         [Path(sys.executable).parent / "meldpunt", "notify"], env=env, capture_output=True, text=True
     )
@@ -342,7 +346,7 @@ def test_the_verification_stops_only_with_an_approved_proposal(make_portal, port
     with database.connection_context():
         admin = User.create(name="ada", role="admin", enrolled=True)
         auditor = User.create(name="olga", role="auditor", enrolled=True)
-        proposals.approve(proposals.propose(admin, proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off"), auditor)
+        proposals.approve(proposals.propose(admin, proposals.VERIFY_OFF, proposals.VERIFY_SETTING, "off"), auditor, 14)
     assert portal  # the instance's database now holds the approval
     instance = _instance(portal_config)
     _break_entry(instance)
@@ -395,10 +399,281 @@ def test_what_was_announced_is_no_count_and_no_id(portal, portal_config, smtp):
         assert stored[notifying.ANNOUNCED_CLOCKS] == "[]"
         ids = {str(row.id) for row in Item.select(Item.id)}
         assert not any(item in value for item in ids for value in stored.values())
-        assert not notifying.pending(settings).items
+        assert not notifying.pending(settings).new_items
         # An instance upgraded with counts: the counts decide until the next run writes a digest.
         Setting.delete().where(Setting.key == notifying.ANNOUNCED).execute()
         Setting.write(notifying.LEGACY_COUNTS, json.dumps({"report": 3, "message": 0}))
-        assert not notifying.pending(settings).items
+        assert not notifying.pending(settings).new_items
         Setting.write(notifying.LEGACY_COUNTS, json.dumps({"report": 2, "message": 0}))
-        assert notifying.pending(settings).items
+        assert notifying.pending(settings).new_items
+        # A purge drops the counts (the next run then announces once, erring towards a mail).
+        notifying.after_deletion(settings, notifying.stored_ids())
+        assert Setting.get_or_none(Setting.key == notifying.LEGACY_COUNTS) is None
+        assert notifying.pending(settings).new_items
+
+
+def test_the_digest_key_is_derived_like_every_other_key(portal):
+    """Its key comes from SECRET_KEY through crypto.secretbox.derive_key with a label of its own,
+    kept in crypto/spec.py with the others, not from a hash made by hand (review of issue 11)."""
+    import hashlib
+    import hmac
+
+    from app.domain import notify as notifying
+    from app.domain.db import database
+    from app.domain.models import Item
+    from crypto import spec
+    from crypto.secretbox import derive_key
+
+    from .team_helpers import settings_of
+
+    settings = settings_of(portal)
+    for _ in range(2):
+        submit_report(portal.test_client(), files=[])
+    labels = [value for name, value in vars(spec).items() if name.startswith("LABEL_")]
+    assert spec.LABEL_NOTIFY_ITEMS.startswith(b"meldpunt/v1/")
+    assert labels.count(spec.LABEL_NOTIFY_ITEMS) == 1
+    key = derive_key(settings.secret_key.encode(), spec.LABEL_NOTIFY_ITEMS)
+    with database.connection_context():
+        ids = sorted(row.id for row in Item.select(Item.id).where(Item.kind.in_(notifying.KINDS)))
+        assert sorted(notifying.stored_ids()) == ids
+        expected = hmac.new(key, ",".join(map(str, ids)).encode(), hashlib.sha256).hexdigest()
+        assert notifying.items_digest(settings) == expected
+        assert notifying.items_digest(settings, reversed(ids)) == expected  # one function for both
+
+
+def _announce(settings) -> None:
+    """As `meldpunt notify` does at a fixed time: what is stored now is announced."""
+    from app.domain import notify as notifying
+
+    notifying.remember(notifying.pending(settings), datetime.datetime(2026, 1, 1, 8, tzinfo=datetime.UTC))
+
+
+def _two_reports(portal) -> tuple[int, int]:
+    """Two reports submitted, the first one closed as spam long ago (due for retention): their ids."""
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    for _ in range(2):
+        submit_report(portal.test_client(), files=[])
+    with database.connection_context():
+        first, second = (report.id for report in Report.select().order_by(Report.received, Report.id))
+        Report.update(state="spam", closed_on=datetime.date(2000, 1, 1)).where(Report.id == first).execute()
+    return first, second
+
+
+def test_a_report_stored_while_retention_deletes_is_still_news(portal, monkeypatch):
+    """On PostgreSQL (READ COMMITTED) a report committed while a purge runs is in the table by the
+    time the purge moves the announced digest along: it must not be counted as announced (review
+    of issue 11). Simulated here by storing a follow-up just before `after_deletion`."""
+    from app.domain import notify as notifying
+    from app.domain import retention
+    from app.domain.clock import today
+    from app.domain.db import database
+    from app.domain.models import Item, Report
+
+    from .team_helpers import settings_of
+
+    settings = settings_of(portal)
+    first, second = _two_reports(portal)
+    moved_along = notifying.after_deletion
+
+    def meanwhile(*args, **kwargs):
+        Item.create(report=second, kind="message", day=today(settings.zone), complete=True)
+        return moved_along(*args, **kwargs)
+
+    with database.connection_context():
+        _announce(settings)
+        assert not notifying.pending(settings).new_items
+        monkeypatch.setattr(notifying, "after_deletion", meanwhile)
+        deleted = retention.run(settings, retention.plan(settings, today(settings.zone)))
+        assert deleted.count == 1
+        assert Report.get_or_none(Report.id == first) is None
+        assert notifying.pending(settings).new_items  # the follow-up is news
+    monkeypatch.undo()
+    # Without anything stored meanwhile, a purge is no news: what is left of the announced set is.
+    with database.connection_context():
+        _announce(settings)
+        Report.update(state="spam", closed_on=datetime.date(2000, 1, 1)).execute()
+        retention.run(settings, retention.plan(settings, today(settings.zone)))
+        assert Report.select().count() == 0
+        assert not notifying.pending(settings).new_items
+
+
+def test_a_report_not_yet_announced_is_news_after_a_purge(portal):
+    """A report comes in after the last fixed time, then retention deletes an old one: the new
+    report is still news at the next fixed time, and after that nothing is."""
+    from app.domain import notify as notifying
+    from app.domain import retention
+    from app.domain.clock import today
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    from .team_helpers import settings_of
+
+    settings = settings_of(portal)
+    submit_report(portal.test_client(), files=[])
+    with database.connection_context():
+        _announce(settings)
+        Report.update(state="spam", closed_on=datetime.date(2000, 1, 1)).execute()
+    submit_report(portal.test_client(), files=[])  # not yet announced
+    with database.connection_context():
+        assert notifying.pending(settings).new_items
+        assert retention.run(settings, retention.plan(settings, today(settings.zone))).count == 1
+        assert Report.select().count() == 1
+        assert notifying.pending(settings).new_items
+        _announce(settings)
+        assert not notifying.pending(settings).new_items
+
+
+def test_as_many_items_as_announced_but_other_ones_are_news(portal):
+    """The digest is of which items, not how many: one announced report gone (deleted without
+    retention moving the digest along) and one new report in: the same count, and news."""
+    from app.domain import notify as notifying
+    from app.domain.db import database
+    from app.domain.models import Chunk, Item
+
+    from .team_helpers import settings_of
+
+    settings = settings_of(portal)
+    first, _second = _two_reports(portal)
+    with database.connection_context():
+        _announce(settings)
+        announced = len(notifying.stored_ids())
+        items = Item.select(Item.id).where(Item.report == first)
+        Chunk.delete().where(Chunk.item.in_(items)).execute()
+        Item.delete().where(Item.report == first).execute()
+    submit_report(portal.test_client(), files=[])
+    with database.connection_context():
+        assert len(notifying.stored_ids()) == announced
+        assert notifying.pending(settings).new_items
+
+
+def _announced_digest() -> str:
+    from app.domain.db import database
+    from app.domain.models import Setting
+    from app.domain.notify import ANNOUNCED
+
+    with database.connection_context():
+        return Setting.read(ANNOUNCED, "")
+
+
+@pytest.mark.sqlite
+def test_only_the_last_digest_is_in_the_database_files(make_portal, portal_config, smtp):
+    """Each digest says which items were there at one fixed time: the earlier ones, left in SQLite's
+    write-ahead log, would let someone with SECRET_KEY place each report between two of them.
+    `notify` truncates the log after it wrote the new one (review of issue 11)."""
+    import sqlite3
+
+    port, inbox = smtp
+    portal = make_portal()
+    instance = _instance(portal_config)
+    # A running portal keeps a connection open: the log is then not removed when `notify` ends.
+    portal_connection = sqlite3.connect(instance / "meldpunt.db")
+    portal_connection.execute("SELECT COUNT(*) FROM setting").fetchone()  # opened, in no transaction
+    try:
+        digests = []
+        for _ in range(3):
+            submit_report(portal.test_client(), files=[])
+            result = notify(instance, port)
+            assert result.stdout.startswith("Sent"), result.stdout + result.stderr
+            assert "write-ahead log was busy" not in result.stdout
+            digests.append(_announced_digest())
+            _next_fixed_time()
+        assert len(set(digests)) == 3
+        assert len(inbox.messages) == 3
+        files = [path for path in instance.iterdir() if path.name.startswith("meldpunt.db")]
+        assert instance / "meldpunt.db-wal" in files
+        stored = b"".join(path.read_bytes() for path in files)
+        for earlier in digests[:-1]:
+            assert earlier.encode() not in stored
+            assert bytes.fromhex(earlier) not in stored
+        assert digests[-1].encode() in stored  # the current one, in the Setting row
+    finally:
+        portal_connection.close()
+
+
+def test_a_verification_that_fails_is_still_an_alarm_and_mails_once(portal, portal_config, smtp, monkeypatch):
+    """A row the verification cannot make sense of made it raise after "new work" went out and
+    before the fixed time was remembered: no alarm, and "new work" at every run of the timer. The
+    history is now verified first, and whatever goes wrong there is an alarm without content."""
+    from click.testing import CliRunner
+
+    from app import cli
+    from app.domain import chain
+
+    port, inbox = smtp
+    submit_report(portal.test_client(), files=[])
+    instance = _instance(portal_config)
+
+    def unreadable(*args, **kwargs):
+        raise ValueError("invalid isoformat string: 'the row's secret content'")
+
+    monkeypatch.setattr(chain, "verify", unreadable)
+    for name, value in {**mail_settings(instance, port), "MELDPUNT_AUDIT_MAIL_TO": "privacy@example.nl"}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli.main, ["notify"])
+    assert result.exit_code == 0, result.output
+    assert "Sent: Meldpunt: new work" in result.output
+    assert "The history does not verify: the history could not be verified (ValueError)." in result.output
+    assert "Sent: Meldpunt: ALARM, the history could not be verified" in result.output
+    alarms = [message for message in inbox.messages if "ALARM" in message]
+    assert len(alarms) == 1
+    assert "privacy@example.nl" in alarms[0]
+    assert "the history could not be verified (ValueError)" in alarms[0]
+    assert "secret content" not in alarms[0]
+    assert "secret content" not in result.output
+    # The fixed time was remembered: the timer's next run sends nothing.
+    count = len(inbox.messages)
+    again = CliRunner().invoke(cli.main, ["notify"])
+    assert again.exit_code == 0, again.output
+    assert "Not yet" in again.output
+    assert len(inbox.messages) == count
+
+
+@pytest.mark.sqlite
+def test_a_damaged_entry_is_an_alarm_and_the_team_is_mailed_once(make_portal, portal_config, smtp):
+    """An entry whose time is no time (rewritten with sqlite3): the officers get an alarm, the
+    team its one mail, and the next run at the same fixed time sends nothing."""
+    import sqlite3
+
+    from .team_helpers import team_client
+
+    port, inbox = smtp
+    portal = make_portal()
+    team_client(portal, "alice", "handler")
+    submit_report(portal.test_client(), files=[])
+    instance = _instance(portal_config)
+    with sqlite3.connect(instance / "meldpunt.db") as connection:
+        seq = connection.execute("SELECT MIN(seq) FROM event").fetchone()[0]
+        connection.execute("UPDATE event SET at = 'garbage' WHERE seq = ?", (seq,))
+    officers = {"MELDPUNT_AUDIT_MAIL_TO": "privacy@example.nl"}
+    result = notify(instance, port, **officers)
+    assert result.returncode == 0, result.stderr
+    assert "Sent: Meldpunt: new work" in result.stdout
+    assert "Sent: Meldpunt: ALARM" in result.stdout
+    alarm = next(message for message in inbox.messages if "ALARM" in message)
+    assert "privacy@example.nl" in alarm
+    assert f"entry {seq}" in alarm
+    assert "garbage" not in alarm
+    assert "alice" not in alarm
+    count = len(inbox.messages)
+    assert "Not yet" in notify(instance, port, **officers).stdout
+    assert len(inbox.messages) == count
+
+
+def test_the_first_unreadable_entry_is_named(portal):
+    """When the verification fails, the alarm names the first entry whose row cannot be read."""
+    from app.domain import notify as notifying
+    from app.domain.db import database
+    from app.domain.models import Event
+
+    from .team_helpers import team_client
+
+    team_client(portal, "alice", "handler")
+    with database.connection_context():
+        assert notifying.verification_failed(KeyError("x")).failed == "the history could not be verified (KeyError)"
+        second = Event.select(Event.seq).order_by(Event.seq).offset(1).scalar()
+        Event.update(at="garbage").where(Event.seq == second).execute()
+        assert notifying.verification_failed(ValueError("garbage")) == notifying.Verification(
+            failed=f"the history could not be read at entry {second} (ValueError)"
+        )

@@ -234,6 +234,7 @@ EXPECTED = {
     "audit.retention": OFFICERS,
     "audit.history": OFFICERS,
     "audit.head_file": OFFICERS,
+    "audit.verify_now": OFFICERS,
     "audit.selfcheck": OFFICERS,
     "audit.processing": OFFICERS,
     "audit.processing_markdown": OFFICERS,

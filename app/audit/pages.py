@@ -8,10 +8,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from ..domain import inventory, proposals, selfcheck
+from ..domain import chain, inventory, proposals, selfcheck
+from ..domain import retention as rules  # `retention` is this module's page
 from ..domain.clock import today
 from ..domain.models import Event
-from ..domain.settings import ConfigError
 from ..web.context import settings
 from .blueprint import bp
 from .proposals import rows
@@ -23,7 +23,8 @@ STATUS = {
     selfcheck.NOT_APPLICABLE: _l("not applicable"),
 }
 RUNS_SHOWN = 20
-RUN_ACTIONS = ("retention", "purge", "purge-incomplete")  # a run's entries: what the rules deleted, then the leftovers
+# A run's entries: what the rules deleted, then how the whole purge ended (app/cli.py `purge`).
+RUN_ACTIONS = (chain.RETENTION, chain.PURGED, chain.PURGE_INCOMPLETE)
 
 
 @bp.get("/")
@@ -72,39 +73,26 @@ def show_selfcheck():
     return render_template("audit/selfcheck.html", checks=checks, failed=failed)
 
 
-def _preview() -> dict | None:
-    """What the next retention run would delete and why, from app/domain/retention.py's `plan()`
-    (the same as `meldpunt purge --dry-run`), or None where that module is missing. Each rule with
-    its period and a count, naming reports by their reference and accounts by name; never the day
-    a reporter last used their mailbox."""
-    try:
-        from ..domain import retention
-    except ImportError:
-        return None
-    if not hasattr(retention, "plan"):
-        return None
+def _preview() -> dict:
+    """What the next retention run would delete and why: `retention.plan()`, as `meldpunt purge
+    --dry-run` shows it. Each rule with its period and a count, naming reports by their reference
+    and accounts by name; mailboxes only counted (app/domain/retention.py `_mailboxes`)."""
     loaded = settings()
-    try:
-        planned = retention.plan(loaded, today(loaded.zone))
-    except ConfigError as exc:
-        return {"problem": str(exc), "rows": [], "held": ()}
+    planned = rules.plan(loaded, today(loaded.zone))
     rows = []
     for step in planned.steps:
         rule = step.rule
         labels = sorted({due.label for due in step.due if due.label})
         what = rule.count(step.count) + (f" ({', '.join(labels)})" if labels else "")
         rows.append((rule.category, f"{rule.describe(step.days)} ({rule.setting} = {step.days})", what))
-    return {"problem": "", "rows": rows, "held": planned.held, "day": planned.day, "count": planned.count}
+    return {"rows": rows, "held": planned.held, "day": planned.day, "count": planned.count}
 
 
-def _periods() -> list[dict] | None:
+def _periods() -> list[dict]:
     """Each retention period: its default, as configured, as in effect; for one below its default,
     the approval that lets it count, or the open proposal, or none yet (four eyes,
-    app/domain/proposals.py). None when a value is not a number of days (the preview says so)."""
-    try:
-        periods = proposals.retention_periods(settings())
-    except ConfigError:
-        return None
+    app/domain/proposals.py)."""
+    periods = proposals.retention_periods(settings())
     waiting = {row["proposal"].subject: row for row in rows(proposals.open_ones(proposals.LOWER_RETENTION))}
     return [{"period": period, "open": waiting.get(key)} for key, period in periods.items()]
 

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ..domain import proposals
-from ..domain.settings import ConfigError
 from ..web import proposals as shared
 from ..web.context import settings
 from ..web.proposals import rows as rows  # app/audit/pages.py and history.py import it from here
@@ -53,8 +52,6 @@ def propose():
             proposals.propose(g.user, action, proposals.VERIFY_SETTING, "off")
         else:
             abort(400)
-    except ConfigError:
-        abort(400)
     except proposals.NotYours:
         shared.refuse("audit")
     except proposals.Refused:

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
-from crypto import Tampered
+from crypto import Tampered, spec
 from crypto.signing import SigningKey
 from crypto.signing import verify as verify_signature
 
@@ -63,15 +63,24 @@ RETENTION = "retention"  # the action of a retention run's entry (app/domain/ret
 REDACTABLE = ("signed-in", "signed-out", "sign-in-failed", "viewed", "refused")
 _NAMED = re.compile(r"redacted entries ([0-9][0-9, –-]*)")
 UPGRADED = "chain-upgraded"  # the entry schema version 9 appended (app/domain/schema.py)
+CREATED = "chain-created"  # the first entry of a database made at version 9 or later (schema.create)
 APPROVED = "proposal-approved"  # the entry of an approved proposal (app/domain/proposals.py)
 # The period that lets retention redact, as retention's entry states it ("…entries (redacted),
 # 365 days after…", app/domain/retention.py `record`) and as an approval lowers it
 # ("MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS = 30 days, below…", app/domain/proposals.py `describe`).
 ACCESS_PERIOD = "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS"
-_STATED_PERIOD = re.compile(r"\(redacted\), ([0-9]+) days")
-_APPROVED_PERIOD = re.compile(re.escape(ACCESS_PERIOD) + r" = ([0-9]+) days")
-SLACK = datetime.timedelta(days=1)  # entries have UTC days, retention counts in the team's zone
+_STATED_PERIOD = re.compile(r"\(redacted\), ([0-9]{1,5}) days")
+# The whole detail of an approved lower-retention proposal (proposals.describe), not a search in it:
+# other approvals carry text the team typed (a hold's reason, an account's name), which could
+# otherwise read as an approved period.
+_APPROVED_PERIOD = re.compile(
+    r"proposal [0-9]+: " + re.escape(ACCESS_PERIOD) + r" = ([0-9]{1,5}) days, below the default of [0-9]+"
+)
+# Retention plans with the team's today and, before this version, counted entries in the team's
+# zone too; entries carry UTC days. So a redaction may look up to a day early by UTC days.
+SLACK = datetime.timedelta(days=1)
 BATCH = 500  # entries per statement
+UNREADABLE = (ValueError, TypeError, AttributeError, OverflowError, UnicodeError)
 
 
 def _hash(fields: dict) -> str:
@@ -152,12 +161,13 @@ class Head:
         return " ".join(text[i : i + 4] for i in range(0, 20, 4))
 
 
-SIGNING_LABEL = b"meldpunt/v1/history-head"
+HEAD_FORMAT = "meldpunt-history-head"
+MAX_HEADS_BYTES = 1024 * 1024  # a file of heads (`meldpunt audit verify --against`): a year of mails fits
 
 
 def head_key(settings: Settings) -> SigningKey:
     """The portal's key for head files, derived from SECRET_KEY (crypto/signing.py)."""
-    return SigningKey(settings.secret_key.encode(), SIGNING_LABEL)
+    return SigningKey(settings.secret_key.encode(), spec.LABEL_HISTORY_HEAD)
 
 
 def head_document(settings: Settings) -> dict:
@@ -165,7 +175,7 @@ def head_document(settings: Settings) -> dict:
     signed by the portal, so it shows where it came from."""
     current = head()
     document = {
-        "format": "meldpunt-history-head",
+        "format": HEAD_FORMAT,
         "version": 1,
         "organisation": str(settings["MELDPUNT_ORGANISATION"]),
         "seq": current.seq,
@@ -196,10 +206,33 @@ class Verdict:
 
 
 VERIFIED = "audit-verified"  # a successful verification, on record (CLI, history page)
+PURGED = "purge"  # `meldpunt purge` did all of it (app/cli.py)
+PURGE_INCOMPLETE = "purge-incomplete"  # it ran, and something of it failed (its detail says what)
+_SAVED_HEADS = re.compile(r", ([0-9]+) saved heads")
 
 
-def last_verified() -> Event | None:
-    return Event.select().where(Event.action == VERIFIED).order_by(Event.seq.desc()).first()
+def record_verification(verdict: "Verdict", saved: int, user: User | None = None, where: str = "") -> Event:
+    """A successful verification on record: how long the chain was and how many saved heads it was
+    checked against (only those prove the past was not recomputed), by `user` or the command line."""
+    detail = f"{verdict.length} entries, {saved} saved heads" + (f", {where}" if where else "")
+    return append(None, user, VERIFIED, detail, actor=None if user is not None else COMMAND_LINE)
+
+
+def last(action: str) -> Event | None:
+    return Event.select().where(Event.action == action).order_by(Event.seq.desc()).first()
+
+
+def last_verified(against_saved_heads: bool = False) -> Event | None:
+    """The last verification on record; with `against_saved_heads`, the last that checked at least
+    one head kept outside the server."""
+    if not against_saved_heads:
+        return last(VERIFIED)
+    query = Event.select().where(Event.action == VERIFIED).order_by(Event.seq.desc())
+    for event in query.iterator():
+        found = _SAVED_HEADS.search(event.detail)
+        if found and int(found.group(1)) > 0:
+            return event
+    return None
 
 
 def head() -> Head:
@@ -220,32 +253,35 @@ def verify(against: list[Head] = ()) -> Verdict:
     wanted, digests = {saved.seq for saved in against}, {}
     blanked: dict[int, _Blank] = {}  # redacted entries no retention entry named yet
     lowered: list[int] = []  # access periods approved below the default so far
-    # Before schema version 8 a lowered period needed no approval (there were none), and version 9
-    # recomputed those entries as they were: a retention entry before the upgrade's entry is held
-    # to the period it states, not to the default. The first such entry: it is written once, and
-    # one appended later (by whoever can write the database) must not excuse anything.
-    upgraded = Event.select(fn.MIN(Event.seq)).where(Event.action == UPGRADED).scalar() or 0
+    upgraded = _upgraded_at()
     names = {user.id: user.name for user in User.select(User.id, User.name)}
     references = {report.id: report.reference for report in Report.select(Report.id, Report.reference)}
     for entry in Event.select().order_by(Event.seq).iterator():
-        if entry.redacted:
-            problem = _misfit_redacted(entry, length + 1, previous)
-            blanked[entry.seq] = _Blank(length, previous, entry.at.date())
-        else:
-            problem = _misfit(entry, length + 1, previous, names, references)
-        if problem:
-            return Verdict(False, length, Head(length, previous), problem)
-        if entry.action == APPROVED and not entry.redacted and (found := _APPROVED_PERIOD.search(entry.detail)):
-            lowered.append(int(found.group(1)))
-        if entry.action == RETENTION and not entry.redacted:
-            ranges = named(entry.detail)  # only earlier entries wait here: a later one is not covered
-            covered = sorted(seq for seq in blanked if _covered(ranges, seq))
-            problem = _premature(entry, covered, blanked, lowered, approvals=entry.seq > upgraded)
+        try:
+            if entry.redacted:
+                problem = _misfit_redacted(entry, length + 1, previous)
+                blanked[entry.seq] = _Blank(length, previous, entry.at.date())
+            else:
+                problem = _misfit(entry, length + 1, previous, names, references)
             if problem:
-                first = blanked[covered[0]]
-                return Verdict(False, first.before, Head(first.before, first.digest), problem)
-            for seq in covered:
-                del blanked[seq]
+                return Verdict(False, length, Head(length, previous), problem)
+            approved = entry.action == APPROVED and not entry.redacted
+            if approved and (found := _APPROVED_PERIOD.fullmatch(entry.detail)):
+                lowered.append(int(found.group(1)))
+            if entry.action == RETENTION and not entry.redacted:
+                ranges = named(entry.detail)  # only earlier entries wait here: a later one is not covered
+                covered = sorted(seq for seq in blanked if _covered(ranges, seq))
+                problem = _premature(entry, covered, blanked, lowered, approvals=entry.seq > upgraded)
+                if problem:
+                    first = blanked[covered[0]]
+                    return Verdict(False, first.before, Head(first.before, first.digest), problem)
+                for seq in covered:
+                    del blanked[seq]
+        except UNREADABLE as exc:
+            # A value no writer of this code makes (a time that is not one, a digest that is not
+            # hex): written with other tools, so the chain does not verify, and says where.
+            problem = f"entry {length + 1} cannot be read ({type(exc).__name__})"
+            return Verdict(False, length, Head(length, previous), problem)
         previous, length = entry.digest, entry.seq
         if entry.seq in wanted:
             digests[entry.seq] = entry.digest
@@ -254,16 +290,31 @@ def verify(against: list[Head] = ()) -> Verdict:
         before, digest = blanked[first].before, blanked[first].digest
         problem = f"entry {first} was blanked, and no later retention entry names it"
         return Verdict(False, before, Head(before, digest), problem)
-    stored = Setting.read(HEAD, f"0:{GENESIS}")
     problem = ""
-    if _parse_head(stored) != (length, previous):
-        problem = f"the last entry is not the one last written ({stored.partition(':')[0]})"
+    try:
+        written = _parse_head(Setting.read(HEAD, f"0:{GENESIS}"))
+    except UNREADABLE:
+        written = (-1, "")
+    if written != (length, previous):
+        problem = f"the last entry is not the one last written (entry {written[0]})"
     for saved in against:
         if saved.seq > length:
             problem = problem or f"a saved head has entry {saved.seq}; the history ends at {length}"
         elif saved.seq and not digests.get(saved.seq, "").startswith(saved.digest):
             problem = problem or f"the history up to entry {saved.seq} is not the one saved then"
     return Verdict(not problem, length, Head(length, previous), problem)
+
+
+def _upgraded_at() -> int:
+    """Before schema version 8 a lowered period needed no approval (there were none), and version 9
+    recomputed those entries as they were: a retention entry before the upgrade's entry is held to
+    the period it states, not to the default. Only the first such entry counts (one appended later
+    by whoever can write the database must not excuse anything), and none in a history that began
+    at version 9 or later (its first entry is `chain-created`): there, any is forged."""
+    first = Event.select(Event.action).order_by(Event.seq).first()
+    if first is None or first.action == CREATED:
+        return 0
+    return Event.select(fn.MIN(Event.seq)).where(Event.action == UPGRADED).scalar() or 0
 
 
 def _premature(
@@ -410,7 +461,7 @@ def read_heads(text: str, public: bytes | None = None) -> list[Head]:
     holding SECRET_KEY can make one (docs/privacy.md)."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than any head file's
         document = None
     if isinstance(document, dict):
         document = [document]
@@ -421,7 +472,7 @@ def read_heads(text: str, public: bytes | None = None) -> list[Head]:
     for line in text.splitlines():
         found = _MAILED_HEAD.search(line)
         if found:
-            heads.append(Head(int(found.group(1)), "".join(found.group(2).split()).lower()))
+            heads.append(_head(int(found.group(1)), "".join(found.group(2).split()).lower()))
     return heads
 
 
@@ -430,20 +481,25 @@ OTHER_KEY = "signed with another key than this portal's (was SECRET_KEY changed?
 
 def _signature_note(document: dict, public: bytes | None) -> str:
     if "signature" not in document:
+        if document.get("format") == HEAD_FORMAT:  # the portal signs every head file it gives out
+            raise ValueError("the head file's signature was removed")
         return ""  # a head written down by hand: its digest alone is the proof
-    if public is None or document.get("public_key") != public.hex():
-        return OTHER_KEY
+    other = public is None or document.get("public_key") != public.hex()
     try:
-        verify_signature(public, _signed_part(document), bytes.fromhex(str(document["signature"])))
-    except (ValueError, Tampered):
-        raise ValueError("the head file was changed after this portal signed it") from None
-    return ""
+        # Under the key the file names, when not this portal's: that catches a file damaged or
+        # edited since, though not one made anew by whoever held that key (docs/privacy.md).
+        key = bytes.fromhex(str(document.get("public_key"))) if other else public
+        verify_signature(key, _signed_part(document), bytes.fromhex(str(document["signature"])))
+    except (ValueError, TypeError, Tampered):
+        raise ValueError("the head file was changed after it was signed") from None
+    return OTHER_KEY if other else ""
 
 
 def _head(seq: object, digest: object, note: str = "") -> Head:
     if (
         not isinstance(seq, int)
         or isinstance(seq, bool)
+        or seq < 1
         or not isinstance(digest, str)
         or not re.fullmatch(f"[0-9a-fA-F]{{{MIN_SAVED_HEX},64}}", digest)
     ):

@@ -7,17 +7,21 @@ day, or the same clock once it is overdue. The mail says "there is new work" and
 count, no reference, no content. So neither its content nor its moment tells the mail provider,
 or anyone reading the team's mail, when a report came in or how many did (docs/threat-model.md).
 
-At the same fixed times it verifies the history (app/domain/chain.py) and, if the chain is broken,
-mails the privacy officers (MELDPUNT_AUDIT_MAIL_TO) an alarm naming the first entry that does not
-fit: a number, no content. MELDPUNT_AUDIT_VERIFY = off stops that, but only once a second person
-approved it (app/domain/proposals.py).
+At the same fixed times, before it mails anything, it verifies the history (app/domain/chain.py)
+and, if the chain is broken, mails the privacy officers (MELDPUNT_AUDIT_MAIL_TO) an alarm naming
+the first entry that does not fit: a number, no content. A check that fails (a row it cannot read)
+is an alarm too (`verification_failed`), and the fixed time is still remembered.
+MELDPUNT_AUDIT_VERIFY = off stops that, but only once a second person approved it
+(app/domain/proposals.py).
 
 What was announced is remembered as one keyed digest of the set of stored reports and follow-ups
-(HMAC-SHA-256 of their sorted ids, with a key derived from SECRET_KEY), not as ids, counts or
-times: counts beside each report's day of arrival would tell how many of today's reports came
-after the last fixed time, and ids which ones. A stolen database alone tells nothing from the
-digest; someone who also has SECRET_KEY can test guesses of which of the items stored now were
-there at the last fixed time (docs/threat-model.md).
+(HMAC-SHA-256 of their sorted ids, with a key derived from SECRET_KEY for this purpose alone,
+crypto/spec.py `LABEL_NOTIFY_ITEMS`), not as ids, counts or times: counts beside each report's day
+of arrival would tell how many of today's reports came after the last fixed time, and ids which
+ones. A stolen database alone tells nothing from the digest; someone who also has SECRET_KEY can
+test guesses of which of the items stored now were there at the last fixed time, and only the
+last: each run overwrites the digest and then truncates SQLite's write-ahead log
+(docs/threat-model.md).
 """
 
 import datetime
@@ -26,11 +30,17 @@ import hmac
 import json
 import smtplib
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from peewee import DateField, DateTimeField
+
+from crypto import spec
+from crypto.secretbox import derive_key
+
 from . import chain, deadlines, proposals, workflow
-from .models import Item, Report, Setting
+from .models import Event, Item, Report, Setting
 from .settings import Settings
 
 ANNOUNCED = "notify_announced"  # the keyed digest of the items announced (`items_digest`)
@@ -43,14 +53,14 @@ KINDS = ("report", "message")
 
 @dataclass
 class Pending:
-    items: bool = False  # reports or follow-ups stored since the last mail (or deleted: see `_news`)
+    new_items: bool = False  # reports or follow-ups stored since the last mail (or deleted: see `_news`)
     due_soon: int = 0  # clocks newly due within a day
     overdue: int = 0  # clocks newly overdue
     digest: str = ""  # of the reports and follow-ups stored now (`items_digest`)
     clocks: set[str] = field(default_factory=set)  # every clock now due or overdue, announced or not
 
     def __bool__(self) -> bool:
-        return bool(self.items or self.due_soon or self.overdue)
+        return bool(self.new_items or self.due_soon or self.overdue)
 
 
 def _stored():
@@ -58,13 +68,19 @@ def _stored():
     return Item.select(Item.id, Item.kind).where(Item.complete, Item.report.is_null(False), Item.kind.in_(KINDS))
 
 
-def items_digest(settings: Settings) -> str:
-    key = hashlib.sha256(b"meldpunt/v1/notify-items\0" + settings.secret_key.encode()).digest()
-    ids = ",".join(str(row.id) for row in _stored().order_by(Item.id))
-    return hmac.new(key, ids.encode(), hashlib.sha256).hexdigest()
+def stored_ids() -> list[int]:
+    """The ids of the reports and follow-ups stored now."""
+    return [row.id for row in _stored()]
 
 
-def _news(settings: Settings, digest: str) -> bool:
+def items_digest(settings: Settings, ids: Iterable[int] | None = None) -> str:
+    """The keyed digest of a set of items: `ids`, or those stored now. Only their sorted ids go in."""
+    key = derive_key(settings.secret_key.encode(), spec.LABEL_NOTIFY_ITEMS)
+    listed = ",".join(str(item) for item in sorted(stored_ids() if ids is None else ids))
+    return hmac.new(key, listed.encode(), hashlib.sha256).hexdigest()
+
+
+def _news(digest: str) -> bool:
     """Whether the stored items differ from those announced. Retention deleting some is not news
     (`after_deletion` moves the digest along); anything else that changed the set is, which errs
     towards one mail too many. Before the first run after the upgrade that brought the digest,
@@ -77,20 +93,25 @@ def _news(settings: Settings, digest: str) -> bool:
     return any(stored.where(Item.kind == kind).count() > counts.get(kind, 0) for kind in KINDS)
 
 
-def after_deletion(settings: Settings, before: str) -> None:
-    """Retention deleted items: if everything stored before was announced, what is left is too, so
-    the new set's digest becomes the announced one (else the next new report would be compared
-    with a set that no longer exists, and deletions alone would send "new work"). Counts kept from
+def after_deletion(settings: Settings, before: Iterable[int]) -> None:
+    """Retention deleted items; `before` are the ids stored before it did (`stored_ids`). If those
+    were what was announced, what is left of them was too, so their digest becomes the announced
+    one (else the next new report would be compared with a set that no longer exists, and
+    deletions alone would send "new work"). Only what is left of `before`, never what is stored
+    now: on PostgreSQL (READ COMMITTED) a report committed since `before` was read is in the
+    table, and counting it as announced would keep it from ever being news. Counts kept from
     before the digest are dropped: the next run then announces once, erring towards a mail."""
-    if Setting.read(ANNOUNCED, "") == before:
-        Setting.write(ANNOUNCED, items_digest(settings))
+    before = set(before)
+    announced = Setting.read(ANNOUNCED, "")
+    if announced and hmac.compare_digest(announced, items_digest(settings, before)):
+        Setting.write(ANNOUNCED, items_digest(settings, before.intersection(stored_ids())))
     Setting.delete().where(Setting.key == LEGACY_COUNTS).execute()
 
 
 def pending(settings: Settings, moment: datetime.datetime | None = None) -> Pending:
     announced = set(json.loads(Setting.read(ANNOUNCED_CLOCKS, "[]")))
     digest = items_digest(settings)
-    result = Pending(items=_news(settings, digest), digest=digest)
+    result = Pending(new_items=_news(digest), digest=digest)
     for report in Report.select().where(Report.state.in_((*workflow.OPEN, "resolved"))):
         for clock in deadlines.clocks(settings, report, moment):
             if clock.status not in ("soon", "overdue"):
@@ -173,10 +194,16 @@ def head_message(settings: Settings, sender: str, recipients: list[str]) -> Emai
 @dataclass(frozen=True)
 class Verification:
     """The history checked at a fixed time: `broken_at` is the first entry that does not fit (None:
-    it verifies); `skipped` when MELDPUNT_AUDIT_VERIFY = off is in effect (approved)."""
+    it verifies); `skipped` when MELDPUNT_AUDIT_VERIFY = off is in effect (approved); `failed` when
+    the check itself failed (`verification_failed`): what, in words that hold no content."""
 
     skipped: bool = False
     broken_at: int | None = None
+    failed: str = ""
+
+    @property
+    def alarming(self) -> bool:
+        return self.broken_at is not None or bool(self.failed)
 
 
 def verify_history(settings: Settings) -> Verification:
@@ -187,11 +214,53 @@ def verify_history(settings: Settings) -> Verification:
     return Verification(broken_at=None if verdict else verdict.length + 1)
 
 
+def verification_failed(error: Exception) -> Verification:
+    """`verify_history` raised (a row it could not make sense of): still an alarm. It names the
+    first entry that cannot be read, if there is one, and the kind of error, never its message
+    (which may quote the row)."""
+    kind = type(error).__name__
+    try:
+        unreadable = _first_unreadable_entry()
+    except Exception:  # noqa: BLE001  (the database may be as broken as the row: say what is known)
+        unreadable = None
+    if unreadable is None:
+        return Verification(failed=f"the history could not be verified ({kind})")
+    return Verification(failed=f"the history could not be read at entry {unreadable} ({kind})")
+
+
+def _first_unreadable_entry() -> int | None:
+    """The number of the first entry whose row does not load or whose times are not times."""
+    timed = [field.name for field in Event._meta.sorted_fields if isinstance(field, DateField | DateTimeField)]
+    rows = Event.select().order_by(Event.seq).iterator()
+    for (seq,) in Event.select(Event.seq).order_by(Event.seq).tuples():
+        if not isinstance(seq, int):
+            return None
+        try:
+            entry = next(rows)
+        except Exception:  # noqa: BLE001  (a row that does not load is the one to name)
+            return seq
+        values = [getattr(entry, name) for name in timed]
+        if entry.seq != seq or any(value is not None and not isinstance(value, datetime.date) for value in values):
+            return seq
+    return None
+
+
 def alarm_message(settings: Settings, checked: Verification, sender: str, recipients: list[str]) -> EmailMessage | None:
     """For the privacy officers, when the history does not verify: the first broken entry's number,
     and what to do. No content, no account, no reference: the mail provider learns only that."""
-    if checked.broken_at is None or not recipients:
+    if not checked.alarming or not recipients:
         return None
+    if checked.broken_at is None:
+        return _mail(
+            "Meldpunt: ALARM, the history could not be verified",
+            sender,
+            recipients,
+            f"The history of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal could not be checked:\n\n"
+            f"    {checked.failed}.\n\n"
+            "An entry may have been damaged or changed in the database. Run `meldpunt audit verify --against\n"
+            "FILE` with the heads you kept, look at the History page of the privacy officer's workspace,\n"
+            'and follow docs/privacy.md ("Verifying the history").\n',
+        )
     return _mail(
         "Meldpunt: ALARM, the history does not verify",
         sender,

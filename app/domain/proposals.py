@@ -84,7 +84,6 @@ VERIFY_SETTING = "MELDPUNT_AUDIT_VERIFY"
 OPEN, APPROVED, REJECTED, WITHDRAWN = "open", "approved", "rejected", "withdrawn"
 STATES = (OPEN, APPROVED, REJECTED, WITHDRAWN)
 EXPIRED = "expired"  # never stored: an open proposal past its days, as the pages show it (`shown_state`)
-DAYS_SETTING = "MELDPUNT_PROPOSAL_DAYS"
 PROPOSERS = ("admin",)
 DECIDERS = accounts.APPROVERS
 SHOWN = 50  # decided proposals listed under the open ones
@@ -222,12 +221,11 @@ def _open(user: User, action: str, subject: str, value: str) -> Opened:
     return Opened(proposal, code)
 
 
-def approve(proposal: Proposal, user: User, settings: Settings | None = None) -> Decided:
+def approve(proposal: Proposal, user: User, days: int) -> Decided:
     """Approve and carry out, in one transaction with both history entries. Stale if it expired
-    (MELDPUNT_PROPOSAL_DAYS from `settings`, without them its default; ConfigError if the setting
-    is wrong) or its proposer's account no longer carries it: nothing changes then."""
+    (`days`: MELDPUNT_PROPOSAL_DAYS, `Settings.proposal_days`) or its proposer's account no longer
+    carries it: nothing changes then."""
     _deciding(proposal, user)
-    days = settings.proposal_days if settings is not None else int(DEFAULTS[DAYS_SETTING])
     before = _decision_of(proposal)
     try:
         with database.atomic():
@@ -276,16 +274,20 @@ def may_decide(proposal: Proposal, user: User | None) -> bool:
     )
 
 
+def may_approve(proposal: Proposal, user: User | None, days: int) -> bool:
+    """Whether `user` may approve it now: they may decide it, and nothing makes it stale."""
+    return may_decide(proposal, user) and not unapprovable(proposal, days)
+
+
 def expired(proposal: Proposal, days: int) -> bool:
     """Open, and opened more than `days` days ago (MELDPUNT_PROPOSAL_DAYS): it can no longer be
     approved. A decided proposal never expires: its decision is a past fact."""
     return proposal.state == OPEN and now() > proposal.proposed_at + datetime.timedelta(days=days)
 
 
-def shown_state(proposal: Proposal, days: int | None) -> str:
-    """Its state for the pages (a key of STATE_LABELS): EXPIRED for an open one past its days
-    (`days` None: not known, the setting is wrong)."""
-    return EXPIRED if days is not None and expired(proposal, days) else proposal.state
+def shown_state(proposal: Proposal, days: int) -> str:
+    """Its state for the pages (a key of STATE_LABELS): EXPIRED for an open one past its days."""
+    return EXPIRED if expired(proposal, days) else proposal.state
 
 
 def proposer_refusal(proposal: Proposal) -> str | None:
@@ -300,13 +302,13 @@ def proposer_refusal(proposal: Proposal) -> str | None:
     return None
 
 
-def unapprovable(proposal: Proposal, days: int | None) -> list[tuple[str, dict[str, object]]]:
+def unapprovable(proposal: Proposal, days: int) -> list[tuple[str, dict[str, object]]]:
     """Why an open proposal can no longer be approved, though it can still be rejected or
-    withdrawn: message ids with their values, none if it can be (`days` None: expiry not known)."""
+    withdrawn: message ids with their values, none if it can be."""
     if proposal.state != OPEN:
         return []
     reasons: list[tuple[str, dict[str, object]]] = []
-    if days is not None and expired(proposal, days):
+    if expired(proposal, days):
         reasons.append((EXPIRED_REFUSAL, {"days": days}))
     proposer = proposer_refusal(proposal)
     if proposer is not None:

@@ -116,7 +116,8 @@ _REPORT_RULES = {
 @dataclass(frozen=True)
 class Due:
     """Something a rule deletes: `label` names it (a report's reference, an account's name; "" for
-    history entries), `since` is the day its period counted from, `ids` the rows (report, items,
+    history entries and mailboxes, which are only counted), `since` the day its period counted from
+    (for mailboxes, all of them together: the last day that is due), `ids` the rows (report, items,
     mailbox, account ids; entry numbers)."""
 
     label: str
@@ -249,7 +250,7 @@ def run(settings: Settings, planned: Plan, user: User | None = None) -> Plan:
     (app/domain/db.py `truncate_wal`), so no old page version outlives the run."""
     with database.atomic():
         now_due = plan(settings, planned.day)  # inside the transaction: what is due at this moment
-        stored = notify.items_digest(settings)
+        stored = notify.stored_ids()  # before any deletion: `after_deletion` counts only these as announced
         steps = []
         for step in planned.steps:
             still = {row for due in now_due.step(step.rule).due for row in due.ids}

@@ -593,6 +593,9 @@ def create() -> None:
         _without_row_order(models.SignedIn, models.SpentChallenge)
         database.create_tables(MODELS)
         _stamp(LATEST)
+        # The history's first entry says it began at this version: `chain.verify` then takes any
+        # `chain-upgraded` entry for what it is, forged (chain.py `_upgraded_at`).
+        chain.append(None, None, chain.CREATED, f"a new database at schema version {LATEST}", actor=chain.COMMAND_LINE)
 
 
 def pending() -> list[tuple[int, str]]:

@@ -390,10 +390,6 @@ def no_addresses() -> Check:
 # --- the regular jobs ----------------------------------------------------------------------
 
 
-def _last(action: str) -> Event | None:
-    return Event.select().where(Event.action == action).order_by(Event.seq.desc()).first()
-
-
 def _age(event: Event, moment: datetime.datetime) -> int:
     return max(0, (moment - event.at).days)
 
@@ -401,7 +397,7 @@ def _age(event: Event, moment: datetime.datetime) -> int:
 def last_purge(moment: datetime.datetime | None = None) -> Check:
     title = N_("Last successful purge")
     moment = moment or now()
-    event = _last("purge")
+    event = chain.last(chain.PURGED)
     if event is None:
         return Check("last-purge", title, FAIL, N_("meldpunt purge has never run (no purge entry in the history)."))
     values = {"day": event.at.date().isoformat(), "days": _age(event, moment), "seq": event.seq}
@@ -417,12 +413,17 @@ def last_purge(moment: datetime.datetime | None = None) -> Check:
 
 
 def last_verification(moment: datetime.datetime | None = None) -> Check:
+    """Only a verification against heads kept outside the server counts: without one, whoever
+    controls the server could have recomputed the whole chain (docs/privacy.md)."""
     title = N_("Last verification of the history")
     moment = moment or now()
-    event = chain.last_verified()
+    event = chain.last_verified(against_saved_heads=True)
     if event is None:
         return Check(
-            "last-verification", title, FAIL, N_("meldpunt audit verify has never succeeded on this database.")
+            "last-verification",
+            title,
+            FAIL,
+            N_("The history was never verified against saved heads: meldpunt audit verify --against FILE."),
         )
     values = {"day": event.at.date().isoformat(), "days": _age(event, moment), "seq": event.seq}
     if moment - event.at > VERIFY_EVERY:
@@ -430,10 +431,15 @@ def last_verification(moment: datetime.datetime | None = None) -> Check:
             "last-verification",
             title,
             FAIL,
-            N_("Last verified on %(day)s (%(days)s days ago, entry %(seq)s): verify at least once a month."),
+            N_(
+                "Last verified against saved heads on %(day)s (%(days)s days ago, entry %(seq)s): "
+                "verify at least once a month."
+            ),
             values,
         )
-    return Check("last-verification", title, PASS, N_("Last verified on %(day)s (entry %(seq)s)."), values)
+    return Check(
+        "last-verification", title, PASS, N_("Last verified against saved heads on %(day)s (entry %(seq)s)."), values
+    )
 
 
 def run(settings: Settings, environment: dict | None = None) -> list[Check]:

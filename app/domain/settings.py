@@ -89,6 +89,12 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_REWRITE_ON_PURGE": True,
 }
 RETENTION_KEYS = tuple(key for key in DEFAULTS if key.startswith("MELDPUNT_RETAIN_"))
+# Whole-number settings with bounds of their own (others: 0 or more). A century of retention is
+# longer than anyone needs and short enough for date arithmetic (a million days overflowed it).
+LIMITS: dict[str, tuple[int, int | None, str]] = {
+    **{key: (0, 36_500, "days") for key in RETENTION_KEYS},
+    "MELDPUNT_PROPOSAL_DAYS": (1, 365, "days"),
+}
 
 
 class ConfigError(Exception):
@@ -121,14 +127,36 @@ def load(folder: Path, overrides: dict | None = None) -> dict:
 
 
 def _coerce(key: str, value: str, default: object) -> object:
+    """An environment variable's text as the type of its default; ConfigError if it is not one."""
     if isinstance(default, bool):
-        return value.strip().lower() in ("1", "true", "yes", "on")
+        return switch(key, value)
     if isinstance(default, int):
-        try:
-            return int(value)
-        except ValueError:
-            raise ConfigError(f"{key} must be a whole number, not {value!r}.") from None
+        return whole(key, value, *LIMITS.get(key, (0, None, "")))
     return value
+
+
+ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def switch(key: str, value: object) -> bool:
+    """A setting that is on or off: a TOML boolean, or one of the words in ON and OFF."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ON or text in OFF:
+        return text in ON
+    raise ConfigError(f"{key} must be on or off (true or false), not {value!r}.")
+
+
+def whole(key: str, value: object, low: int, high: int | None = None, unit: str = "") -> int:
+    """A setting that is a whole number from `low` (to `high`): a TOML integer, or ASCII digits
+    (str.isdigit also takes "²" and other scripts' digits, which int() then refuses)."""
+    text = str(value).strip()
+    number = int(text) if not isinstance(value, bool) and text.isascii() and text.isdigit() else None
+    if not isinstance(value, int | str) or number is None or number < low or (high is not None and number > high):
+        span = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise ConfigError(f"{key} must be a whole number{' of ' + unit if unit else ''} ({span}), not {value!r}.")
+    return number
 
 
 def team_key(settings: dict) -> PublicKey:
@@ -215,46 +243,43 @@ class Settings(Mapping):
     @cached_property
     def retention_days(self) -> dict[str, int]:
         """Each retention rule's period in days (MELDPUNT_RETAIN_*), checked: a whole number, 0 or more."""
-        days = {}
-        for key in RETENTION_KEYS:
-            value = self._values[key]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | str)
-                or not (str(value).strip().isascii() and str(value).strip().isdigit())
-            ):
-                raise ConfigError(f"{key} must be a whole number of days (0 or more), not {value!r}.")
-            days[key] = int(value)
-        return days
+        return {key: self.number(key) for key in RETENTION_KEYS}
 
     @cached_property
     def audit_verify(self) -> bool:
         """MELDPUNT_AUDIT_VERIFY as configured (on unless said otherwise). Whether "off" is in
         effect is app/domain/proposals.py's to say: only with a second person's approval."""
-        value = self._values.get("MELDPUNT_AUDIT_VERIFY", True)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"MELDPUNT_AUDIT_VERIFY must be on or off (true or false), not {value!r}.")
+        return switch("MELDPUNT_AUDIT_VERIFY", self._values.get("MELDPUNT_AUDIT_VERIFY", True))
 
     @cached_property
     def proposal_days(self) -> int:
         """MELDPUNT_PROPOSAL_DAYS, checked: how many days a four-eyes proposal may be approved after
         it was opened (app/domain/proposals.py), a whole number from 1 to 365."""
-        value = self._values.get("MELDPUNT_PROPOSAL_DAYS", DEFAULTS["MELDPUNT_PROPOSAL_DAYS"])
-        text = str(value).strip()
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | str)
-            or not (text.isascii() and text.isdigit())
-            or not 1 <= int(text) <= 365
-        ):
-            raise ConfigError(f"MELDPUNT_PROPOSAL_DAYS must be a whole number of days from 1 to 365, not {value!r}.")
-        return int(text)
+        return self.number("MELDPUNT_PROPOSAL_DAYS")
+
+    def number(self, key: str) -> int:
+        """A whole-number setting, checked against its bounds (LIMITS; else 0 or more)."""
+        return whole(key, self._values.get(key, DEFAULTS[key]), *LIMITS.get(key, (0, None, "")))
+
+    def flag(self, key: str) -> bool:
+        """A switch (a setting whose default is true or false), as a bool whether the instance file
+        or the environment said `false`, "off" or "0"."""
+        return switch(key, self._values.get(key, DEFAULTS[key]))
+
+    # What `validate` checks beyond each value's type: the parsed settings the domain uses.
+    PARSED = ("team_key", "zone", "notify_times", "retention_days", "audit_verify", "proposal_days", "max_text_chars")
+
+    def validate(self) -> None:
+        """Every setting checked now, not when a page, a purge or a mail first uses it: each whole
+        number and switch by the type of its default (from the instance file as from the
+        environment), then the parsed ones. ConfigError names the first that is wrong."""
+        for key, default in DEFAULTS.items():
+            if isinstance(default, bool):
+                self.flag(key)
+            elif isinstance(default, int):
+                self.number(key)
+        for name in self.PARSED:
+            getattr(self, name)
 
     @property
     def secret_key(self) -> str:

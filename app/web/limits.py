@@ -2,7 +2,7 @@
 do nothing there: every limit also has a global variant. Limit state lives in this process's
 memory only. (The cap on argon2id derivations is app/domain/derivations.py.)"""
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -39,6 +39,12 @@ def per_report(setting: str, key):
         methods=["POST"],
         exempt_when=lambda: key() is None,
     )
+
+
+def per_account(limit: str, scope: str):
+    """POSTs to the view count against `limit` for each signed-in team account (a costly action
+    someone trusted may still click too often)."""
+    return limiter.limit(limit, key_func=lambda: f"account:{g.user.id}", scope=scope, methods=["POST"])
 
 
 submit_limits = limited("SUBMIT")

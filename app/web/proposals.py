@@ -21,7 +21,6 @@ from flask_wtf import FlaskForm
 
 from ..domain import chain, proposals
 from ..domain.models import Proposal
-from ..domain.settings import ConfigError
 from .context import settings
 from .urls import base_url, external_url
 
@@ -32,18 +31,13 @@ def rows(items: list[Proposal]) -> list[dict]:
     """Each proposal with what it does in the page's language, what the signed-in account may do,
     why it may not decide one it otherwise could (`why`, or None), and why an open one can no longer
     be approved by anyone (`stale`: sentences, none if it can be)."""
-    try:
-        days, problem = settings().proposal_days, None
-    except ConfigError as exc:
-        days, problem = None, str(exc)  # nothing is approved until the operator fixes it
+    days = settings().proposal_days  # checked when the app started (Settings.validate)
     shown = []
     for proposal in items:
         message, values = proposals.summary(proposal)
         is_open = proposal.state == proposals.OPEN
         reason = proposals.controlled(proposal, g.user) if is_open else None
         stale = [_(why, **why_values) for why, why_values in proposals.unapprovable(proposal, days)]
-        if is_open and problem:
-            stale.append(problem)
         state = proposals.shown_state(proposal, days)
         may_decide = proposals.may_decide(proposal, g.user)
         shown.append(
@@ -52,7 +46,7 @@ def rows(items: list[Proposal]) -> list[dict]:
                 "what": _(message, **values),
                 "state": _(proposals.STATE_LABELS.get(state, state)),
                 "may_decide": may_decide,  # reject; approve too unless stale
-                "may_approve": may_decide and not stale,
+                "may_approve": proposals.may_approve(proposal, g.user, days),
                 "may_withdraw": proposals.may_withdraw(proposal, g.user),
                 "why": _(reason) if reason and proposal.proposed_by != g.user.name else None,
                 "stale": stale,
@@ -93,7 +87,7 @@ def decide(proposal_id: int, template: str, back: Callable[[Proposal], object]):
         abort(400)
     try:
         if decision == "approve":
-            outcome = proposals.approve(proposal, g.user, settings())
+            outcome = proposals.approve(proposal, g.user, settings().proposal_days)
         elif decision == "reject":
             outcome = proposals.Decided(proposals.reject(proposal, g.user))
         else:
@@ -108,10 +102,6 @@ def decide(proposal_id: int, template: str, back: Callable[[Proposal], object]):
     except proposals.Stale as refusal:
         # Expired, or its proposer's account no longer carries it: nothing changed; say which.
         flash(_(refusal.reason, **refusal.values))
-        return back(proposal)
-    except ConfigError as exc:
-        # MELDPUNT_PROPOSAL_DAYS is wrong: nothing is approved until the operator fixes it.
-        flash(str(exc))
         return back(proposal)
     except proposals.Refused:
         if proposals.find(proposal_id).state != proposals.OPEN:
