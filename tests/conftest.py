@@ -17,6 +17,55 @@ settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_
 settings.register_profile("dev", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+# The second database and the shared store (`python -m tests.services start DIR` prints both):
+# with them set, every test that touches the database runs on PostgreSQL and the portal keeps its
+# limits in Redis; without them, SQLite and memory (`make test` says which in its header).
+TEST_DATABASE_URL = os.environ.get("MELDPUNT_TEST_DATABASE_URL", "")
+TEST_REDIS_URL = os.environ.get("MELDPUNT_TEST_REDIS_URL", "")
+
+
+def pytest_report_header(config) -> list[str]:
+    database = f"PostgreSQL ({TEST_DATABASE_URL})" if TEST_DATABASE_URL else "SQLite"
+    store = f"Redis ({TEST_REDIS_URL})" if TEST_REDIS_URL else "memory"
+    lines = [f"meldpunt: database {database}, limits in {store}"]
+    if not TEST_DATABASE_URL or not TEST_REDIS_URL:
+        lines.append(
+            "meldpunt: for PostgreSQL and Redis too, run `python -m tests.services start DIR` and export what it "
+            "prints (MELDPUNT_TEST_DATABASE_URL, MELDPUNT_TEST_REDIS_URL); .ci/run does"
+        )
+    return lines
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not TEST_DATABASE_URL:
+        return
+    skip = pytest.mark.skip(reason="about SQLite itself (its file, pragmas or sqlite3); this run is on PostgreSQL")
+    for item in items:
+        if "sqlite" in item.keywords:
+            item.add_marker(skip)
+
+
+def reset_postgres(url: str) -> None:
+    """An empty database for the next test: other sessions ended, the schema dropped and made anew."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(autouse=True)
+def _database_of_this_run(monkeypatch):
+    """On the PostgreSQL run, each test starts with an empty database, and the command-line tools
+    the tests start (`meldpunt init`, …) use it too, through DATABASE_URL."""
+    if TEST_DATABASE_URL:
+        reset_postgres(TEST_DATABASE_URL)
+        monkeypatch.setenv("DATABASE_URL", TEST_DATABASE_URL)
+
 
 @pytest.fixture(scope="session")
 def team_key() -> PrivateKey:
@@ -81,7 +130,7 @@ def portal_config(tmp_path, team_key) -> dict:
         "TESTING": True,
         "MELDPUNT_TEAM_KEY": str(team_key.public),
         "SECRET_KEY": PORTAL_SECRET,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'meldpunt.db'}",
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'instance' / 'meldpunt.db'}",
         "MELDPUNT_SECURE_COOKIES": False,
         "MELDPUNT_LIMIT_SUBMIT": "1000 per minute",
         "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "1000 per minute",
