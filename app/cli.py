@@ -275,7 +275,7 @@ def purge(dry_run: bool) -> None:
         ended = purge_expired(loaded)
         truncated = truncate_wal()
         not_rewritten, size, started = None, used_bytes(), time.monotonic()
-        if rewriting and is_sqlite():
+        if rewriting:
             not_rewritten = rewrite()
             truncated = truncate_wal()  # the rewrite went through the log: empty it again
         took = time.monotonic() - started
@@ -292,14 +292,12 @@ def purge(dry_run: bool) -> None:
         click.echo(f"  {line}")
     click.echo(f"Deleted {stale} unfinished uploads.")
     click.echo(f"Deleted {ended} ended sessions and used challenges.")
-    if not is_sqlite():
-        click.echo(
-            "Not SQLite: rows stay in the order they came until CLUSTER rewrites the tables (docs/operations.md)."
-        )
-    elif not rewriting:
+    if not rewriting:
         click.echo("Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false): rows keep the order they came in, in the file.")
-    elif not_rewritten is None:
+    elif not_rewritten is None and is_sqlite():
         click.echo(f"Rewrote the database file in the order of its keys: {size / MIB:.1f} MiB in {took:.1f} s.")
+    elif not_rewritten is None:
+        click.echo(f"Rewrote the reporters' tables in the order of their keys (CLUSTER) in {took:.1f} s.")
     if problems:
         raise click.ClickException("; ".join(problems))
 
@@ -501,6 +499,11 @@ def audit_verify(heads: tuple[str, ...], no_record: bool) -> None:
         notes += [f"{path}, entry {head.seq}: {head.note}" for head in found if head.note]
         saved += found
     recorded = ""
+    from .domain.db import bind_read_only, writable
+
+    if (no_record or not writable(settings["DATABASE_URL"])) and bind_read_only(settings["DATABASE_URL"]):
+        recorded = "" if no_record else "not recorded in the history (the database is read-only here)"
+        no_record = True
     with database.connection_context():
         verdict = verify(saved)
         if verdict and not no_record:

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.served import form, gunicorn, in_threads  # noqa: E402  (after ROOT joins sys.path)
+from tests.served import gunicorn, in_threads  # noqa: E402  (after ROOT joins sys.path)
 
 UNLIMITED = {
     f"MELDPUNT_LIMIT_{name}{scope}": "1000000 per minute"
@@ -47,7 +47,17 @@ class Result:
 
 
 def submit(port: int) -> tuple[int, str | None]:
-    cookie, token = form(port)
+    """One report without JavaScript: the form, then its multipart POST. The status of whichever
+    failed (the form itself answers 503 while the database is away), and the reference shown."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", "/report")  # no ?lang: its cookie would come before the session's
+    response = conn.getresponse()
+    page = response.read().decode()
+    conn.close()
+    if response.status != 200:
+        return response.status, None
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     boundary = uuid.uuid4().hex
     fields = {"csrf_token": token, "accept_policy": "y", "title": "Load", "system": "bench", "description": "x"}
     body = b"".join(
@@ -92,13 +102,13 @@ def load(port: int, seconds: float, clients: int) -> Result:
     return result
 
 
-def mismatches(database: Path, result: Result) -> dict[str, int]:
+def mismatches(url: str, result: Result) -> dict[str, int]:
     """What was answered against what was stored (read after the load, from the database)."""
     from app.domain.db import bind
     from app.domain.db import database as db
     from app.domain.models import Mailbox, Report
 
-    bind(f"sqlite:///{database}")
+    bind(url)
     with db.connection_context():
         stored = {row.reference for row in Report.select(Report.reference)}
         with_mailbox = {row.report.reference for row in Mailbox.select(Mailbox, Report).join(Report)}
@@ -109,14 +119,14 @@ def mismatches(database: Path, result: Result) -> dict[str, int]:
         }
 
 
-def kept_for_retry(database: Path) -> int:
+def kept_for_retry(url: str) -> int:
     """Attachments of submissions answered 503: sealed and kept for the reporter's next try (the
     form lists them), deleted by `meldpunt purge` the next day if the report is never sent."""
     from app.domain.db import bind
     from app.domain.db import database as db
     from app.domain.models import Item
 
-    bind(f"sqlite:///{database}")
+    bind(url)
     with db.connection_context():
         return Item.select().where(Item.report.is_null()).count()
 
@@ -131,8 +141,9 @@ def main() -> int:
         instance = Path(folder) / "instance"
         with gunicorn(instance, MELDPUNT_WORKERS=str(args.workers), **UNLIMITED) as (port, _log, _master):
             result = load(port, args.seconds, args.clients)
-        found = mismatches(instance / "meldpunt.db", result)
-        kept = kept_for_retry(instance / "meldpunt.db")
+        url = f"sqlite:///{instance / 'meldpunt.db'}"
+        found = mismatches(url, result)
+        kept = kept_for_retry(url)
     stored = result.statuses.get(200, 0)
     print(f"{args.clients} clients, {args.workers} workers, {result.seconds:.0f} s")
     print(f"reports stored: {stored} ({stored / result.seconds:.1f}/s)")

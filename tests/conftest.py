@@ -58,6 +58,32 @@ def reset_postgres(url: str) -> None:
         connection.execute("CREATE SCHEMA public")
 
 
+def new_postgres_database() -> str:
+    """A database of its own on the run's PostgreSQL, for a server a whole module shares (the
+    per-test reset empties only the run's own database)."""
+    import secrets
+
+    import psycopg
+
+    name = f"meldpunt_{secrets.token_hex(6)}"
+    with psycopg.connect(TEST_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{TEST_DATABASE_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def instance_database(instance: Path) -> str:
+    """The database an instance folder uses: its instance file's DATABASE_URL (a served instance
+    on PostgreSQL has one of its own), else the run's, else its SQLite file."""
+    import tomllib
+
+    path = Path(instance) / "meldpunt.toml"
+    if path.exists():
+        url = tomllib.loads(path.read_text()).get("DATABASE_URL")
+        if url:
+            return url
+    return TEST_DATABASE_URL or f"sqlite:///{Path(instance) / 'meldpunt.db'}"
+
+
 @pytest.fixture(autouse=True)
 def _database_of_this_run(monkeypatch):
     """On the PostgreSQL run, each test starts with an empty database, and the command-line tools
@@ -65,6 +91,10 @@ def _database_of_this_run(monkeypatch):
     if TEST_DATABASE_URL:
         reset_postgres(TEST_DATABASE_URL)
         monkeypatch.setenv("DATABASE_URL", TEST_DATABASE_URL)
+    if TEST_REDIS_URL:  # every test counts its limits from zero
+        import redis
+
+        redis.Redis.from_url(TEST_REDIS_URL).flushdb()
 
 
 @pytest.fixture(scope="session")
@@ -132,6 +162,7 @@ def portal_config(tmp_path, team_key) -> dict:
         "SECRET_KEY": PORTAL_SECRET,
         "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'instance' / 'meldpunt.db'}",
         "MELDPUNT_SECURE_COOKIES": False,
+        "MELDPUNT_REDIS_URL": TEST_REDIS_URL or None,
         "MELDPUNT_LIMIT_SUBMIT": "1000 per minute",
         "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "1000 per minute",
         "MELDPUNT_LIMIT_LOGIN": "1000 per minute",

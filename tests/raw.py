@@ -6,16 +6,15 @@ Statements use `?` for parameters (sqlite3's style); on PostgreSQL they become `
 SQLite stores as text and PostgreSQL as a type (times) are passed as Python objects.
 """
 
-import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from .conftest import TEST_DATABASE_URL
+from .conftest import instance_database
 
 
 def url_of(instance: Path) -> str:
-    return TEST_DATABASE_URL or os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance) / 'meldpunt.db'}"
+    return instance_database(instance)
 
 
 def is_postgres(instance: Path) -> bool:
@@ -81,3 +80,28 @@ def run(instance: Path, sql: str, params: tuple = ()) -> list[tuple]:
     """One statement in its own transaction."""
     with connect(instance) as db:
         return db.run(sql, params)
+
+
+def stored_bytes(instance: Path) -> bytes:
+    """Everything the database holds, as someone reading it would find it: on SQLite the instance
+    folder's files byte for byte (free pages and the log included); on PostgreSQL every value of
+    every table of the instance's database, binary values as their bytes, others as text."""
+    url = url_of(instance)
+    if not url.startswith("postgres"):
+        return b"".join(path.read_bytes() for path in Path(instance).rglob("*") if path.is_file())
+    parts = []
+    with connect(instance) as db:
+        tables = [name for (name,) in db.run("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        for table in tables:
+            for row in db.run(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    parts.append(bytes(value) if isinstance(value, bytes | memoryview) else str(value).encode())
+    return b"\n".join(parts)
+
+
+def bound(sql: str) -> str:
+    """`sql` in the words of the database the app is bound to (app/domain/db.py), for
+    `database.execute_sql`."""
+    from app.domain.db import is_sqlite
+
+    return sql if is_sqlite() else _quoted(sql).replace("?", "%s")

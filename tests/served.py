@@ -17,29 +17,40 @@ import threading
 import time
 from pathlib import Path
 
+from .conftest import TEST_DATABASE_URL, instance_database, new_postgres_database
+
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
 
 
 @contextlib.contextmanager
-def gunicorn(instance: Path, **settings: str):
+def gunicorn(instance: Path, initialise: bool = True, **settings: str):
     """Initialise an instance in `instance` and serve it; yields (port, log path, master process)
     once every worker is up. `settings` become environment variables (MELDPUNT_WORKERS=1 unless
-    given; None removes a variable the environment may have)."""
+    given; None removes a variable the environment may have). A second server of the same
+    instance passes `initialise=False` and the first's DATABASE_URL."""
     from crypto import PrivateKey
 
     env = {**os.environ, "MELDPUNT_INSTANCE": str(instance), "MELDPUNT_WORKERS": "1", **settings}
     env = {name: value for name, value in env.items() if value is not None}
-    subprocess.run(
-        [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    if not initialise:
+        env["DATABASE_URL"] = settings.get("DATABASE_URL") or instance_database(instance)
+    elif TEST_DATABASE_URL and "DATABASE_URL" not in settings:
+        env["DATABASE_URL"] = new_postgres_database()  # its own: the per-test reset must not empty it
+    if initialise:
+        subprocess.run(
+            [BIN / "meldpunt", "init", "--dev", "--team-key", str(PrivateKey.generate().public)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    if initialise and TEST_DATABASE_URL:  # so that tests reading the instance (served_database, raw) find it
+        with (instance / "meldpunt.toml").open("a") as handle:
+            handle.write(f'DATABASE_URL = "{env["DATABASE_URL"]}"\n')
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    log = instance / "gunicorn.log"
+    log = instance / ("gunicorn.log" if initialise else f"gunicorn-{port}.log")
     process = subprocess.Popen(
         [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
@@ -72,6 +83,20 @@ def threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
+def connections(pid: int, instance: Path) -> int:
+    """The database connections a worker holds: open files of SQLite's database, or on PostgreSQL
+    the server's sessions on the instance's database (all of them: the test's server is alone
+    there)."""
+    url = instance_database(instance)
+    if url.startswith("sqlite"):
+        return open_files(pid, "meldpunt.db")
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        query = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        return connection.execute(query).fetchone()[0]
+
+
 def open_files(pid: int, name: str) -> int:
     """How many of the process's file descriptors point at a file whose name contains `name`."""
     count = 0
@@ -89,6 +114,62 @@ def form(port: int, path: str = "/report") -> tuple[str, str]:
     page = response.read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     return response.getheader("Set-Cookie").split(";")[0], token
+
+
+class Visitor:
+    """A browser without JavaScript, as far as the tests need one: its cookies (which, as a
+    browser's, do not depend on the port, so one visitor can go from one server to another), a
+    GET, a form POST; redirects are not followed, so each answer can be checked."""
+
+    def __init__(self):
+        self.cookies: dict[str, str] = {}
+
+    def request(self, port: int, method: str, path: str, body: bytes = b"", headers: dict | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        conn.request(method, path, body or None, {**({"Cookie": cookie} if cookie else {}), **(headers or {})})
+        response = conn.getresponse()
+        page = response.read().decode(errors="replace")
+        conn.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value = rest.split(";")[0]
+            if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return response.status, page, response
+
+    def get(self, port: int, path: str):
+        return self.request(port, "GET", path)
+
+    def token(self, port: int, path: str) -> str:
+        status, page, _ = self.get(port, path)
+        assert status == 200, (path, status)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def post(self, port: int, path: str, fields: dict[str, str], form_path: str | None = None):
+        """POST `fields` with a CSRF token from the form at `form_path` (default: `path`)."""
+        import urllib.parse
+
+        fields = {"csrf_token": self.token(port, form_path or path), **fields}
+        body = urllib.parse.urlencode(fields).encode()
+        return self.request(port, "POST", path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def report(self, port: int, fields: dict[str, str]):
+        """The report form without JavaScript: a multipart POST to the form's own address."""
+        import uuid
+
+        status, page, _ = self.get(port, "/report?lang=en")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        boundary = uuid.uuid4().hex
+        body = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in {"csrf_token": token, **fields}.items()
+        )
+        body += f"--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return self.request(port, "POST", f"/report?csrf={token}&lang=en", body, headers)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -382,7 +463,7 @@ def served_database(instance: Path):
     from app.domain.db import bind, database
     from app.domain.settings import Settings
 
-    settings = Settings.load(instance)
+    settings = Settings.load(instance, {"DATABASE_URL": instance_database(instance)})
     previous = database.obj
     bind(settings["DATABASE_URL"])
     try:

@@ -106,11 +106,17 @@ class Postgres:
             )
 
     def restart(self) -> None:
+        """As `pg_ctl restart` does it, with the same options; the new server writes to the log
+        file, not to a pipe of ours (which it would hold open for as long as it runs)."""
         binaries = postgres_bin()
         subprocess.run(
-            _as_owner([str(binaries / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart"]),
+            _as_owner(
+                [str(binaries / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-l", str(self.folder / "log")]
+                + ["restart"]
+            ),
             check=True,
-            capture_output=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def stop(self) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from . import raw
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -17,7 +19,12 @@ def meldpunt(*args, instance: Path, env: dict | None = None) -> subprocess.Compl
         [Path(sys.executable).parent / "meldpunt", *map(str, args)],
         capture_output=True,
         text=True,
-        env={**os.environ, "MELDPUNT_INSTANCE": str(instance), **(env or {})},
+        env={
+            **os.environ,
+            "MELDPUNT_INSTANCE": str(instance),
+            "DATABASE_URL": raw.url_of(instance),  # its instance file's, on PostgreSQL runs (tests/raw.py)
+            **(env or {}),
+        },
         timeout=60,
     )
 
@@ -95,7 +102,7 @@ def test_purge_removes_stale_unfinished_uploads(tmp_path, team_key):
     from app.domain.models import Item
     from app.domain.settings import Settings
 
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(raw.url_of(instance))
     import datetime
 
     day = today(Settings.load(instance).zone)
@@ -134,7 +141,7 @@ def test_user_add_makes_the_first_admin_only(tmp_path, team_key):
     assert "/team/enrol/" in first.stdout
     # Not enrolled yet (a lost link): another admin may still be made.
     assert meldpunt("user", "add", "root2", "--role", "admin", instance=instance).returncode == 0
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(raw.url_of(instance))
     with database.connection_context():
         User.update(enrolled=True).where(User.name == "root").execute()
     refused = meldpunt("user", "add", "mallory", "--role", "admin", instance=instance)

@@ -26,6 +26,8 @@ from .portal_helpers import REPORT, submit_report
 from .test_admin_cli import meldpunt
 from .test_unlinkable import SIGMAS, _kendall, _noise
 
+pytestmark = pytest.mark.sqlite  # the bytes of SQLite's file; PostgreSQL's heap: test_heap_order below
+
 PAGE_KINDS = {2: "index interior", 5: "table interior", 10: "index leaf", 13: "table leaf"}
 STRONG = 0.9  # the control: a file that grew row by row orders them at least this well
 

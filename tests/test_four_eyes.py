@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from . import raw
 from .conftest import csrf_token
 from .team_helpers import add_report, settings_of, team_client, team_today
 
@@ -445,7 +446,7 @@ def test_the_command_line_makes_the_first_admin_and_the_first_auditor_only(tmp_p
     for name, role in (("root", "admin"), ("olga", "auditor"), ("bert", "admin")):
         made = meldpunt("user", "add", name, "--role", role, instance=instance)
         assert made.returncode == 0, made.stderr
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(raw.url_of(instance))
     with database.connection_context():
         assert User.get(User.name == "olga").issued_by == "command line"
         User.update(enrolled=True).execute()
@@ -648,11 +649,10 @@ def test_a_rejected_lower_period_leaves_the_default(make_portal):
 
 def _break_the_chain() -> tuple[int, str]:
     """Edit the first entry; returns its number and its detail, to restore it."""
-    from app.domain.db import database
     from app.domain.models import Event
 
     first = Event.select().order_by(Event.seq).first()
-    database.execute_sql("UPDATE event SET detail = 'rewritten' WHERE seq = ?", (first.seq,))
+    Event.update(detail="rewritten").where(Event.seq == first.seq).execute()
     return first.seq, first.detail
 
 
@@ -684,9 +684,9 @@ def test_switching_off_the_verification_needs_a_second_person(make_portal):
         broken, detail = _break_the_chain()
         assert notify.verify_history(settings) == notify.Verification(broken_at=broken)
         # Restore it: the approval below must be appended to a chain that verifies.
-        from app.domain.db import database
+        from app.domain.models import Event
 
-        database.execute_sql("UPDATE event SET detail = ? WHERE seq = ?", (detail, broken))
+        Event.update(detail=detail).where(Event.seq == broken).execute()
         assert chain.verify().ok
     assert _decide(bert, proposal.id, "approve", back="proposals").status_code == 303
     with _db(portal):

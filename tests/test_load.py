@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from load_bench import UNLIMITED, load, mismatches
 
+from .conftest import instance_database
 from .served import gunicorn
 
 
@@ -21,7 +22,7 @@ def test_saturated_submissions_are_stored_whole_or_not_at_all(tmp_path):
     assert result.statuses[200] > 0
     assert set(result.statuses) <= {200, 503}
     assert not result.errors
-    assert mismatches(instance / "meldpunt.db", result) == {
+    assert mismatches(instance_database(instance), result) == {
         "answered but not stored": 0,
         "stored without a mailbox": 0,
         "stored but never answered": 0,

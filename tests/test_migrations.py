@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from peewee import SqliteDatabase
 
+from app.domain.db import open_database
 from app.domain.schema import LATEST
 
+from . import raw
+from .conftest import TEST_DATABASE_URL, instance_database, new_postgres_database
 from .legacy import models_18f69c2 as legacy
 
 PORTAL_SECRET = "legacy-secret-key-that-is-long-enough-0123456789"
@@ -24,7 +26,7 @@ def meldpunt(*args, instance: Path) -> subprocess.CompletedProcess:
         [Path(sys.executable).parent / "meldpunt", *map(str, args)],
         capture_output=True,
         text=True,
-        env={**os.environ, "MELDPUNT_INSTANCE": str(instance)},
+        env={**os.environ, "MELDPUNT_INSTANCE": str(instance), "DATABASE_URL": instance_database(instance)},
         timeout=60,
     )
 
@@ -32,11 +34,12 @@ def meldpunt(*args, instance: Path) -> subprocess.CompletedProcess:
 def _legacy_instance(folder: Path, team_key) -> Path:
     """An instance folder whose database was made by 18f69c2's models, with rows in every table."""
     folder.mkdir()
+    own = f'DATABASE_URL = "{new_postgres_database()}"\n' if TEST_DATABASE_URL else ""
     (folder / "meldpunt.toml").write_text(
         f'MELDPUNT_TEAM_KEY = "{team_key.public}"\nSECRET_KEY = "{PORTAL_SECRET}"\n'
-        'MELDPUNT_BASE_URL = "https://report.example.nl"\n'
+        f'MELDPUNT_BASE_URL = "https://report.example.nl"\n{own}'
     )
-    db = SqliteDatabase(str(folder / "meldpunt.db"), pragmas={"foreign_keys": 1})
+    db = _database(folder)
     legacy.database.initialize(db)
     with db.connection_context():
         db.create_tables(legacy.MODELS)
@@ -65,14 +68,25 @@ def _legacy_instance(folder: Path, team_key) -> Path:
     return folder
 
 
-def _rows(path: Path) -> dict[str, int]:
-    db = SqliteDatabase(str(path))
+def _database(instance: Path):
+    """The instance's database, on its own connection (not the app's): SQLite with foreign keys
+    enforced, as 18f69c2 had it, or the instance's PostgreSQL database."""
+    url = instance_database(instance)
+    if url.startswith("sqlite"):
+        from peewee import SqliteDatabase
+
+        return SqliteDatabase(url.removeprefix("sqlite:///"), pragmas={"foreign_keys": 1})
+    return open_database(url)
+
+
+def _rows(instance: Path) -> dict[str, int]:
+    db = _database(instance)
     with db.connection_context():
         return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in db.get_tables()}
 
 
-def _columns(path: Path) -> dict[str, set[tuple[str, str, bool]]]:
-    db = SqliteDatabase(str(path))
+def _columns(instance: Path) -> dict[str, set[tuple[str, str, bool]]]:
+    db = _database(instance)
     with db.connection_context():
         return {
             table: {(c.name, c.data_type.upper(), c.null) for c in db.get_columns(table)} for table in db.get_tables()
@@ -82,7 +96,7 @@ def _columns(path: Path) -> dict[str, set[tuple[str, str, bool]]]:
 @pytest.mark.slow
 def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     instance = _legacy_instance(tmp_path / "legacy", team_key)
-    before = _rows(instance / "meldpunt.db")
+    before = _rows(instance)
 
     check = meldpunt("check", instance=instance)
     assert check.returncode == 1
@@ -99,19 +113,19 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     assert "heads saved before this upgrade no longer match" in upgrade.stdout
     assert f"Database schema at version {LATEST}." in upgrade.stdout
 
-    after = _rows(instance / "meldpunt.db")
+    after = _rows(instance)
     grown = {table: after[table] - count for table, count in before.items()}
     # Nothing lost: the version and the history's head recorded, notify's high-water mark turned
     # into counts, the upgrade itself on record; only the withdrawn credit is gone (version 5).
     assert grown == {**dict.fromkeys(before, 0), "setting": 2, "credit": -1, "event": 2}
-    assert b"Withdrawn W." not in (instance / "meldpunt.db").read_bytes()  # gone from the file, too (VACUUM)
+    assert b"Withdrawn W." not in raw.stored_bytes(instance)  # gone from the file too, on SQLite (VACUUM)
     assert meldpunt("check", instance=instance).returncode == 0
 
     # What the old schema knew only from events is now on the report itself.
     from app.domain.db import bind, database
     from app.domain.models import Report
 
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(instance_database(instance))
     with database.connection_context():
         first = Report.get(Report.reference == "MP-AAAA-AAAA")
         assert first.cra_early_warning_sent == WARNED
@@ -142,7 +156,8 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
         third = Report.get(Report.reference == "MP-CCCC-CCCC")
         assert sorted(event.report_id for event in reported) == sorted([first.id] * 3 + [second.id, third.id])
         assert [(credit.report_id, credit.name) for credit in Credit.select()] == [(first.id, "Ada L.")]
-        assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+        if database.param == "?":  # SQLite; PostgreSQL checks every foreign key as it is written
+            assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
 
         # Version 6: the events, in the order they were written, are a chain that verifies.
         from app.domain import chain
@@ -180,7 +195,7 @@ def test_upgrade_from_18f69c2_keeps_every_row(tmp_path, team_key):
     # Upgrading twice changes nothing.
     again = meldpunt("upgrade", instance=instance)
     assert "Applied" not in again.stdout
-    assert _rows(instance / "meldpunt.db") == after
+    assert _rows(instance) == after
 
 
 @pytest.mark.slow
@@ -188,8 +203,11 @@ def test_an_upgraded_database_has_the_schema_of_a_new_one(tmp_path, team_key):
     upgraded = _legacy_instance(tmp_path / "legacy", team_key)
     assert meldpunt("upgrade", instance=upgraded).returncode == 0
     fresh = tmp_path / "fresh"
+    if TEST_DATABASE_URL:
+        fresh.mkdir()
+        (fresh / "meldpunt.toml").write_text(f'DATABASE_URL = "{new_postgres_database()}"\n')
     assert meldpunt("init", "--team-key", team_key.public, instance=fresh).returncode == 0
-    assert _columns(upgraded / "meldpunt.db") == _columns(fresh / "meldpunt.db")
+    assert _columns(upgraded) == _columns(fresh)
 
 
 def test_upgrade_needs_an_initialised_database(tmp_path, team_key):
@@ -214,15 +232,14 @@ def test_the_portal_refuses_to_serve_a_database_that_is_behind(tmp_path, team_ke
     from app import create_app
 
     instance = _legacy_instance(tmp_path / "legacy", team_key)
-    portal = create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False})
+    config = {"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False, "DATABASE_URL": instance_database(instance)}
+    portal = create_app(config)
     page = portal.test_client().get("/?lang=en")
     assert page.status_code == 503
     assert page.headers["Retry-After"] == "60"
     assert "meldpunt upgrade" in caplog.text
     assert meldpunt("upgrade", instance=instance).returncode == 0
-    assert (
-        create_app({"INSTANCE": instance, "MELDPUNT_SECURE_COOKIES": False}).test_client().get("/").status_code == 200
-    )
+    assert create_app(config).test_client().get("/").status_code == 200
 
 
 def _append_v1(action: str, at: datetime.datetime, detail: str = "", actor: str = "alice") -> int:
@@ -236,8 +253,10 @@ def _append_v1(action: str, at: datetime.datetime, detail: str = "", actor: str 
     content = schema._content_v1(seq, at, actor, action, "", detail)
     digest = chain.link(previous, content)
     database.execute_sql(
-        "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest, redacted) "
-        "VALUES (?, '', ?, ?, ?, ?, ?, ?, 0)",
+        raw.bound(
+            "INSERT INTO event (seq, reference, actor, action, detail, at, content, digest, redacted) "
+            "VALUES (?, '', ?, ?, ?, ?, ?, ?, FALSE)"
+        ),
         (seq, actor, action, detail, at.isoformat(" "), content, digest),
     )
     Setting.write(chain.HEAD, f"{seq}:{digest}")
@@ -258,7 +277,7 @@ def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_pa
     from app.domain.models import Event, User
 
     instance = _legacy_instance(tmp_path / "legacy", team_key)
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(instance_database(instance))
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
     with database.connection_context():
         for number in range(2, 9):
@@ -269,13 +288,15 @@ def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_pa
         _append_v1("user-reset", now - datetime.timedelta(days=2), "alice", actor="root")
         # Retention as version 8 redacted: the fields blanked, the time cut to the day, content kept.
         database.execute_sql(
-            "UPDATE event SET actor = '', detail = '', redacted = 1, at = substr(at, 1, 10) || ' 00:00:00' "
-            "WHERE seq = ?",
+            raw.bound(
+                "UPDATE event SET actor = '', detail = '', redacted = TRUE, at = substr(at, 1, 10) || ' 00:00:00' "
+                "WHERE seq = ?"
+            ),
             (old,),
         )
         run = f"retention on x: sign-in, sign-out, view and refusal entries (redacted), {days} days after the day"
         _append_v1(chain.RETENTION, now, f"{run} they were written: 1 entry, redacted entries {old}", "command line")
-        old_content = database.execute_sql("SELECT content FROM event WHERE seq = ?", (old,)).fetchone()[0]
+        old_content = database.execute_sql(raw.bound("SELECT content FROM event WHERE seq = ?"), (old,)).fetchone()[0]
         if tampered:
             database.execute_sql("UPDATE event SET detail = 'rewritten' WHERE seq = 1")
         head = chain.head()
@@ -297,5 +318,5 @@ def test_version_9_recomputes_the_chain_and_keeps_what_retention_redacted(tmp_pa
         # Who issued each account's link, from the history: root reset alice.
         assert User.get(User.name == "alice").issued_by == "root"
         # The relabelling the old formula let through is found now.
-        database.execute_sql("UPDATE event SET action = 'signed-in' WHERE seq = ?", (old,))
+        database.execute_sql(raw.bound("UPDATE event SET action = 'signed-in' WHERE seq = ?"), (old,))
         assert chain.verify().problem == f"entry {old} was changed after it was written (its action or day)"

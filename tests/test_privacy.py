@@ -2,10 +2,10 @@
 
 import logging
 import tempfile
-from pathlib import Path
 
 import pytest
 
+from . import raw
 from .conftest import csrf_token
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
 
@@ -50,7 +50,7 @@ def test_no_marker_in_database_files_or_logs(make_portal, portal_config, caplog,
         last = sign_in(client, "abacus " * 7, **kwargs)
     assert last.status_code == 429
 
-    stored = b"".join(path.read_bytes() for path in Path(portal_config["INSTANCE"]).rglob("*") if path.is_file())
+    stored = raw.stored_bytes(portal_config["INSTANCE"])
     assert stored, "the database files were not found"
     logs = caplog.text + "".join(capfd.readouterr())
     for marker in IDENTIFYING:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from . import raw
 from .conftest import csrf_token
 from .team_helpers import add_report, settings_of, team_client, team_today
 from .test_admin_cli import meldpunt
@@ -395,7 +396,7 @@ def _instance(tmp_path, team_key) -> Path:
 def _bound(instance: Path):
     from app.domain.db import bind, database
 
-    bind(f"sqlite:///{instance / 'meldpunt.db'}")
+    bind(raw.url_of(instance))
     return database
 
 
@@ -585,6 +586,7 @@ def _files_holding(instance: Path, markers: list[bytes]) -> list[str]:
     return found
 
 
+@pytest.mark.sqlite
 @pytest.mark.slow
 @pytest.mark.parametrize("pragma", [True, False], ids=["the-app-sets-secure-delete", "negative-control"])
 def test_a_purged_report_is_gone_from_every_file_even_with_secure_delete_off_by_default(tmp_path, team_key, pragma):
@@ -609,6 +611,7 @@ def test_a_purged_report_is_gone_from_every_file_even_with_secure_delete_off_by_
         assert "secure_delete is off" in result.stderr
 
 
+@pytest.mark.sqlite
 def test_every_connection_sets_secure_delete(portal):
     from app.domain.db import database, erases_deleted_rows
 
@@ -651,6 +654,7 @@ def test_a_retention_period_in_other_digits_is_a_configuration_error(make_portal
             make_portal(MELDPUNT_RETAIN_SPAM_DAYS=wrong)
 
 
+@pytest.mark.sqlite
 def test_a_purge_that_could_not_rewrite_is_on_record_as_incomplete(tmp_path, team_key, monkeypatch):
     """The purge's entry is written last, saying how it ended: a rewrite that failed makes it
     `purge-incomplete` with the reason, the command fails, and the self-check does not count it

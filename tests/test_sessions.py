@@ -5,6 +5,8 @@ cookie, a session minted with SECRET_KEY alone, a saved cookie replaying its sol
 import base64
 import json
 
+import pytest
+
 from .conftest import csrf_token
 from .portal_helpers import passphrase_from, sign_in, submit_report
 from .team_helpers import enrol, team_client
@@ -221,6 +223,7 @@ def test_one_proof_of_work_files_one_report_even_in_parallel(portal, client, tea
         assert Report.select().count() == 1
 
 
+@pytest.mark.sqlite
 def test_session_rows_keep_no_insertion_order(portal):
     """SQLite's hidden rowid would order a reporter's sign-in between team sign-ins with exact
     times; these tables have none (their rows sit in the order of a random hash)."""

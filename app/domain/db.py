@@ -51,6 +51,29 @@ def bind(url: str) -> None:
     database.initialize(open_database(url))
 
 
+def bind_read_only(url: str) -> bool:
+    """A SQLite file this process may not (or must not) change, a copy kept as evidence: opened
+    read-only, no pragma that writes, the file left byte for byte as it was. `immutable` when
+    there is no write-ahead log to read (then SQLite needs no lock file beside it either). False,
+    and nothing changed, for other databases."""
+    if not url.startswith("sqlite"):
+        return False
+    path = Path(url.removeprefix("sqlite:///")).resolve()
+    log = Path(f"{path}-wal")
+    flag = "mode=ro" if log.exists() and log.stat().st_size else "immutable=1"
+    database.initialize(SqliteDatabase(f"file:{path}?{flag}", uri=True, pragmas={"query_only": 1}))
+    return True
+
+
+def writable(url: str) -> bool:
+    """Whether this process can change the SQLite file at `url` and make files beside it (the
+    log); True for other databases (their server decides)."""
+    if not url.startswith("sqlite"):
+        return True
+    path = Path(url.removeprefix("sqlite:///")).resolve()
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
 
@@ -87,6 +110,27 @@ def used_bytes() -> int:
     return (pages - free) * size
 
 
+# The tables whose rows reporters cause (app/domain/models.py `ReporterRow`, and the sessions and
+# spent challenges, which SQLite keeps WITHOUT ROWID): on PostgreSQL the purge CLUSTERs them, and
+# the self-check scans them for times finer than a day (app/domain/inventory.py).
+REPORTER_TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge")
+
+
+def _cluster() -> str | None:
+    for table in REPORTER_TABLES:
+        key = database.execute_sql(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass AND indisprimary",
+            (f'"{table}"',),
+        ).fetchone()
+        if key is None:
+            return f"the table {table} has no primary key to order it by"
+        try:
+            database.execute_sql(f'CLUSTER "{table}" USING {key[0]}')
+        except OperationalError as exc:  # a lock not granted in time, the disk full
+            return str(exc)
+    return None
+
+
 def rewrite() -> str | None:
     """SQLite: write the database file anew (VACUUM): each table in the order of its key, each
     index in the order of its entries. In a file that grew row by row, a newer row sits lower in
@@ -96,10 +140,11 @@ def rewrite() -> str | None:
 
     Outside a transaction, after `truncate_wal` (the rewrite goes through the log; truncate it
     again afterwards). Writers wait while it runs, up to the busy timeout. Returns None when done,
-    else why not (nothing changed then). Not SQLite: None, nothing to do here (PostgreSQL needs
-    CLUSTER on the primary keys, docs/operations.md)."""
+    else why not (nothing changed then). PostgreSQL: each table reporters write to is CLUSTERed on
+    its primary key (random), the same for a heap (`VACUUM FULL` would keep the order of writing);
+    each takes its table's lock while it runs (docs/operations.md, "The nightly rewrite")."""
     if not is_sqlite():
-        return None
+        return _cluster()
     folder = Path(database.obj.database).resolve().parent
     needed, free = REWRITE_COPIES * used_bytes(), shutil.disk_usage(folder).free
     if free < needed:

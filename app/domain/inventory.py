@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from peewee import SqliteDatabase, Table, fn
 
+from .db import REPORTER_TABLES as REPORTER_TABLES  # re-exported: selfcheck and the pages read it here
 from .db import database
 from .models import MODELS
 
@@ -278,9 +279,9 @@ PURPOSES = {
     ),
 }
 
-# Tables whose rows a reporter causes: no time finer than a day may be in them, except the
-# team's own exact times on a report (the CRA moments) and on a team session.
-REPORTER_TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge")
+# REPORTER_TABLES (app/domain/db.py): tables whose rows a reporter causes. No time finer than a
+# day may be in them, except the team's own exact times on a report (the CRA moments) and on a
+# team session.
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_DERIVATION_WAIT_SECONDS": 1.0,  # for a free derivation slot, then 503
     "MELDPUNT_RUN_DIR": None,  # the derivation slots' lock files; default: run/ in the instance folder
     "MELDPUNT_POW_BITS": 18,  # proof of work before a browser-sealed report; 0 switches it off
+    # Where rate limits are counted: each process's memory (one server, one worker: a limit per
+    # worker), or a Redis shared by every worker and server (redis://…, the `redis` extra).
+    "MELDPUNT_REDIS_URL": None,
     "MELDPUNT_LIMIT_SUBMIT": "20 per hour; 200 per day",  # for everyone together
     "MELDPUNT_LIMIT_SUBMIT_PER_ADDRESS": "5 per minute",
     "MELDPUNT_LIMIT_LOGIN": "60 per minute",

@@ -7,11 +7,12 @@ import traceback
 from flask import Flask, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from peewee import OperationalError
+from peewee import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wsgi import LimitedStream
 
 from ..domain import errors as domain
+from ..domain.db import is_sqlite
 
 # Enough to drain a slightly oversized upload so the browser gets the 413 page instead of a reset;
 # a client sending far more than the limit is cut off.
@@ -88,9 +89,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        if _unreadable_body(error):  # the client's fault: a broken chunked body, a bad length
+        if _unreadable_body(error) or _unstorable_text(error):  # the client's fault
             return render_error(400, *MESSAGES[400])
-        if _database_busy(error):  # the nightly rewrite, or a long write: busy, not broken
+        if _database_busy(error) or _shared_store_down(error):  # busy or away for a moment, not broken
             return _page(503)
         log_unexpected(error)
         return render_error(500, *MESSAGES[500])
@@ -105,9 +106,25 @@ def init_app(app: Flask) -> None:
 
 
 def _database_busy(error: BaseException) -> bool:
-    """SQLite's lock held past the busy timeout (`meldpunt purge` rewriting the file): the request
-    gets the 503 with Retry-After that says "try again", and nothing of it was stored."""
-    return isinstance(error, OperationalError) and "locked" in str(error)
+    """SQLite's lock held past the busy timeout (`meldpunt purge` rewriting the file), or a database
+    server that cannot be reached or dropped the connection (PostgreSQL restarting): the request
+    gets the 503 with Retry-After that says "try again", and nothing of it was stored (its
+    transaction never committed). The next request opens a new connection."""
+    if isinstance(error, InterfaceError):
+        return True
+    return isinstance(error, OperationalError) and ("locked" in str(error) or not is_sqlite())
+
+
+def _shared_store_down(error: BaseException) -> bool:
+    """Redis (the limits' shared store) cannot be reached: a limited request fails closed, as a
+    503 that says "try again" (app/web/limits.py)."""
+    return type(error).__module__.split(".")[0] in ("redis", "limits") and "rror" in type(error).__name__
+
+
+def _unstorable_text(error: BaseException) -> bool:
+    """A NUL character in text PostgreSQL was asked to store or compare (a reference in the path, a
+    form field): its text type cannot hold one, and nothing else could mean it. SQLite takes it."""
+    return "cannot contain NUL" in str(error)
 
 
 def _unreadable_body(error: BaseException) -> bool:

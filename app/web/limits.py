@@ -1,12 +1,60 @@
 """Rate limits. Reporters behind Tor all arrive from the same address, so per-address limits alone
-do nothing there: every limit also has a global variant. Limit state lives in this process's
-memory only. (The cap on argon2id derivations is app/domain/derivations.py.)"""
+do nothing there: every limit also has a global variant.
+
+Counts live in MELDPUNT_REDIS_URL's Redis, shared by every worker and server, or without it in
+each process's memory (then each worker counts alone: fine for one worker, docs/deployment.md).
+A limit that stands for a client address is counted under a keyed hash of the address, never the
+address: HMAC-SHA-256 with a random key for the UTC day (in Redis for all servers, expiring after
+two days; in memory otherwise), so no address, not even in Redis, can be tested against a count
+once its day's key is gone. If Redis cannot be reached, a limited request (submitting, signing
+in) fails closed with a 503 (app/web/errors.py); pages that count nothing keep working. (The cap
+on argon2id derivations is per machine: app/domain/derivations.py.)"""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+import threading
 
 from flask import Flask, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, storage_uri="memory://", headers_enabled=False)
+KEY_DAYS = 2  # a day's key lives on into the next day, for requests that straddle midnight, then expires
+
+
+def address() -> str:
+    """The client's address as the limits count it: a keyed hash, the key the UTC day's."""
+    key = current_app.extensions["meldpunt-address-keys"].today()
+    return hmac.new(key, get_remote_address().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class AddressKeys:
+    """The day's random key: one in Redis for every server (set by whichever asks first), or one
+    per process in memory."""
+
+    def __init__(self, redis_url: str | None):
+        self._redis = None
+        if redis_url:
+            import redis  # the `redis` extra
+
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._local: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def today(self) -> bytes:
+        day = datetime.datetime.now(datetime.UTC).date().isoformat()
+        if self._redis is None:
+            with self._lock:
+                if day not in self._local:
+                    self._local = {day: secrets.token_bytes(32)}  # yesterday's goes
+                return self._local[day]
+        name = f"meldpunt:address-key:{day}"
+        self._redis.set(name, secrets.token_bytes(32), nx=True, ex=KEY_DAYS * 86400)
+        return self._redis.get(name)
+
+
+limiter = Limiter(key_func=address, headers_enabled=False, key_prefix="meldpunt")
 
 
 def everyone() -> str:
@@ -52,4 +100,7 @@ login_limits = limited("LOGIN")
 
 
 def init_app(app: Flask) -> None:
+    shared = app.config.get("MELDPUNT_REDIS_URL") or None
+    app.config["RATELIMIT_STORAGE_URI"] = shared or "memory://"
+    app.extensions["meldpunt-address-keys"] = AddressKeys(shared)
     limiter.init_app(app)
