@@ -41,7 +41,7 @@ user_action  # app/team/users.py
 # Flask hooks, registered by decorator inside init_app (before/after/teardown request, error
 # handlers, context processors, template filters).
 _proof_of_work  # app/reporter/submit.py: pow_challenge and pow_bits for the templates
-_connect  # app/web/context.py
+_schema_current  # app/web/context.py
 _close  # app/web/context.py
 _only_live_sessions  # app/web/sessions.py
 _csrf  # app/web/errors.py
@@ -133,3 +133,4 @@ proposed_at  # app/domain/models.py: Proposal.proposed_at, shown by templates/te
 
 # Four eyes without one person's second account, and the chain's formula (review of issue 11).
 content_of  # app/domain/chain.py: an entry's content from its fields in one call, for tools and tests
+_reads  # app/web/limits.py (flask-limiter request_filter)

@@ -203,3 +203,34 @@ def test_flask_log_lines_with_an_exception_keep_its_frames_not_its_message(make_
     assert "Request finalizing failed" in caplog.text
     assert "ValueError" in caplog.text
     assert "secret plaintext" not in caplog.text
+
+
+def test_the_home_page_and_the_policy_open_no_database_and_are_rendered_once(make_portal, monkeypatch):
+    """Issue 12, point 4: a public page that reads nothing from the database does not connect to
+    it, and the home page and the policy are rendered once per language, the same for every
+    visitor without a session (bench/pages_bench.py measures what that is worth)."""
+    from flask import template_rendered
+
+    from app.domain.db import database
+
+    portal = make_portal()
+    portal.test_client().get("/robots.txt")  # the first request checks the schema, once per process
+    connects = []
+    monkeypatch.setattr(database.obj, "_connect", lambda real=database.obj._connect: connects.append(1) or real())
+    rendered = []
+    template_rendered.connect(
+        lambda sender, template, context, **extra: rendered.append(template.name), portal, weak=False
+    )
+    for language in ("en", "nl", "en", "nl"):
+        for path in ("/", "/policy"):
+            page = portal.test_client().get(path, headers={"Accept-Language": language})
+            assert page.status_code == 200
+            assert f'<html lang="{language}">' in page.data.decode()
+            assert "Set-Cookie" not in page.headers  # no cookie for looking
+    assert connects == []
+    assert sorted(rendered) == sorted(["reporter/home.html", "reporter/policy.html"] * 2)  # once per language
+    # A visitor with a session (a message waiting to be shown once) gets a page of their own.
+    client = portal.test_client()
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "MARKER-FLASH")]
+    assert "MARKER-FLASH" in client.get("/").data.decode()

@@ -10,6 +10,7 @@ from ..domain.clock import today
 from ..domain.models import Credit
 from ..domain.settings import ROOT
 from ..web.context import settings
+from ..web.page_cache import same_for_everyone
 from ..web.urls import base_url
 from .blueprint import bp
 
@@ -18,11 +19,13 @@ _markdown = MarkdownIt("commonmark", {"html": False})
 
 
 @bp.get("/")
+@same_for_everyone
 def home():
     return render_template("reporter/home.html")
 
 
 @bp.get("/policy")
+@same_for_everyone
 def policy():
     return render_template("reporter/policy.html", policy=_markdown.render(_policy_text()))
 
