@@ -303,6 +303,8 @@ def purge(dry_run: bool) -> None:
 
 
 def _purge_problems(erased: bool, truncated: bool, not_rewritten: str | None) -> list[str]:
+    from .domain.db import is_sqlite
+
     problems = []
     if not erased:
         problems.append(
@@ -313,10 +315,15 @@ def _purge_problems(erased: bool, truncated: bool, not_rewritten: str | None) ->
             "the write-ahead log stayed in use by the portal: old copies of deleted rows may remain in meldpunt.db-wal "
             "until `meldpunt purge` runs again at a quieter moment"
         )
-    if not_rewritten is not None:
+    if not_rewritten is not None and is_sqlite():
         problems.append(
             f"the database file was not rewritten ({not_rewritten}): rows written since its last rewrite keep the "
             "order they came in until a later `meldpunt purge` rewrites it"
+        )
+    elif not_rewritten is not None:
+        problems.append(
+            f"the reporters' tables were not reordered ({not_rewritten}): rows written since the last CLUSTER keep "
+            "the order they came in until a later `meldpunt purge` reorders them"
         )
     return problems
 

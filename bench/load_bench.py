@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.served import gunicorn, in_threads  # noqa: E402  (after ROOT joins sys.path)
+from tests.conftest import instance_database  # noqa: E402  (after ROOT joins sys.path)
+from tests.served import gunicorn, in_threads  # noqa: E402
 
 UNLIMITED = {
     f"MELDPUNT_LIMIT_{name}{scope}": "1000000 per minute"
@@ -141,7 +142,7 @@ def main() -> int:
         instance = Path(folder) / "instance"
         with gunicorn(instance, MELDPUNT_WORKERS=str(args.workers), **UNLIMITED) as (port, _log, _master):
             result = load(port, args.seconds, args.clients)
-        url = f"sqlite:///{instance / 'meldpunt.db'}"
+        url = instance_database(instance)  # SQLite, or the run's PostgreSQL (tests/services.py)
         found = mismatches(url, result)
         kept = kept_for_retry(url)
     stored = result.statuses.get(200, 0)

@@ -121,11 +121,12 @@ class Visitor:
     browser's, do not depend on the port, so one visitor can go from one server to another), a
     GET, a form POST; redirects are not followed, so each answer can be checked."""
 
-    def __init__(self):
+    def __init__(self, source: str = "127.0.0.1"):
         self.cookies: dict[str, str] = {}
+        self.source = source  # any 127.x.y.z: another client address, as far as the server can tell
 
     def request(self, port: int, method: str, path: str, body: bytes = b"", headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(self.source, 0))
         cookie = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         conn.request(method, path, body or None, {**({"Cookie": cookie} if cookie else {}), **(headers or {})})
         response = conn.getresponse()

@@ -234,3 +234,36 @@ def test_the_home_page_and_the_policy_open_no_database_and_are_rendered_once(mak
     with client.session_transaction() as session:
         session["_flashes"] = [("message", "MARKER-FLASH")]
     assert "MARKER-FLASH" in client.get("/").data.decode()
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [
+        ("peewee-interface", 500),  # peewee's own complaint (a query not bound): a bug, not "busy"
+        ("redis-auth", 500),  # a wrong Redis password: a configuration fault
+        ("redis-down", 503),
+        pytest.param("sqlite-locked", 503, marks=pytest.mark.sqlite),
+    ],
+)
+def test_only_a_database_or_redis_that_is_away_is_a_503(make_portal, monkeypatch, raised, status):
+    """The review of issue 12: every InterfaceError, every PostgreSQL OperationalError and every
+    Redis error was a 503 without a log line, hiding bugs and configuration faults."""
+    import peewee
+    import redis.exceptions
+
+    errors = {
+        "peewee-interface": peewee.InterfaceError("Query must be bound to a database in order to call execute()."),
+        "redis-auth": redis.exceptions.AuthenticationError("invalid password"),
+        "redis-down": redis.exceptions.ConnectionError("Connection refused"),
+        "sqlite-locked": peewee.OperationalError("database is locked"),
+    }
+    portal = make_portal()
+
+    def fail():
+        raise errors[raised]
+
+    monkeypatch.setitem(portal.view_functions, "reporter.hall_of_fame", fail)
+    page = portal.test_client().get("/hall-of-fame?lang=nl")
+    assert page.status_code == status
+    if status == 503:
+        assert page.headers["Retry-After"] == "60"

@@ -8,9 +8,10 @@ request (app/web/context.py); the CLI and the benches use `database.connection_c
 import os
 import shutil
 import time
+import urllib.parse
 from pathlib import Path
 
-from peewee import DatabaseProxy, OperationalError, SqliteDatabase
+from peewee import DatabaseError, DatabaseProxy, OperationalError, SqliteDatabase
 from playhouse.db_url import connect
 
 database = DatabaseProxy()
@@ -60,8 +61,12 @@ def bind_read_only(url: str) -> bool:
         return False
     path = Path(url.removeprefix("sqlite:///")).resolve()
     log = Path(f"{path}-wal")
-    flag = "mode=ro" if log.exists() and log.stat().st_size else "immutable=1"
-    database.initialize(SqliteDatabase(f"file:{path}?{flag}", uri=True, pragmas={"query_only": 1}))
+    # `immutable` tells SQLite nobody changes the file meanwhile: true only of a copy nobody here
+    # may write. A live database (--no-record on the server) is read like any reader reads it.
+    still = not writable(url) and not (log.exists() and log.stat().st_size)
+    flag = "immutable=1" if still else "mode=ro"
+    name = f"file:{urllib.parse.quote(str(path))}?{flag}"
+    database.initialize(SqliteDatabase(name, uri=True, pragmas={"query_only": 1}))
     return True
 
 
@@ -116,18 +121,27 @@ def used_bytes() -> int:
 REPORTER_TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge")
 
 
+CLUSTER_LOCK_WAIT = "5s"  # for a table's lock: longer, and the portal's requests queue behind it
+
+
 def _cluster() -> str | None:
-    for table in REPORTER_TABLES:
-        key = database.execute_sql(
-            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass AND indisprimary",
-            (f'"{table}"',),
-        ).fetchone()
-        if key is None:
-            return f"the table {table} has no primary key to order it by"
-        try:
+    """Each table in turn, under its exclusive lock while it is written anew (the portal's requests
+    for it wait meanwhile); a lock not granted within CLUSTER_LOCK_WAIT, a full disk or missing
+    rights end it with the reason, and the purge records itself as incomplete."""
+    try:
+        database.execute_sql(f"SET lock_timeout = '{CLUSTER_LOCK_WAIT}'")
+        for table in REPORTER_TABLES:
+            key = database.execute_sql(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass AND indisprimary",
+                (f'"{table}"',),
+            ).fetchone()
+            if key is None:
+                return f"the table {table} has no primary key to order it by"
             database.execute_sql(f'CLUSTER "{table}" USING {key[0]}')
-        except OperationalError as exc:  # a lock not granted in time, the disk full
-            return str(exc)
+    except DatabaseError as exc:  # not granted in time, the disk full, not the tables' owner
+        return str(exc).strip().splitlines()[0]
+    finally:
+        database.execute_sql("RESET lock_timeout")
     return None
 
 

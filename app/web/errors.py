@@ -7,7 +7,7 @@ import traceback
 from flask import Flask, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from peewee import InterfaceError, OperationalError
+from peewee import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wsgi import LimitedStream
 
@@ -85,13 +85,25 @@ def init_app(app: Flask) -> None:
 
     def log_unexpected(error: BaseException) -> None:
         endpoint = request.endpoint if has_request_context() else None
-        app.logger.error("unhandled %s in %s\n%s", type(error).__name__, endpoint, _frames(error))
+        inner = _original(error)
+        state = getattr(inner, "sqlstate", None)
+        app.logger.error(
+            "unhandled %s (%s%s) in %s\n%s",
+            type(error).__name__,
+            type(inner).__name__,
+            f" {state}" if state else "",
+            endpoint,
+            _frames(error),
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if _unreadable_body(error) or _unstorable_text(error):  # the client's fault
             return render_error(400, *MESSAGES[400])
         if _database_busy(error) or _shared_store_down(error):  # busy or away for a moment, not broken
+            # One line, the class only: an operator sees a database or Redis that keeps failing.
+            endpoint = request.endpoint if has_request_context() else None
+            app.logger.warning("503 in %s: %s", endpoint, _original(error).__class__.__name__)
             return _page(503)
         log_unexpected(error)
         return render_error(500, *MESSAGES[500])
@@ -105,26 +117,58 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(InternalServerError, lambda e: render_error(500, *MESSAGES[500]))
 
 
+def _original(error: BaseException) -> BaseException:
+    """The driver's exception behind peewee's: its first argument, or (on connecting) the one it
+    was raised while handling; peewee may wrap its own once more (a query that connects)."""
+    for _ in range(4):
+        if type(error).__module__ != "peewee":
+            return error
+        inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else None
+        inner = inner or error.__cause__ or error.__context__
+        if inner is None:
+            return error
+        error = inner
+    return error
+
+
+# PostgreSQL's answers that mean "not now": the connection failed or was cut (class 08), the
+# server is shutting down or starting (57P01-57P03). Anything else is a bug or a configuration
+# fault and stays a 500 with its traceback in the log.
+_GONE = ("08", "57P01", "57P02", "57P03")
+
+
 def _database_busy(error: BaseException) -> bool:
     """SQLite's lock held past the busy timeout (`meldpunt purge` rewriting the file), or a database
     server that cannot be reached or dropped the connection (PostgreSQL restarting): the request
     gets the 503 with Retry-After that says "try again", and nothing of it was stored (its
     transaction never committed). The next request opens a new connection."""
-    if isinstance(error, InterfaceError):
-        return True
-    return isinstance(error, OperationalError) and ("locked" in str(error) or not is_sqlite())
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if is_sqlite():
+        return isinstance(error, OperationalError) and "locked" in str(error)
+    inner = _original(error)
+    if not type(inner).__module__.startswith("psycopg"):
+        return False  # peewee's own complaint (an unbound query): a bug
+    state = getattr(inner, "sqlstate", None)
+    return state is None or state.startswith(_GONE)  # None: the client could not reach the server
 
 
 def _shared_store_down(error: BaseException) -> bool:
-    """Redis (the limits' shared store) cannot be reached: a limited request fails closed, as a
-    503 that says "try again" (app/web/limits.py)."""
-    return type(error).__module__.split(".")[0] in ("redis", "limits") and "rror" in type(error).__name__
+    """Redis (the limits' shared store) cannot be reached or answer in time: a limited request
+    fails closed, as a 503 that says "try again" (app/web/limits.py). A wrong password or a full
+    Redis is a configuration fault, a 500 in the log."""
+    try:
+        from redis.exceptions import AuthenticationError, BusyLoadingError, ConnectionError, TimeoutError  # noqa: A004
+    except ImportError:  # without the `redis` extra there is no Redis to be down
+        return False
+    gone = (BusyLoadingError, ConnectionError, TimeoutError)
+    return isinstance(error, gone) and not isinstance(error, AuthenticationError)
 
 
 def _unstorable_text(error: BaseException) -> bool:
     """A NUL character in text PostgreSQL was asked to store or compare (a reference in the path, a
     form field): its text type cannot hold one, and nothing else could mean it. SQLite takes it."""
-    return "cannot contain NUL" in str(error)
+    return isinstance(error, DataError) and "cannot contain NUL" in str(error)
 
 
 def _unreadable_body(error: BaseException) -> bool:

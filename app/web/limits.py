@@ -20,38 +20,62 @@ from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-KEY_DAYS = 2  # a day's key lives on into the next day, for requests that straddle midnight, then expires
+from crypto import secretbox, spec
+
+KEY_DAYS = 2  # a day's value lives on into the next day, for requests that straddle midnight, then expires
+STORE_TIMEOUT = 1.0  # seconds for Redis to answer: a limited request waits no longer, then gets a 503
 
 
 def address() -> str:
-    """The client's address as the limits count it: a keyed hash, the key the UTC day's."""
-    key = current_app.extensions["meldpunt-address-keys"].today()
-    return hmac.new(key, get_remote_address().encode(), hashlib.sha256).hexdigest()[:32]
+    """The client's address as the limits count it: a keyed hash (`keyed`)."""
+    return keyed(get_remote_address())
 
 
-class AddressKeys:
-    """The day's random key: one in Redis for every server (set by whichever asks first), or one
-    per process in memory."""
+def keyed(value: str) -> str:
+    """`value` (an address, a mailbox's id) as the limits' store may hold it: HMAC-SHA-256 under
+    the day's key, which is itself an HMAC of the day's random value (kept in Redis for every
+    server) under a key derived from SECRET_KEY. A dump of Redis alone cannot be tested against
+    guesses (every IPv4 address is only 2^32 of them), and once the day's value has expired not
+    even SECRET_KEY helps. At midnight UTC the counts start again: a client gets at most twice
+    its budget across that moment."""
+    key = current_app.extensions[KEYS].today()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def __init__(self, redis_url: str | None):
+
+KEYS = "meldpunt-limit-keys"
+
+
+class DayKeys:
+    """The day's key: its random value in Redis for every server (set by whichever asks first,
+    `SET NX GET`), or per process in memory; remembered per process for the day, so a request
+    costs no extra trip to Redis."""
+
+    def __init__(self, secret: str, redis_url: str | None):
+        self._secret = secretbox.derive_key(secret.encode(), spec.LABEL_LIMIT_KEYS)
         self._redis = None
         if redis_url:
             import redis  # the `redis` extra
 
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        self._local: dict[str, bytes] = {}
+            self._redis = redis.Redis.from_url(
+                redis_url, socket_timeout=STORE_TIMEOUT, socket_connect_timeout=STORE_TIMEOUT
+            )
+        self._known: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def today(self) -> bytes:
         day = datetime.datetime.now(datetime.UTC).date().isoformat()
-        if self._redis is None:
+        key = self._known.get(day)
+        if key is None:
+            mine = secrets.token_bytes(32)
+            if self._redis is None:
+                value = mine
+            else:  # the value already there, or ours if we were first
+                value = self._redis.set(f"meldpunt:day-value:{day}", mine, nx=True, get=True, ex=KEY_DAYS * 86400)
+                value = value or mine
+            key = hmac.new(self._secret, value, hashlib.sha256).digest()
             with self._lock:
-                if day not in self._local:
-                    self._local = {day: secrets.token_bytes(32)}  # yesterday's goes
-                return self._local[day]
-        name = f"meldpunt:address-key:{day}"
-        self._redis.set(name, secrets.token_bytes(32), nx=True, ex=KEY_DAYS * 86400)
-        return self._redis.get(name)
+                self._known = {day: key}  # yesterday's goes
+        return key
 
 
 limiter = Limiter(key_func=address, headers_enabled=False, key_prefix="meldpunt")
@@ -89,7 +113,7 @@ def per_report(setting: str, key):
     name = f"MELDPUNT_LIMIT_{setting}"
     return limiter.limit(
         lambda: current_app.config[name],
-        key_func=lambda: key() or "none",
+        key_func=lambda: keyed(key()) if key() else "none",
         scope=setting,
         methods=["POST"],
         exempt_when=lambda: key() is None,
@@ -109,5 +133,8 @@ login_limits = limited("LOGIN")
 def init_app(app: Flask) -> None:
     shared = app.config.get("MELDPUNT_REDIS_URL") or None
     app.config["RATELIMIT_STORAGE_URI"] = shared or "memory://"
-    app.extensions["meldpunt-address-keys"] = AddressKeys(shared)
+    if shared:  # a Redis that hangs holds a thread for this long at most, then the request gets a 503
+        options = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options
+    app.extensions[KEYS] = DayKeys(str(app.config["SECRET_KEY"]), shared)
     limiter.init_app(app)
