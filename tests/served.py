@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from .conftest import TEST_DATABASE_URL, instance_database, new_postgres_database
+from .conftest import TEST_DATABASE_URL, TEST_REDIS_URL, instance_database, new_postgres_database
 
 ROOT = Path(__file__).parent.parent
 BIN = Path(sys.executable).parent
@@ -33,6 +33,8 @@ def gunicorn(instance: Path, initialise: bool = True, **settings: str):
 
     env = {**os.environ, "MELDPUNT_INSTANCE": str(instance), "MELDPUNT_WORKERS": "1", **settings}
     env = {name: value for name, value in env.items() if value is not None}
+    if TEST_REDIS_URL and "MELDPUNT_REDIS_URL" not in settings:
+        env["MELDPUNT_REDIS_URL"] = TEST_REDIS_URL  # on the second run, real servers count in Redis too
     if not initialise:
         env["DATABASE_URL"] = settings.get("DATABASE_URL") or instance_database(instance)
     elif TEST_DATABASE_URL and "DATABASE_URL" not in settings:

@@ -86,13 +86,14 @@ def init_app(app: Flask) -> None:
     def log_unexpected(error: BaseException) -> None:
         endpoint = request.endpoint if has_request_context() else None
         inner = _original(error)
+        # The driver's class and SQLSTATE behind a database error, never its message.
         state = getattr(inner, "sqlstate", None)
+        cause = f" ({type(inner).__module__}.{type(inner).__name__}{f' {state}' if state else ''})"
         app.logger.error(
-            "unhandled %s (%s%s) in %s\n%s",
+            "unhandled %s in %s%s\n%s",
             type(error).__name__,
-            type(inner).__name__,
-            f" {state}" if state else "",
             endpoint,
+            cause if inner is not error else "",
             _frames(error),
         )
 
