@@ -134,3 +134,10 @@ proposed_at  # app/domain/models.py: Proposal.proposed_at, shown by templates/te
 # Four eyes without one person's second account, and the chain's formula (review of issue 11).
 content_of  # app/domain/chain.py: an entry's content from its fields in one call, for tools and tests
 _reads  # app/web/limits.py (flask-limiter request_filter)
+
+# The report form without a session (issue 12, point 4): WTForms and Flask-WTF call these.
+csrf_class  # app/reporter/forms.py: Meta.csrf_class, read by WTForms
+generate_csrf_token  # app/web/anonymous.py: FormCSRF, called by WTForms
+validate_csrf_token  # app/web/anonymous.py: FormCSRF, called by WTForms
+csrf_valid  # app/web/csrf.py: g.csrf_valid, read by Flask-WTF's forms
+immutable  # app/web/static_files.py: response.cache_control.immutable, a header

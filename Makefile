@@ -36,7 +36,7 @@ messages: $(VENV)/.installed-test
 
 # Browser-side encryption: libsodium.js and our encoder, from npm, bundled by esbuild. Without npm
 # the portal still works on the server-side path (and `meldpunt check` says so).
-$(BUNDLE): package.json package-lock.json $(wildcard static/js/*.mjs)
+$(BUNDLE): package.json package-lock.json deploy/precompress.mjs $(wildcard static/js/*.mjs)
 	@if command -v npm >/dev/null; then \
 		npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
 	else \

@@ -20,7 +20,7 @@ def create_app(test_config: dict | None = None) -> "Flask":
     from flask import Flask
 
     from .domain.settings import ROOT, Settings, check_secret
-    from .web import context, errors, headers, i18n, limits, sessions, uploads, urls
+    from .web import context, errors, headers, i18n, limits, sessions, static_files, uploads, urls
     from .web.csrf import csrf
 
     folder = Path(test_config["INSTANCE"]) if test_config and "INSTANCE" in test_config else None
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> "Flask":
     i18n.init_app(app)
     limits.init_app(app)
     headers.init_app(app)
+    static_files.init_app(app)
     errors.init_app(app)
     urls.init_app(app)  # before the blueprints: their <int:…> rules take its bounded converter
     uploads.init_app(app)  # after csrf: its body limit must run before the CSRF check reads the form

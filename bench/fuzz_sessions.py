@@ -171,9 +171,12 @@ def prepare(port: int, instance: Path) -> Sessions:
     victim, enrol_token = create_user(instance, "victim", "handler")
     anonymous = Browser(port)
     _status, page = anonymous.get("/report")
-    challenge, bits = re.search(r'data-pow-challenge="(\w+)" data-pow-bits="(\d+)"', page).groups()
+    challenge, signed, bits = re.search(
+        r'data-pow-challenge="(\w+)" data-pow-signed="([^"]+)" data-pow-bits="(\d+)"', page
+    ).groups()
+    work = {"purpose": "report", "pow": str(solve(challenge, int(bits))), "pow_challenge": signed}
     handles = {
-        "anonymous": upload(anonymous, "/uploads", {"purpose": "report", "pow": str(solve(challenge, int(bits)))}),
+        "anonymous": upload(anonymous, "/uploads", work),
         "reporter": upload(kinds["reporter"], "/uploads", {"purpose": "message"}),
         "handler": upload(kinds["handler"], "/team/uploads", {"report": reference}),
     }

@@ -99,3 +99,4 @@ MAX_COLLECTION_BUNDLES = 10_000
 LABEL_NOTIFY_ITEMS = b"meldpunt/v1/notify-items"  # `meldpunt notify`: the digest of the items announced
 LABEL_HISTORY_HEAD = b"meldpunt/v1/history-head"  # the Ed25519 key that signs head files (app/domain/chain.py)
 LABEL_LIMIT_KEYS = b"meldpunt/v1/limit-keys"  # the rate limits: the key that makes each day's key (app/web/limits.py)
+LABEL_FORM_TOKENS = b"meldpunt/v1/form-tokens"  # the report form's signed tokens (app/web/anonymous.py)

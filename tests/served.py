@@ -109,13 +109,14 @@ def open_files(pid: int, name: str) -> int:
 
 
 def form(port: int, path: str = "/report") -> tuple[str, str]:
-    """The session cookie and CSRF token a browser gets with the form at `path`."""
+    """The session cookie and CSRF token a browser gets with the form at `path` (the report form
+    gives no cookie: then the first is empty)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", path)
     response = conn.getresponse()
     page = response.read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return response.getheader("Set-Cookie").split(";")[0], token
+    return (response.getheader("Set-Cookie") or "").split(";")[0], token
 
 
 class Visitor:
@@ -211,6 +212,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {deploy}/pages;
+        set $meldpunt_app {app};
         include {deploy}/portal.conf;
     }}
 }}
@@ -227,9 +229,9 @@ def free_port() -> int:
 def nginx(folder: Path, upstream: int, connections: int = 1024):
     """Debian's nginx on a free loopback port in front of gunicorn on port `upstream`, serving the
     shipped deploy/nginx/limits.conf and portal.conf as they are: only the listener (plain http on
-    loopback instead of TLS), the root of nginx's error pages (deploy/nginx/pages/) and the
-    upstream file are the test's own. Yields (port, master
-    process). nginx's own log is `folder`/error.log at debug level, and an access log, if any
+    loopback instead of TLS), the root of nginx's error pages (deploy/nginx/pages/), the checkout
+    whose static/ folder nginx serves ($meldpunt_app) and the upstream file are the test's own.
+    Yields (port, master process). nginx's own log is `folder`/error.log at debug level, and an access log, if any
     server wrote one, would be `folder`/access.log; temporary files would go under `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -239,7 +241,15 @@ def nginx(folder: Path, upstream: int, connections: int = 1024):
     # As root, nginx would switch its workers to `nobody`, who cannot enter a private temp folder.
     user = "user root;" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
-        NGINX_MAIN.format(user=user, files=files, folder=folder, connections=connections, port=port, deploy=DEPLOY)
+        NGINX_MAIN.format(
+            user=user,
+            files=files,
+            folder=folder,
+            connections=connections,
+            port=port,
+            deploy=DEPLOY,
+            app=DEPLOY.parent.parent,
+        )
     )
     with (folder / "stderr.log").open("w") as stderr:
         process = subprocess.Popen(

@@ -679,6 +679,7 @@ def test_the_shipped_site_uses_the_tested_files_and_tor_points_at_nginx():
     assert len(portals) == 2  # the clear web and the onion service; the third only redirects
     for server in portals:
         assert "\n    root /etc/nginx/meldpunt/pages;\n" in server
+        assert "\n    set $meldpunt_app /srv/meldpunt/app;\n" in server  # static files from the checkout
     docs = (ROOT / "docs" / "deployment.md").read_text()
     assert "install -m 644 deploy/nginx/pages/*.html /etc/nginx/meldpunt/pages/" in docs
     assert sorted(path.name for path in (deploy / "nginx" / "pages").iterdir()) == ["busy.html", "too-large.html"]
@@ -710,3 +711,35 @@ def test_the_docs_show_the_shipped_torrc():
     block = section[section.index("```\n") + 4 : section.index("\n```", section.index("```\n") + 4)]
     torrc = (ROOT / "deploy" / "tor" / "torrc").read_text().splitlines()
     assert block.splitlines() == [line for line in torrc if line and not line.startswith("#")]
+
+
+def test_nginx_serves_static_files_itself_and_the_bundle_precompressed(stack):
+    """Issue 12, point 4: the shipped config serves static/ from disk, the bundle as the gzip copy
+    `make bundle` wrote (gzip_static), the same bytes once decoded, kept forever by browsers."""
+    import gzip
+
+    port, _folder, _instance = stack
+    visitor = Visitor(port)
+    _response, page = visitor.request("GET", "/report")
+    address = re.search(r'<script defer src="([^"]+)"', page.decode())
+    if address is None:
+        pytest.skip("no bundle built (npm missing)")
+    plain_response, plain = visitor.request("GET", html.unescape(address.group(1)))
+    zipped_response, zipped = visitor.request(
+        "GET", html.unescape(address.group(1)), headers={"Accept-Encoding": "gzip"}
+    )
+    assert plain == (ROOT / "static" / "vendor" / "meldpunt.js").read_bytes()
+    assert zipped_response.getheader("Content-Encoding") == "gzip"
+    assert zipped == (ROOT / "static" / "vendor" / "meldpunt.js.gz").read_bytes()
+    assert gzip.decompress(zipped) == plain
+    for response in (plain_response, zipped_response):
+        assert response.getheader("Content-Type") == "text/javascript"
+        assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert "Accept-Encoding" in zipped_response.getheader("Vary")
+    css, _body = visitor.request("GET", "/static/meldpunt.css")
+    assert (css.status, css.getheader("Content-Type"), css.getheader("Cache-Control")) == (200, "text/css", "no-cache")
+    posted, _body = visitor.request("POST", "/static/meldpunt.css", b"")
+    assert posted.status == 403
+    outside, _body = visitor.request("GET", "/static/../pyproject.toml")
+    assert outside.status in (400, 404)

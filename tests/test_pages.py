@@ -236,6 +236,55 @@ def test_the_home_page_and_the_policy_open_no_database_and_are_rendered_once(mak
     assert "MARKER-FLASH" in client.get("/").data.decode()
 
 
+def test_the_report_form_gives_no_cookie_and_each_visitor_tokens_of_their_own(make_portal):
+    """Issue 12, point 4: the report form made a CSRF token, a proof-of-work challenge and a
+    sealed session cookie for every visitor. It is now rendered once per language, its tokens
+    signed (no session) and filled in for each visitor (app/web/anonymous.py)."""
+    import re
+
+    from flask import template_rendered
+
+    from .conftest import csrf_token
+    from .portal_helpers import REPORT, passphrase_from
+
+    portal = make_portal()
+    rendered = []
+    template_rendered.connect(
+        lambda sender, template, context, **extra: rendered.append(template.name), portal, weak=False
+    )
+    pages = []
+    for _visitor in range(3):
+        page = portal.test_client().get("/report", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers
+        pages.append(page.data.decode())
+    assert rendered.count("reporter/report.html") == 1
+    tokens = [csrf_token(page.encode()) for page in pages]
+    challenges = [re.search(r'data-pow-challenge="([0-9a-f]{32})"', page).group(1) for page in pages]
+    assert len(set(challenges)) == 3
+    assert all(re.search(r'\?csrf=[^"]+"', page) for page in pages)
+    assert all("SLOT" not in page for page in pages)
+    # Sent without JavaScript: the first cookie comes with the answer, the passphrase page.
+    client = portal.test_client()
+    sent = client.post("/report", data={"csrf_token": tokens[0], **REPORT}, query_string={"csrf": tokens[0]})
+    assert len(passphrase_from(sent.data).split()) == 7
+    # Another site's form cannot use a token it fetched: the browser says where the post comes from.
+    other = portal.test_client()
+    headers = {"Sec-Fetch-Site": "cross-site"}
+    refused = other.post(
+        "/report", data={"csrf_token": tokens[1], **REPORT}, query_string={"csrf": tokens[1]}, headers=headers
+    )
+    assert refused.status_code == 400
+    assert "expired" in refused.data.decode()
+    # The report form's token counts for the report form alone: not for a sign-in.
+    signin = other.post("/replies", data={"csrf_token": tokens[2], "passphrase": "a b c d e f g"})
+    assert signin.status_code == 400
+    forged = other.post(
+        "/report", data={"csrf_token": tokens[2][:-2] + "xx", **REPORT}, query_string={"csrf": tokens[2][:-2] + "xx"}
+    )
+    assert forged.status_code == 400
+
+
 @pytest.mark.parametrize(
     ("raised", "status"),
     [

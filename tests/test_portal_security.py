@@ -46,7 +46,7 @@ def test_pages_load_nothing_from_elsewhere(client):
         scripts = re.findall(r"<script[^>]*>", html)
         if path == "/report":  # one same-origin bundle with an integrity hash; never inline code
             assert len(scripts) == 1
-            assert 'src="/static/vendor/meldpunt.js"' in scripts[0]
+            assert 'src="/static/vendor/meldpunt.js?v=' in scripts[0]
             assert 'integrity="sha384-' in scripts[0]
             assert "</script>" in html
             assert html.count("<script") == 1
@@ -61,9 +61,12 @@ def test_onion_location(make_portal):
 
 def test_cookies_are_httponly_strict_and_secure(make_portal):
     client = make_portal(MELDPUNT_SECURE_COOKIES=True).test_client()
-    response = client.get("/report?lang=nl", base_url="https://localhost")
-    cookies = response.headers.getlist("Set-Cookie")
-    assert len(cookies) == 2  # the encrypted session (for the form's token) and the language
+    language = client.get("/report?lang=nl", base_url="https://localhost").headers.getlist("Set-Cookie")
+    assert len(language) == 1  # the report form gives no session (app/web/anonymous.py)
+    response = client.get("/replies", base_url="https://localhost")
+    session = response.headers.getlist("Set-Cookie")
+    cookies = [*language, *session]
+    assert len(cookies) == 2  # the language, and the encrypted session with the sign-in form's token
     for cookie in cookies:
         assert "HttpOnly" in cookie
         assert "SameSite=Strict" in cookie
@@ -251,3 +254,38 @@ def test_tampered_form_values_get_translated_errors(client):
     assert "Kies een van de mogelijkheden." in page
     assert "Dit is te lang." in page
     assert "Not a valid choice" not in page
+
+
+def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_for_good(portal):
+    """Issue 12, point 4: the 485 KiB bundle was sent uncompressed, with no caching. It now comes
+    as brotli or gzip when the browser takes it, the same bytes once decoded (the SRI hash holds),
+    and at its versioned address it may be kept forever."""
+    import base64
+    import gzip
+    import hashlib
+    import re
+
+    import brotli
+
+    if not portal.config["SCRIPT_INTEGRITY"]:
+        pytest.skip("no bundle built (npm missing)")
+    client = portal.test_client()
+    address = re.search(r'src="([^"]+)"', client.get("/report").data.decode()).group(1)
+    plain = client.get(address, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    decoders = {"br": brotli.decompress, "gzip": gzip.decompress}
+    sizes = {}
+    for accepted, expected in (("gzip, deflate, br, zstd", "br"), ("gzip", "gzip")):
+        answer = client.get(address, headers={"Accept-Encoding": accepted})
+        assert answer.headers["Content-Encoding"] == expected
+        assert answer.headers["Content-Type"].startswith("text/javascript")
+        assert "Accept-Encoding" in answer.headers["Vary"]
+        assert decoders[expected](answer.data) == plain.data
+        sizes[expected] = len(answer.data)
+    assert sizes["br"] < sizes["gzip"] < len(plain.data) / 2
+    digest = "sha384-" + base64.b64encode(hashlib.sha384(plain.data).digest()).decode()
+    assert digest == portal.config["SCRIPT_INTEGRITY"]
+    assert "immutable" in plain.headers["Cache-Control"]
+    assert "max-age=31536000" in plain.headers["Cache-Control"]
+    unversioned = client.get("/static/vendor/meldpunt.js")
+    assert "immutable" not in unversioned.headers.get("Cache-Control", "")

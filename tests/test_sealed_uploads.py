@@ -15,26 +15,28 @@ def token(client):
     return csrf_token(client.get("/report").data)
 
 
-def solve(client) -> str:
-    """Do the anti-spam work the report page asks for, as the browser's script does."""
+def solve(client) -> tuple[str, str]:
+    """Do the anti-spam work the report page asks for, as the browser's script does: the answer,
+    and the signed challenge it answers."""
     import hashlib
     import re
 
     page = client.get("/report").data.decode()
     challenge = bytes.fromhex(re.search(r'data-pow-challenge="([0-9a-f]+)"', page).group(1))
+    signed = re.search(r'data-pow-signed="([^"]+)"', page).group(1)
     bits = int(re.search(r'data-pow-bits="(\d+)"', page).group(1))
     from app.web.pow import leading_zero_bits
 
     counter = 0
     while leading_zero_bits(hashlib.blake2b(challenge + counter.to_bytes(8, "little"), digest_size=32).digest()) < bits:
         counter += 1
-    return str(counter)
+    return str(counter), signed
 
 
 def start(client, token, size, purpose="report", proof=None):
     data = {"purpose": purpose, "size": size}
     if purpose == "report":
-        data["pow"] = solve(client) if proof is None else proof
+        data["pow"], data["pow_challenge"] = solve(client) if proof is None else proof
     return client.post("/uploads", data=data, headers={"X-CSRFToken": token})
 
 
@@ -184,17 +186,31 @@ def test_purge_removes_unfinished_browser_uploads(portal, client, token, team_ke
 
 
 def test_a_report_upload_needs_the_anti_spam_work(client, token):
-    refused = start(client, token, 5000, proof="12345")
+    _answer, signed = solve(client)
+    refused = start(client, token, 5000, proof=("12345", signed))
     assert refused.status_code == 403
     assert refused.get_json()["error"] == "proof-of-work"
     assert start(client, token, 5000).status_code == 200  # solved
-    assert start(client, token, 5000, proof="").status_code == 200  # solved once per report
+    assert start(client, token, 5000, proof=("", "")).status_code == 200  # solved once per report
+
+
+def test_the_challenge_is_the_servers_own_and_used_once(client, token, team_key):
+    answer, signed = solve(client)
+    value, rest = signed.split(".", 1)
+    forged = start(client, token, 5000, proof=(answer, value[:-2] + "AA." + rest))
+    assert forged.status_code == 403  # a challenge the server did not sign
+    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    handle = start(client, token, len(report), proof=(answer, signed)).get_json()["id"]
+    assert put(client, token, handle, 0, report).status_code == 200
+    assert submit(client, token, handle).status_code == 200
+    again = start(client, token, 5000, proof=(answer, signed))  # the spent challenge, answered before
+    assert again.status_code == 403
 
 
 def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
     report = seal_bytes(b"{}", [team_key.public], Meta("report"))
     assert submit(client, token, upload(client, token, report)).status_code == 200
-    assert start(client, token, 5000, proof="").status_code == 403  # the next report works again
+    assert start(client, token, 5000, proof=("", "")).status_code == 403  # the next report works again
 
 
 def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
@@ -285,11 +301,12 @@ def test_reporter_and_team_uploads_do_not_cross(portal, client, token, team_key)
     )
     handle = answer.get_json()["id"]
     assert put(team, team_token, handle, 0, envelope).status_code == 400
-    # Without a team sign-in the team's upload endpoints refuse outright.
-    assert (
-        client.post("/team/uploads", data={"report": first, "size": 5000}, headers={"X-CSRFToken": token}).status_code
-        == 403
-    )
+    # Without a team sign-in the team's upload endpoints refuse outright, with a session's token
+    # (the sign-in page's) or the report form's, which counts nowhere else.
+    session_token = csrf_token(client.get("/replies").data)
+    for sent in (session_token, token):
+        answer = client.post("/team/uploads", data={"report": first, "size": 5000}, headers={"X-CSRFToken": sent})
+        assert answer.status_code == (403 if sent == session_token else 400)
     # Unknown report, or no size: a clear 400.
     assert (
         team.post(

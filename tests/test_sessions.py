@@ -141,7 +141,7 @@ def test_a_saved_cookie_cannot_replay_its_proof_of_work(portal, client, team_key
     assert submit(client, token, handle).status_code == 200
     replay = _with_cookie(portal, saved)
     envelope = seal_bytes(b"{}", [team_key.public], Meta("report"))
-    refused = start(replay, token, len(envelope), proof="0")
+    refused = start(replay, token, len(envelope), proof=("0", ""))
     assert refused.status_code == 403
     assert refused.get_json()["error"] == "proof-of-work"
     # A new challenge, solved anew, works again: only the work is single-use.

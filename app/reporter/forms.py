@@ -6,6 +6,7 @@ from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, 
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..web.anonymous import FormCSRF
 from ..web.context import settings
 
 REQUIRED = _l("Please fill in this field.")
@@ -37,6 +38,9 @@ class _TextLimit:
 
 class ReportForm(_TextLimit, FlaskForm):
     TEXT_FIELDS = ("title", "system", "version", "description", "steps", "impact", "credit_name")
+
+    class Meta:
+        csrf_class = FormCSRF  # signed, not kept in a session: the form gives no cookie
 
     accept_policy = BooleanField(
         _l("I have read the disclosure policy and report under its terms."),
@@ -85,6 +89,9 @@ class ReportForm(_TextLimit, FlaskForm):
 
 class SealedReportForm(FlaskForm):
     """What the JavaScript path posts besides upload handles: nothing of the report's content."""
+
+    class Meta:
+        csrf_class = FormCSRF
 
     accept_policy = ReportForm.accept_policy
     website = StringField()

@@ -15,6 +15,7 @@ from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.errors import RETRY_AFTER
 from ..web.limits import submit_limits
+from ..web.page_cache import same_for_everyone
 from . import kept
 from .blueprint import bp
 from .forms import ReportForm, SealedReportForm
@@ -34,7 +35,7 @@ def _proof_of_work():
 def report_form():
     g.encrypting = True
     if request.method == "GET":
-        return render_template("reporter/report.html", form=ReportForm(), kept=kept.recall(KEPT))
+        return _empty_form()
     earlier = kept.recall(KEPT)
     budget = settings().max_upload_bytes - sum(item.size for item in earlier)
     files, form, new = uploads.stream(ReportForm, [settings().team_key], "attachment", budget)
@@ -56,6 +57,11 @@ def report_form():
         return page, 503, {"Retry-After": RETRY_AFTER}
     kept.forget(KEPT)
     return _passphrase_page(phrase, reference=report.reference)
+
+
+@same_for_everyone
+def _empty_form() -> str:
+    return render_template("reporter/report.html", form=ReportForm(), kept=kept.recall(KEPT))
 
 
 def refused_attachments() -> str:

@@ -34,7 +34,8 @@ def start_upload():
         raise BadRequest()
     size = uploads.declared_size()
     recipients_for(purpose)  # a follow-up needs a signed-in reporter
-    if purpose == "report" and not proof_of_work.check(request.form.get("pow", "")):
+    answer, signed = request.form.get("pow", ""), request.form.get("pow_challenge", "")
+    if purpose == "report" and not proof_of_work.check(answer, signed):
         return uploads.refusal("proof-of-work", 403)
     found = sessions.reporter() if purpose == "message" else None
     return uploads.start(purpose, size, found[0].report if found else None)

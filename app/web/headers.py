@@ -1,9 +1,6 @@
 """Response headers for every page, and quiet logs: nothing that identifies a visitor is written."""
 
-import base64
-import hashlib
 import logging
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Flask, g, request
@@ -21,7 +18,6 @@ CSP = "; ".join(
 # Pages that encrypt in the browser load one same-origin script (with an integrity hash) and need
 # WebAssembly for libsodium; no other page may run script at all.
 ENCRYPTING_CSP = CSP + "; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
-BUNDLE = Path("vendor") / "meldpunt.js"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
 
 
@@ -48,7 +44,6 @@ def init_app(app: Flask) -> None:
         return response
 
     quiet_logs()
-    app.config["SCRIPT_INTEGRITY"] = bundle_integrity(Path(app.static_folder))
 
 
 # RFC 3986 characters a path segment (plus "/") and a query may hold as they are; everything else
@@ -64,15 +59,6 @@ def onion_location(onion: str) -> str:
     location = onion.rstrip("/") + quote(request.path, safe=PATH_SAFE)
     query = request.query_string  # the bytes as sent, percent-encodings kept as they are
     return location + "?" + quote(query, safe=QUERY_SAFE) if query else location
-
-
-def bundle_integrity(static_folder: Path) -> str | None:
-    """The SRI hash of the browser bundle, or None when it was not built (no npm): then every
-    page works on the server-side path alone."""
-    path = static_folder / BUNDLE
-    if not path.exists():
-        return None
-    return "sha384-" + base64.b64encode(hashlib.sha384(path.read_bytes()).digest()).decode()
 
 
 def quiet_logs() -> None:

@@ -8,30 +8,27 @@ The work: find an 8-byte little-endian counter n such that BLAKE2b-256(challenge
 
 import datetime
 import hashlib
-import secrets
 
 from flask import session
 
 from ..domain import sessions
 from ..domain.clock import today
+from . import anonymous
 from .context import settings
 
 CHALLENGE = "pow_challenge"
 SOLVED = "pow_solved"
-GIVEN = "pow_day"  # the day the challenge was given: it expires after CHALLENGE_DAYS
+GIVEN = "pow_day"  # the day the challenge was solved: it expires after CHALLENGE_DAYS
 
 
 def bits() -> int:
     return int(settings()["MELDPUNT_POW_BITS"])
 
 
-def challenge() -> str:
-    """This session's challenge, made on first use and kept until a report is stored or it expires."""
-    if not _usable(session.get(CHALLENGE)):
-        session[CHALLENGE] = secrets.token_hex(16)
-        session[GIVEN] = today(settings().zone).isoformat()
-        session.pop(SOLVED, None)
-    return session[CHALLENGE]
+def challenge() -> tuple[str, str]:
+    """A challenge for the page (hex) and the same signed: the browser sends the signed copy back
+    with its answer. Nothing is kept before then, so the form gives no cookie (app/web/anonymous.py)."""
+    return anonymous.challenge()
 
 
 def _usable(current: str | None) -> bool:
@@ -53,15 +50,16 @@ def leading_zero_bits(digest: bytes) -> int:
     return len(digest) * 8 - value.bit_length()
 
 
-def check(nonce: str) -> bool:
-    """True if the session's challenge is solved, now or before."""
+def check(nonce: str, signed: str) -> bool:
+    """True if the session's challenge is solved, before or now: `signed` is a challenge this
+    server gave out (the signed copy from the page), `nonce` the browser's answer to it."""
     if bits() == 0:
         return True
-    current = session.get(CHALLENGE)
-    if not _usable(current):
-        return False
-    if session.get(SOLVED) == current:
+    if solved():
         return True
+    current = anonymous.challenge_from(signed, max_age=(sessions.CHALLENGE_DAYS + 1) * 86400)
+    if current is None or sessions.challenge_spent(current):
+        return False
     try:
         counter = int(nonce)
     except (TypeError, ValueError):
@@ -71,7 +69,8 @@ def check(nonce: str) -> bool:
     digest = hashlib.blake2b(bytes.fromhex(current) + counter.to_bytes(8, "little"), digest_size=32).digest()
     if leading_zero_bits(digest) < bits():
         return False
-    session[SOLVED] = current
+    session[CHALLENGE] = session[SOLVED] = current
+    session[GIVEN] = today(settings().zone).isoformat()
     return True
 
 

@@ -149,6 +149,7 @@ async function sealAndSend(form, status, progressBox, cancel) {
     if (form.dataset.powChallenge) {
       status.textContent = form.dataset.powMessage;
       uploader.proof = await proofOfWork(form.dataset.powChallenge, Number(form.dataset.powBits));
+      uploader.challenge = form.dataset.powSigned; // the server keeps nothing until it gets this back
     }
     status.textContent = form.dataset.sendingMessage;
     const mainId = await uploader.upload(main.length, [main]);

@@ -41,6 +41,7 @@ export class Uploader {
     const form = new URLSearchParams({ purpose: this.purpose, size: String(size) });
     if (this.report) form.set("report", this.report);
     if (this.proof) form.set("pow", this.proof);
+    if (this.challenge) form.set("pow_challenge", this.challenge);
     const response = await this.request("POST", this.base, form);
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new UploadError(answer.message || `upload refused (${response.status})`);
