@@ -78,8 +78,17 @@ def _status(due: datetime.date | datetime.datetime, done: bool, day: datetime.da
 
 def clocks(settings: Settings, report: Report, moment: datetime.datetime | None = None) -> list[Clock]:
     """The report's clocks and their status at `moment` (naive UTC; default: now)."""
+    return clocks_of(settings, [report], moment)[0]
+
+
+def clocks_of(settings: Settings, reports: list[Report], moment: datetime.datetime | None = None) -> list[list[Clock]]:
+    """Each report's clocks at one `moment`, for a list of them: from the rows alone, no query."""
     moment = moment or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     day = moment.replace(tzinfo=datetime.UTC).astimezone(settings.zone).date()
+    return [_clocks(settings, report, day, moment) for report in reports]
+
+
+def _clocks(settings: Settings, report: Report, day: datetime.date, moment: datetime.datetime) -> list[Clock]:
     due: list[tuple[str, datetime.date | datetime.datetime, bool]] = [
         ("answer", answer_due(settings, report), report.acknowledged is not None),
         ("disclosure", disclosure_day(settings, report), report.state == "disclosed"),

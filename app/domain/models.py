@@ -14,10 +14,12 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    Expression,
     ForeignKeyField,
     IntegerField,
     IntegrityError,
     Model,
+    PostgresqlDatabase,
     TextField,
 )
 
@@ -93,8 +95,8 @@ class Setting(BaseModel):
 
 class Report(ReporterRow):
     reference = CharField(unique=True)
-    state = CharField(default="received", index=True)
-    received = DateField(index=True)
+    state = CharField(default="received")  # indexed with `received` for the team's list (below)
+    received = DateField()
     acknowledged = DateField(null=True)
     fix_expected = DateField(null=True)
     disclosure_planned = DateField(null=True)
@@ -118,6 +120,35 @@ class Report(ReporterRow):
         # Random, not sequential: a reference must not reveal how many reports came in.
         body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
         return f"MP-{body[:4]}-{body[4:]}"
+
+    class Meta:
+        # The team's list (app/team/reports.py) reads 50 rows in the order of an index that fits
+        # its filter, never all matching rows: one state, or all reports; the partial ones below
+        # for open, closed and unanswered reports.
+        indexes = ((("state", "received", "id"), False), (("received", "id"), False))
+
+
+# The workflow's open and closed states (app/domain/workflow.py takes them from here), here
+# because the partial indexes name them.
+OPEN_STATES = ("received", "acknowledged", "confirmed", "fixing")
+CLOSED_STATES = ("resolved", "disclosed", "duplicate", "not_vulnerability", "out_of_scope", "spam")
+
+
+def _not_in(states: tuple[str, ...]) -> Expression:
+    """`state NOT IN (…)` with the states as SQL literals, not parameters: a partial index serves a
+    query only when the query's condition is the index's own, word for word (SQLite), and provably
+    so without the values (PostgreSQL's generic plans). NOT IN rather than IN: SQLite, which has
+    no statistics here, would otherwise look the four open states up in (state, received, id) and
+    sort every open report, instead of reading the partial index in order."""
+    return Report.state.not_in(SQL("(" + ", ".join(f"'{state}'" for state in states) + ")"))
+
+
+REPORT_OPEN = _not_in(CLOSED_STATES)
+REPORT_CLOSED = _not_in(OPEN_STATES)
+REPORT_UNANSWERED = REPORT_OPEN & Report.acknowledged.is_null()
+Report.add_index(Report.index(Report.received, Report.id, name="report_open", where=REPORT_OPEN))
+Report.add_index(Report.index(Report.received, Report.id, name="report_closed", where=REPORT_CLOSED))
+Report.add_index(Report.index(Report.received, Report.id, name="report_unanswered", where=REPORT_UNANSWERED))
 
 
 class Mailbox(ReporterRow):
@@ -152,6 +183,19 @@ class Chunk(ReporterRow):
 
     class Meta:
         indexes = ((("item", "seq"), True),)
+
+    @classmethod
+    def create_table(cls, safe: bool = True, **options) -> None:
+        super().create_table(safe, **options)
+        store_chunks_uncompressed()
+
+
+def store_chunks_uncompressed() -> None:
+    """PostgreSQL: keep `chunk.data` out of line and uncompressed. Ciphertext does not compress,
+    so every pglz attempt on a megabyte row was wasted time (docs/deployment.md, "Upload storage:
+    what was tried"). New tables get it here, older ones from migration 11. Nothing elsewhere."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        database.execute_sql('ALTER TABLE "chunk" ALTER COLUMN "data" SET STORAGE EXTERNAL')
 
 
 class User(BaseModel):

@@ -503,6 +503,28 @@ def _chain_v2() -> None:
     _issued_from_history(User, entries)
 
 
+def _list_indexes() -> None:
+    """Version 10: indexes that fit each filter and order of the team's list (app/team/reports.py),
+    so that a page reads its rows in index order whatever the number of reports: (state, received,
+    id) for one state, (received, id) for all, and partial ones for open, closed and unanswered
+    reports. They replace the single-column state and received indexes. The states are this
+    version's, written out as SQL literals (models.py `_not_in` says why)."""
+    open_ = "state NOT IN ('resolved', 'disclosed', 'duplicate', 'not_vulnerability', 'out_of_scope', 'spam')"
+    closed = "state NOT IN ('received', 'acknowledged', 'confirmed', 'fixing')"
+    migrator = SchemaMigrator.from_database(database.obj)
+    migrate(
+        migrator.drop_index("report", "report_state"),
+        migrator.drop_index("report", "report_received"),
+        migrator.add_index("report", ("state", "received", "id")),
+        migrator.add_index("report", ("received", "id")),
+        migrator.add_index("report", ("received", "id"), where=SQL(open_), name="report_open"),
+        migrator.add_index("report", ("received", "id"), where=SQL(closed), name="report_closed"),
+        migrator.add_index(
+            "report", ("received", "id"), where=SQL(f"{open_} AND acknowledged IS NULL"), name="report_unanswered"
+        ),
+    )
+
+
 def _verify_v1(entries: list) -> tuple[int, str, str]:
     """The old chain checked with the old formula, as far as it goes: its length and head, and
     "which verified" or "which did not verify: why"."""
@@ -555,6 +577,13 @@ def _day(value: object) -> datetime.date | None:
     return value if isinstance(value, datetime.date) else None
 
 
+def _chunks_uncompressed() -> None:
+    """Version 11: PostgreSQL stores `chunk.data` out of line without trying to compress it
+    (`SET STORAGE EXTERNAL`; models.py `store_chunks_uncompressed`). Rows already stored stay as
+    they are; SQLite has no such setting."""
+    models.store_chunks_uncompressed()
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
@@ -569,6 +598,8 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
         "saved before this upgrade no longer match: they save a new one (docs/privacy.md)",
         _chain_v2,
     ),
+    10: ("indexes that fit each filter and order of the team's report list", _list_indexes),
+    11: ("PostgreSQL: ciphertext chunks stored uncompressed (nothing changes on SQLite)", _chunks_uncompressed),
 }
 LATEST = max(MIGRATIONS, default=BASELINE)
 

@@ -10,23 +10,13 @@ import datetime
 from . import chain
 from .clock import now, today
 from .errors import DuplicateNeedsOriginal, TransitionRefused
-from .models import Credit, Event, Proposal, Report, User
+from .models import CLOSED_STATES, OPEN_STATES, Credit, Event, Proposal, Report, User
 from .settings import Settings
 
-STATES = (
-    "received",
-    "acknowledged",
-    "confirmed",
-    "fixing",
-    "resolved",
-    "disclosed",
-    "duplicate",
-    "not_vulnerability",
-    "out_of_scope",
-    "spam",
-)
+# In the order of the list's filters; the open and closed ones are in models.py, whose indexes name them.
+STATES = (*OPEN_STATES, *CLOSED_STATES)
 EXITS = ("duplicate", "not_vulnerability", "out_of_scope", "spam")
-OPEN = ("received", "acknowledged", "confirmed", "fixing")
+OPEN = OPEN_STATES
 CREDITABLE = ("resolved", "disclosed")
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {

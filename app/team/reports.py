@@ -1,6 +1,7 @@
 """The report list with its clocks, the report page and what the team does there."""
 
 import datetime
+from typing import NamedTuple
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,34 +12,51 @@ from crypto import PublicKey
 from ..domain import deadlines, proposals, workflow
 from ..domain.db import database
 from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
-from ..domain.models import Event, Item, Mailbox, Report
+from ..domain.models import REPORT_CLOSED, REPORT_OPEN, REPORT_UNANSWERED, Event, Item, Mailbox, Report
 from ..domain.reports import seal_reply
 from ..web.context import settings
-from ..web.i18n import state_label
+from ..web.i18n import CLOCKS, clock_label, state_label
 from .blueprint import bp
 from .proposals import rows
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000
+# The list counts its reports up to this many pages past the one shown, and says "more than" beyond:
+# counting every matching report cost more than the page itself at 100,000 (docs/team-guide.md).
+COUNTED_PAGES = 20
 SORTS = {"oldest": (Report.received.asc(), Report.id.asc()), "newest": (Report.received.desc(), Report.id.desc())}
 HISTORY_ROWS = 50
+# What a list row shows and its clocks are computed from (deadlines.py), and nothing else.
+LISTED = (Report.id, Report.reference, Report.state, Report.received, Report.acknowledged, Report.disclosure_planned)
+LISTED += (Report.exploited, Report.cra_aware_at, Report.resolved_on, Report.cra_early_warning_sent)
+LISTED += (Report.cra_notification_sent, Report.cra_final_report_sent)
+
+
+class Row(NamedTuple):
+    """One line of the list, ready to print: its clocks as (status, label, due) for those not done."""
+
+    reference: str
+    exploited: bool
+    state: str
+    received: str
+    clocks: list[tuple[str, str, str]]
 
 
 def _filters() -> dict[str, tuple[str, object]]:
-    """Each list filter: its label and its condition. The template shows exactly these."""
+    """Each list filter: its label and its condition. The template shows exactly these. Each
+    condition has an index that fits it, in the order of SORTS (models.py, Report's indexes)."""
     config = settings()
-    awaiting_answer = Report.state.in_(workflow.OPEN) & Report.acknowledged.is_null()
     overdue_cutoff = deadlines.overdue_answer_cutoff(config)
     return {
-        "open": (_("Open"), Report.state.in_(workflow.OPEN)),
-        "overdue": (_("Answer overdue"), awaiting_answer & (Report.received <= overdue_cutoff)),
+        "open": (_("Open"), REPORT_OPEN),
+        "overdue": (_("Answer overdue"), REPORT_UNANSWERED & (Report.received <= overdue_cutoff)),
         "soon": (
             _("Answer due soon"),
-            awaiting_answer
+            REPORT_UNANSWERED
             & (Report.received > overdue_cutoff)
             & (Report.received <= deadlines.due_soon_cutoff(config)),
         ),
-        "closed": (_("Closed"), Report.state.not_in(workflow.OPEN)),
+        "closed": (_("Closed"), REPORT_CLOSED),
         "all": (_("All"), None),
         **{state: (state_label(state), Report.state == state) for state in workflow.STATES},
     }
@@ -52,15 +70,24 @@ def home():
     page = min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
     order = request.args.get("sort", "oldest")
     order = order if order in SORTS else "oldest"
-    query = Report.select()
+    matching = Report.select(Report.id)
     condition = filters[shown][1]
     if condition is not None:
-        query = query.where(condition)
-    total = query.count()
-    rows = list(query.order_by(*SORTS[order]).paginate(page, PAGE_SIZE))
+        matching = matching.where(condition)
+    # Counted as far as COUNTED_PAGES past this page, in the index the page itself is read from.
+    counted_to = (page - 1 + COUNTED_PAGES) * PAGE_SIZE
+    counted = matching.limit(counted_to + 1).count()
+    total = min(counted, counted_to)
+    # The page's ids first, from the index alone, then their rows: the rows skipped to reach a deep
+    # page are never read from the table (PostgreSQL would read each one).
+    shown_ids = matching.order_by(*SORTS[order]).paginate(page, PAGE_SIZE)
+    rows = sorted(Report.select(*LISTED).where(Report.id.in_(shown_ids)), key=lambda row: (row.received, row.id))
+    rows = rows[::-1] if order == "newest" else rows
     return render_template(
         "team/list.html",
-        reports=[(row, deadlines.clocks(settings(), row)) for row in rows],
+        reports=_printed(rows, {state: filters[state][0] for state in workflow.STATES}),
+        # Each row's link is this and its reference, which needs no escaping (REFERENCE_ALPHABET).
+        report_url=url_for("team.report", reference=""),
         filters=[(name, label) for name, (label, _condition) in filters.items() if name not in workflow.STATES],
         states=[(state, filters[state][0]) for state in workflow.STATES],
         shown=shown,
@@ -68,7 +95,29 @@ def home():
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         total=total,
+        more=counted > counted_to,  # more than `total` reports, more than `pages` pages
     )
+
+
+def _printed(rows: list[Report], state_labels: dict[str, str]) -> list[Row]:
+    """The page's rows with their clocks, each label translated once for the page rather than once
+    a row: per row, translations and template calls cost more than the database at 100,000 reports
+    (bench/team_list_bench.py)."""
+    clock_labels = {name: clock_label(name) for name in CLOCKS}
+    return [
+        Row(
+            row.reference,
+            row.exploited,
+            state_labels.get(row.state, row.state),
+            row.received.isoformat(),
+            [
+                (clock.status, clock_labels[clock.name], clock.due.isoformat())
+                for clock in clocks
+                if clock.status != "done"
+            ],
+        )
+        for row, clocks in zip(rows, deadlines.clocks_of(settings(), rows), strict=True)
+    ]
 
 
 def find_report(reference: str) -> Report:
