@@ -3,8 +3,8 @@
 Both run under the same gunicorn configuration (gunicorn.conf.py: gthread, MELDPUNT_WORKERS and
 MELDPUNT_THREADS), each on its own port; a small asyncio client keeps `--connections` keep-alive
 connections busy for `--seconds` and counts complete answers. Rounds alternate the baseline and
-each page, so the machine's noise falls on both; the ratio is the page's requests/s over the bare
-app's in the same round. Printed: min / median / max per page over `--rounds`, and whether the
+each page in half-second slices, so the machine's noise falls on both; the ratio is the page's
+requests/s over the bare app's in the same round. Printed: min / median / max per page over `--rounds`, and whether the
 median meets the goal (/ and /policy ≥ 0.7, /report ≥ 0.4).
 
     .venv/bin/python bench/pages_bench.py [--rounds 5] [--seconds 3] [--connections 16]
@@ -42,6 +42,7 @@ def home():
 """
 # A template file, as the portal's: Jinja compiles it once and caches it (render_template_string
 # would compile it on every request and make the baseline slow).
+SLICE = 0.5  # seconds: each round alternates the baseline and the page this often
 HEAD = "<!doctype html><html><head><title>{{ title }}</title></head><body>"
 PAGE = HEAD + "<p>{{ text }}</p>" * 60 + "</body></html>"
 
@@ -125,8 +126,13 @@ def main() -> int:
                 rate(port, path, 1.0, args.connections)
             for round_number in range(args.rounds):
                 for path in args.pages:
-                    baseline = rate(bare_port, "/", args.seconds, args.connections)
-                    measured = rate(port, path, args.seconds, args.connections)
+                    # Short slices, alternating: a burst of noise from the machine's neighbours
+                    # then falls on both sides instead of on one whole measurement.
+                    slices = max(1, round(args.seconds / SLICE))
+                    baseline = measured = 0.0
+                    for _slice in range(slices):
+                        baseline += rate(bare_port, "/", args.seconds / slices, args.connections) / slices
+                        measured += rate(port, path, args.seconds / slices, args.connections) / slices
                     ratios[path].append(measured / baseline)
                     print(
                         f"round {round_number + 1} {path}: {measured:.0f}/s against {baseline:.0f}/s bare", flush=True
