@@ -141,3 +141,4 @@ generate_csrf_token  # app/web/anonymous.py: FormCSRF, called by WTForms
 validate_csrf_token  # app/web/anonymous.py: FormCSRF, called by WTForms
 csrf_valid  # app/web/csrf.py: g.csrf_valid, read by Flask-WTF's forms
 immutable  # app/web/static_files.py: response.cache_control.immutable, a header
+no_cache  # app/web/static_files.py: response.cache_control.no_cache, a header

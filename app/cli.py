@@ -112,7 +112,13 @@ def check() -> None:
     line(translations.exists(), "Dutch translations compiled (make translations)")
     bundle = config.ROOT / "static" / "vendor" / "meldpunt.js"
     if bundle.exists():
+        from .domain.bundle import copies_current
+
         click.echo("[ok] browser-side encryption bundle (static/vendor/meldpunt.js)")
+        line(
+            copies_current(bundle.parent.parent),
+            "its gzip and brotli copies made from it (otherwise it is sent uncompressed: run make bundle)",
+        )
     else:
         click.echo("[--] no browser bundle: reports are sealed on the server only (install npm, run make bundle)")
     problem = _base_url_problem(settings.get("MELDPUNT_BASE_URL"), production=settings["MELDPUNT_SECURE_COOKIES"])

@@ -3,13 +3,21 @@
 // the same bytes on every run (gzip's header carries no time or name), so a reproducible bundle
 // stays reproducible. nginx serves them with gzip_static (deploy/nginx/portal.conf), Flask with
 // app/web/static_files.py; the SRI hash is the uncompressed bundle's, which is what browsers check.
-import { readFileSync, writeFileSync } from "node:fs";
+// name.sha256 says which bundle the copies were made from: the portal serves no copy of another
+// one (and `meldpunt check` says so). Each file is written beside and renamed, never half-written.
+import { createHash } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+
+function put(path, data) {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
+}
 
 for (const path of process.argv.slice(2)) {
   const data = readFileSync(path);
-  writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
-  writeFileSync(
+  put(`${path}.gz`, gzipSync(data, { level: 9 }));
+  put(
     `${path}.br`,
     brotliCompressSync(data, {
       params: {
@@ -19,4 +27,5 @@ for (const path of process.argv.slice(2)) {
       },
     }),
   );
+  put(`${path}.sha256`, `${createHash("sha256").update(data).digest("hex")}\n`);
 }

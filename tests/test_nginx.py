@@ -737,9 +737,23 @@ def test_nginx_serves_static_files_itself_and_the_bundle_precompressed(stack):
         assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
         assert response.getheader("X-Content-Type-Options") == "nosniff"
     assert "Accept-Encoding" in zipped_response.getheader("Vary")
+    unversioned, _body = visitor.request("GET", "/static/vendor/meldpunt.js")
+    assert unversioned.getheader("Cache-Control") == "no-cache"  # kept for good only at its version
     css, _body = visitor.request("GET", "/static/meldpunt.css")
     assert (css.status, css.getheader("Content-Type"), css.getheader("Cache-Control")) == (200, "text/css", "no-cache")
+    for response in (plain_response, css):  # the portal's own headers (app/web/headers.py)
+        assert response.getheader("Content-Security-Policy").startswith("default-src 'none'")
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert response.getheader("Referrer-Policy") == "no-referrer"
     posted, _body = visitor.request("POST", "/static/meldpunt.css", b"")
     assert posted.status == 403
-    outside, _body = visitor.request("GET", "/static/../pyproject.toml")
-    assert outside.status in (400, 404)
+    # Nothing outside static/ through the static locations, however the way out is spelled.
+    for path in (
+        "/static/%2e%2e/pyproject.toml",
+        "/static/..%2fpyproject.toml",
+        "/static/vendor/%2e%2e/%2e%2e/README.md",
+    ):
+        outside, body = visitor.request("GET", path)
+        assert outside.status in (400, 403, 404), path
+        assert b"[project]" not in body, path
+        assert b"Meldpunt" not in body[:200], path

@@ -268,17 +268,31 @@ def test_the_report_form_gives_no_cookie_and_each_visitor_tokens_of_their_own(ma
     client = portal.test_client()
     sent = client.post("/report", data={"csrf_token": tokens[0], **REPORT}, query_string={"csrf": tokens[0]})
     assert len(passphrase_from(sent.data).split()) == 7
-    # Another site's form cannot use a token it fetched: the browser says where the post comes from.
+    assert len(set(tokens)) == 3  # a random part each, even within one second
+    # Another site's form cannot use a token it fetched: the browser says where the post comes
+    # from (Sec-Fetch-Site), or, an older one, names the page's origin.
     other = portal.test_client()
-    headers = {"Sec-Fetch-Site": "cross-site"}
-    refused = other.post(
-        "/report", data={"csrf_token": tokens[1], **REPORT}, query_string={"csrf": tokens[1]}, headers=headers
-    )
-    assert refused.status_code == 400
-    assert "expired" in refused.data.decode()
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling host under the same domain
+        {"Origin": "https://evil.example"},
+    ):
+        refused = other.post(
+            "/report", data={"csrf_token": tokens[1], **REPORT}, query_string={"csrf": tokens[1]}, headers=headers
+        )
+        assert refused.status_code == 400, headers
+        assert "expired" in refused.data.decode()
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "null"}, {"Origin": "http://localhost"}):
+        answer = other.post(
+            "/report", data={"csrf_token": tokens[1], **REPORT}, query_string={"csrf": tokens[1]}, headers=headers
+        )
+        assert len(passphrase_from(answer.data).split()) == 7, headers
     # The report form's token counts for the report form alone: not for a sign-in.
-    signin = other.post("/replies", data={"csrf_token": tokens[2], "passphrase": "a b c d e f g"})
+    passphrase = passphrase_from(sent.data)
+    signin = other.post("/replies", data={"csrf_token": tokens[2], "passphrase": passphrase})
     assert signin.status_code == 400
+    own = csrf_token(other.get("/replies").data)  # the sign-in form's, tied to the session
+    assert other.post("/replies", data={"csrf_token": own, "passphrase": passphrase}).status_code == 302
     forged = other.post(
         "/report", data={"csrf_token": tokens[2][:-2] + "xx", **REPORT}, query_string={"csrf": tokens[2][:-2] + "xx"}
     )
@@ -316,3 +330,22 @@ def test_only_a_database_or_redis_that_is_away_is_a_503(make_portal, monkeypatch
     assert page.status_code == status
     if status == 503:
         assert page.headers["Retry-After"] == "60"
+
+
+def test_a_read_calls_none_of_flask_limiters_hooks(make_portal, monkeypatch):
+    """Issue 12, point 4: Flask-Limiter worked out every limit of a GET before its filter said
+    "not counted". app/web/limits.py replaces its two hooks with ones that skip reads; this fails
+    if a Flask-Limiter upgrade renames them (and the portal would not start)."""
+    from functools import partial
+
+    from app.web.limits import limiter
+
+    portal = make_portal()
+    before, after = portal.before_request_funcs[None], portal.after_request_funcs[None]
+    assert not any(getattr(hook, "__self__", None) is limiter for hook in before)
+    assert not any(isinstance(hook, partial) and hook.args == (limiter,) for hook in after)
+    evaluated = []
+    monkeypatch.setattr(type(limiter), "_Limiter__evaluate_limits", lambda *args: evaluated.append(args))
+    assert portal.test_client().get("/report").status_code == 200
+    # The view's own decorators still look, and find no limit that counts a GET.
+    assert all(limits == [] for _limiter, _endpoint, limits in evaluated)

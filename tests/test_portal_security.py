@@ -285,7 +285,29 @@ def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_f
     assert sizes["br"] < sizes["gzip"] < len(plain.data) / 2
     digest = "sha384-" + base64.b64encode(hashlib.sha384(plain.data).digest()).decode()
     assert digest == portal.config["SCRIPT_INTEGRITY"]
-    assert "immutable" in plain.headers["Cache-Control"]
-    assert "max-age=31536000" in plain.headers["Cache-Control"]
+    assert sorted(plain.headers["Cache-Control"].split(", ")) == ["immutable", "max-age=31536000", "public"]
     unversioned = client.get("/static/vendor/meldpunt.js")
     assert "immutable" not in unversioned.headers.get("Cache-Control", "")
+    # Copies of another bundle are not sent: they would fail the integrity check for a year.
+    portal.config["BUNDLE_COPIES"] = False
+    answer = client.get(address, headers={"Accept-Encoding": "br, gzip"})
+    assert "Content-Encoding" not in answer.headers
+    assert answer.data == plain.data
+
+
+def test_compressed_copies_count_only_for_the_bundle_they_were_made_from(tmp_path):
+    import gzip
+    import hashlib
+
+    from app.domain.bundle import BUNDLE, copies_current
+
+    bundle = tmp_path / BUNDLE
+    bundle.parent.mkdir()
+    bundle.write_bytes(b"new bundle")
+    assert not copies_current(tmp_path)  # no copies at all
+    for suffix in (".gz", ".br"):
+        bundle.with_name(bundle.name + suffix).write_bytes(gzip.compress(b"old bundle"))
+    bundle.with_name(bundle.name + ".sha256").write_text(hashlib.sha256(b"old bundle").hexdigest() + "\n")
+    assert not copies_current(tmp_path)  # made from the bundle before
+    bundle.with_name(bundle.name + ".sha256").write_text(hashlib.sha256(b"new bundle").hexdigest() + "\n")
+    assert copies_current(tmp_path)

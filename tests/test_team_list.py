@@ -217,3 +217,31 @@ def test_migration_10_gives_the_list_indexes_of_a_new_database(portal, tmp_path,
             ("MP-BBBB-BBBB", "duplicate"),
             ("MP-CCCC-CCCC", "disclosed"),
         ]
+
+
+def test_the_columns_the_list_reads_are_all_its_clocks_need(portal):
+    """The list reads only LISTED (app/team/reports.py); a field the clocks read that is not among
+    them would be None there and give wrong clocks without an error (review of issue 12)."""
+    import datetime as dt
+
+    from app.domain import deadlines
+    from app.domain.db import database
+    from app.domain.models import Report
+    from app.team.reports import LISTED
+
+    today = team_today(portal)
+    with database.connection_context():
+        add_report(portal, "MP-CRA0-LIST", received=today - dt.timedelta(days=9), acknowledged=today)
+        Report.update(
+            exploited=True,
+            cra_aware_at=dt.datetime(2026, 1, 5, 12, 0),
+            resolved_on=today,
+            disclosure_planned=today + dt.timedelta(days=30),
+            state="resolved",
+        ).where(Report.reference == "MP-CRA0-LIST").execute()
+        full = Report.get(Report.reference == "MP-CRA0-LIST")
+        listed = Report.select(*LISTED).where(Report.reference == "MP-CRA0-LIST").get()
+        moment = dt.datetime(2026, 6, 1, 12, 0)
+        settings = settings_of(portal)
+        assert deadlines.clocks(settings, listed, moment) == deadlines.clocks(settings, full, moment)
+        assert len(deadlines.clocks(settings, full, moment)) > 2  # the CRA clocks are among them

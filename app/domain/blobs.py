@@ -9,7 +9,7 @@ from .db import database, is_sqlite
 from .models import CHUNK_ROW_BYTES, Chunk, Item, random_id
 
 # Rows waiting for the writer thread: enough to keep parsing and storing busy at the same time,
-# few enough that memory stays flat (4 MiB).
+# few enough that memory stays flat: 4 MiB waiting, plus the batch of up to 4 being stored.
 QUEUE_ROWS = 4
 # The writer stores the rows already waiting (up to this many) in one transaction: SQLite then
 # writes the b-tree leaves and the header page once per batch instead of once per row, PostgreSQL

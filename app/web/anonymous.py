@@ -15,8 +15,9 @@ so each visitor still gets tokens of their own (app/web/page_cache.py).
 """
 
 import secrets
+from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms.csrf.core import CSRF
@@ -31,8 +32,11 @@ FORM_SALT = "report-form"
 CHALLENGE_SALT = "proof-of-work"
 # Placeholders in a page rendered for everyone: letters only, so escaping and URL quoting keep them.
 PLACEHOLDERS = {"form": "MELDPUNTFORMTOKENSLOT", "challenge": "MELDPUNTCHALLENGESLOT", "signed": "MELDPUNTSIGNEDSLOT"}
-PLACEHOLDING = "meldpunt_placeholders"
-SERIALIZERS = "meldpunt.form-tokens"  # on `g` while a page for everyone is rendered
+PLACEHOLDING = "meldpunt_placeholders"  # on `g` while a page for everyone is rendered
+SERIALIZERS = "meldpunt.form-tokens"  # in app.extensions: the key is derived once per app
+# What a browser says about where a request comes from (Sec-Fetch-Site): our own page, or typed
+# in. "same-site" is refused too: a sibling host under the same domain is another site to us.
+OWN_SITE = ("same-origin", "none")
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -44,27 +48,47 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 
 def applies() -> bool:
-    """This request is one where the report form's token counts."""
-    if request.endpoint not in ENDPOINTS:
-        return False
-    return request.endpoint != "reporter.start_upload" or request.form.get("purpose") == "report"
+    """This request is one where the report form's token counts: the form, its sealed post, and
+    the uploads of a report (not of a signed-in reporter's follow-up)."""
+    if request.endpoint == "reporter.start_upload":
+        return request.form.get("purpose") == "report"
+    if request.endpoint == "reporter.upload_part":
+        from .uploads import OWNED
+
+        owned = session.get(OWNED) or {}
+        return isinstance(owned, dict) and owned.get((request.view_args or {}).get("handle")) == "report"
+    return request.endpoint in ENDPOINTS
 
 
 def form_token() -> str:
     if g.get(PLACEHOLDING):
         return PLACEHOLDERS["form"]
-    return _serializer(FORM_SALT).dumps(FORM_SALT)
+    # A random part: two visitors in the same second get different tokens all the same.
+    return _serializer(FORM_SALT).dumps(secrets.token_hex(8))
+
+
+def from_own_site() -> bool:
+    """The browser does not say the request comes from elsewhere. Browsers of the last years send
+    Sec-Fetch-Site (Tor Browser too); older ones at least Origin on a POST. Our own pages send
+    `Origin: null` (their Referrer-Policy is no-referrer), which is accepted; a named origin must be
+    this host."""
+    fetched_from = request.headers.get("Sec-Fetch-Site")
+    if fetched_from is not None:
+        return fetched_from in OWN_SITE
+    origin = request.headers.get("Origin")
+    return origin in (None, "null") or urlsplit(origin).netloc == request.host
 
 
 def form_token_valid(token: object) -> bool:
-    """A token this server gave for the report form, younger than a form's time limit, sent by a
-    browser that does not say it comes from another site."""
-    if not isinstance(token, str) or request.headers.get("Sec-Fetch-Site") == "cross-site":
+    """A token this server gave for the report form, younger than a form's time limit, from a
+    browser that does not say the request comes from another site."""
+    if not isinstance(token, str) or not from_own_site():
         return False
     try:
-        return _serializer(FORM_SALT).loads(token, max_age=current_app.config["WTF_CSRF_TIME_LIMIT"]) == FORM_SALT
+        value = _serializer(FORM_SALT).loads(token, max_age=current_app.config["WTF_CSRF_TIME_LIMIT"])
     except BadData:
         return False
+    return isinstance(value, str) and len(value) == 16
 
 
 class FormCSRF(CSRF):

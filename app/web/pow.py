@@ -17,7 +17,7 @@ from . import anonymous
 from .context import settings
 
 CHALLENGE = "pow_challenge"
-SOLVED = "pow_solved"
+SOLVED = "pow_solved"  # the same as CHALLENGE now; sessions from before kept unsolved ones there
 GIVEN = "pow_day"  # the day the challenge was solved: it expires after CHALLENGE_DAYS
 
 
@@ -57,7 +57,9 @@ def check(nonce: str, signed: str) -> bool:
         return True
     if solved():
         return True
-    current = anonymous.challenge_from(signed, max_age=(sessions.CHALLENGE_DAYS + 1) * 86400)
+    # Good for CHALLENGE_DAYS × 24 hours from signing: a challenge spent on day D is remembered
+    # until the purge of day D + 2, and its signature has expired by the end of D + 1.
+    current = anonymous.challenge_from(signed, max_age=sessions.CHALLENGE_DAYS * 86400)
     if current is None or sessions.challenge_spent(current):
         return False
     try:

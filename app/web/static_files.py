@@ -8,33 +8,24 @@ is served from disk with gzip_static (deploy/nginx/portal.conf); this is the sam
 and any setup without it.
 """
 
-import base64
-import hashlib
 from pathlib import Path
 
 from flask import Flask, current_app, request, send_from_directory
 
-BUNDLE = "vendor/meldpunt.js"
-ENCODINGS = (("br", ".br"), ("gzip", ".gz"))  # preferred first
+from ..domain.bundle import BUNDLE, ENCODINGS, bundle_hashes, copies_current
+
 FOREVER = 365 * 24 * 3600
 
 
 def init_app(app: Flask) -> None:
-    integrity, version = bundle_hashes(Path(app.static_folder))
+    folder = Path(app.static_folder)
+    integrity, version = bundle_hashes(folder)
     app.config["SCRIPT_INTEGRITY"] = integrity
     app.config["SCRIPT_VERSION"] = version
+    app.config["BUNDLE_COPIES"] = copies_current(folder)
+    if integrity and not app.config["BUNDLE_COPIES"]:
+        app.logger.warning("the bundle's compressed copies are missing or older than it: run `make bundle`")
     app.view_functions["static"] = serve
-
-
-def bundle_hashes(static_folder: Path) -> tuple[str | None, str | None]:
-    """The bundle's SRI hash and its version, or None for both when it was not built (no npm):
-    then every page works on the server-side path alone."""
-    path = static_folder / BUNDLE
-    if not path.exists():
-        return None, None
-    data = path.read_bytes()
-    integrity = "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-    return integrity, hashlib.sha256(data).hexdigest()[:16]
 
 
 def serve(filename: str):
@@ -45,7 +36,7 @@ def serve(filename: str):
         (
             (encoding, suffix)
             for encoding, suffix in ENCODINGS
-            if request.accept_encodings[encoding] and (Path(folder) / (BUNDLE + suffix)).is_file()
+            if current_app.config["BUNDLE_COPIES"] and request.accept_encodings[encoding]
         ),
         None,
     )
@@ -56,6 +47,7 @@ def serve(filename: str):
         response.headers["Content-Encoding"] = chosen[0]
     response.vary.add("Accept-Encoding")
     if request.args.get("v") == current_app.config["SCRIPT_VERSION"]:
+        response.cache_control.no_cache = None  # send_from_directory's default: revalidate each time
         response.cache_control.public = True
         response.cache_control.max_age = FOREVER
         response.cache_control.immutable = True
