@@ -262,7 +262,7 @@ def test_every_workspace_route_has_an_expected_role_list(portal):
 @pytest.mark.parametrize("role", ["anonymous", "auditor", "handler", "admin"])
 def test_roles_on_every_workspace_route(portal, role):
     client = portal.test_client() if role == "anonymous" else team_client(portal, f"user-{role}", role)
-    token = csrf_token(client.get("/report").data)  # a valid token: the refusal must be the role's
+    token = csrf_token(client.get("/replies").data)  # a session token: the refusal must be the role's
     # Signing out last, or every route after it would be refused for that reason alone.
     for endpoint, method, path in sorted(_workspace_routes(portal), key=lambda r: r[0] == "team.signout"):
         kwargs = {"data": {"csrf_token": token}} if method in ("post", "put") else {}
