@@ -29,6 +29,10 @@ multipart reports, each with one attachment of `--mib` MiB, sealed on the server
   segment or a log SQLite rewrites from its start lands on pages still dirty and is not counted
   again (measured: PostgreSQL wrote 1.07 B/B of WAL and 1.04 B/B of table, and write_bytes said
   1.04). `wchar` does not depend on when the kernel writes back.
+- **CPU**: seconds of CPU (user and system, all threads) per GiB uploaded, of the worker, of the
+  database server's processes (PostgreSQL; SQLite runs inside the worker) and of this client
+  sending the body, next to the wall time per GiB: on a machine of two cores, when their sum
+  reaches twice the wall time, the upload is bound by the CPU, not by waiting.
 - **memory**: the worker's RSS before the body and its peak while the body streams in, sampled
   from /proc every 20 ms. Goal: growth <= 32 MiB per GiB uploaded (scaled for other sizes).
 
@@ -120,6 +124,19 @@ def io_counters(pid: int | str) -> dict[str, int]:
     except (FileNotFoundError, ProcessLookupError):
         return {"wchar": 0, "write_bytes": 0}
     return {name: int(value) for name, value in (line.split(": ") for line in lines)}
+
+
+def cpu_seconds(pids) -> float:
+    """CPU time (user and system) of the processes, all their threads, and the children each has
+    reaped; 0 for a process that has gone meanwhile."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:
@@ -334,6 +351,7 @@ def main() -> None:
     from tests.served import gunicorn, workers
 
     raws, speeds, written, growths, dirtied = [], [], [], [], []
+    worker_cpu, database_cpu, client_cpu = [], [], []
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as folder:
         instance = Path(folder) / "instance"
         instance.mkdir()
@@ -365,10 +383,16 @@ def main() -> None:
                     sampler.start()
                     streaming = {}
                     start_syscalls, start_dirtied = counters.read()
+                    database_pids = target.processes(worker) if target.name != "SQLite" else (lambda: [])
+                    cpu_before = cpu_seconds([worker]), cpu_seconds(database_pids()), cpu_seconds([os.getpid()])
                     mark = lambda s=sampler, t=streaming: t.setdefault("peak", s.peak)  # noqa: E731
                     elapsed = upload(port, cookie, token, args.mib * MIB, sent=mark)
                     sampler.running = False
                     sampler.join()
+                    gib = args.mib / 1024
+                    worker_cpu.append((cpu_seconds([worker]) - cpu_before[0]) / gib)
+                    database_cpu.append((cpu_seconds(database_pids()) - cpu_before[1]) / gib)
+                    client_cpu.append((cpu_seconds([os.getpid()]) - cpu_before[2]) / gib)
                     by_us = target.settle()
                     end_syscalls, end_dirtied = counters.read()
                     speeds.append(args.mib / elapsed)
@@ -378,7 +402,9 @@ def main() -> None:
                     print(
                         f"  upload {speeds[-1]:.1f} MiB/s (raw {raws[-1]:.0f}), written {written[-1]:.2f} B/B "
                         f"(write_bytes {dirtied[-1]:.2f}), "
-                        f"RSS +{growths[-1]:.1f} MiB",
+                        f"RSS +{growths[-1]:.1f} MiB; CPU s/GiB: worker {worker_cpu[-1]:.1f}, "
+                        f"database server {database_cpu[-1]:.1f}, this client {client_cpu[-1]:.1f}, "
+                        f"wall {1024 / speeds[-1]:.1f}",
                         flush=True,
                     )
                 print(f"database size after: {target.size() / GIB:.2f} GiB")
@@ -402,6 +428,10 @@ def main() -> None:
     print(f"  write_bytes B per B:     {spread(dirtied)}  (page cache dirtied; undercounts, see above)")
     print(
         f"  worker RSS growth MiB:   {spread(growths)}  (goal <= {rss_goal:.0f})  {verdict(max(growths) <= rss_goal)}"
+    )
+    print(
+        f"  CPU seconds per GiB:     worker {spread(worker_cpu)}; database server {spread(database_cpu)}; "
+        f"this client {spread(client_cpu)} (the machine has {os.cpu_count()} cores)"
     )
     parse = parse_and_seal_mib_s()
     print(f"  parsing and sealing alone, in-process, storing nothing: {parse:.1f} MiB/s, ratio {parse / raw:.2f}")
