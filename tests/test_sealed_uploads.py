@@ -216,17 +216,29 @@ def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
 
 
 def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
-    """Simulated by storing the part's rows behind the upload's back, as a parallel request would."""
+    """Two requests with the same part: rows of it already there (the other request's, or an
+    attempt cut off between storing the rows and counting them) are replaced, the part is whole;
+    the request that finds the part counted by the other gets a 409, never a 500."""
+    from app.domain.blobs import BlobReader
     from app.domain.db import database
     from app.domain.models import Chunk, Item
+    from app.domain.uploads import UploadRefused, store_part
 
     envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     with database.connection_context():
-        Chunk.create(item=Item.get(Item.handle == handle), seq=0, data=b"from the other request")
+        item = Item.get(Item.handle == handle)
+        Chunk.create(item=item, seq=0, data=b"from the other request")
+        stale = Item.get_by_id(item.id)  # as a parallel request read it, before either counted
     answer = put(client, token, handle, 0, envelope[:PART])
-    assert answer.status_code == 409
+    assert answer.status_code == 200
     assert answer.get_json()["received"] == 1
+    with database.connection_context():
+        assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
+        with pytest.raises(UploadRefused) as refused:
+            store_part(stale, 0, envelope[:PART], [team_key.public])
+        assert (refused.value.status, refused.value.received) == (409, 1)
+        assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
 
 
 def test_a_part_larger_than_a_part_is_refused_before_it_is_read(client, token, team_key):

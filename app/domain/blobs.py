@@ -120,6 +120,10 @@ class BlobWriter:
 
     def _store(self, data: bytes) -> None:
         if self._writer is None:
+            if is_sqlite() and database.in_transaction():
+                # Chunks committed with the transaction that makes them visible could be lost
+                # after it: SQLite commits the main file first (app/domain/db.py). Stage first.
+                raise RuntimeError("chunks are written outside any transaction")
             Chunk.create(item=self.item, seq=self._seq, data=data)
         elif self._failure is not None:
             raise self._failure

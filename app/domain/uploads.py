@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from peewee import IntegrityError, fn
+from peewee import fn
 
 from crypto import CryptoError, Meta, PublicKey, Sealer, UnsupportedVersion, primitives, spec
 from crypto.envelope import payload_length_for, read_header
@@ -160,7 +160,11 @@ def purge_unfinished(settings: Settings) -> int:
     """Delete uploads from before today that never became part of a report (a browser closed
     mid-way, a form never sent again); today's may still be in progress. Returns how many."""
     before = today(settings.zone)
-    return Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < before)).execute()
+    stale = [
+        row.id for row in Item.select(Item.id).where((Item.report.is_null() | ~Item.complete) & (Item.day < before))
+    ]
+    delete_items_by_id(stale)
+    return len(stale)
 
 
 def room(settings: Settings, report: Report | None = None, disk: bool = True) -> int:
@@ -221,9 +225,32 @@ def free_disk(settings: Settings) -> int:
 
 
 def delete_items(items: Iterable[Item]) -> None:
-    ids = [item.id for item in items]
-    if ids:
-        Item.delete().where(Item.id.in_(ids)).execute()
+    delete_items_by_id([item.id for item in items])
+
+
+DELETE_BATCH = 500
+
+
+def delete_items_by_id(ids: list[int]) -> None:
+    """The items, then their chunks: SQLite keeps those in a file of their own, where no foreign
+    key reaches (app/domain/db.py, CHUNK_SCHEMA). In that order, so that no item is ever left
+    pointing at missing chunks; chunks left by a crash in between go at the next purge
+    (`sweep_orphan_chunks`). On PostgreSQL the foreign key has taken them already."""
+    # Each in a transaction that takes its locks when it begins (IMMEDIATE): a statement on its own
+    # would read the chunk file first and could not then wait for a writer that waits for it.
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        with database.atomic():
+            Item.delete().where(Item.id.in_(batch)).execute()
+        with database.atomic():
+            Chunk.delete().where(Chunk.item.in_(batch)).execute()
+
+
+def sweep_orphan_chunks() -> int:
+    """Chunks of items that are gone (a crash between deleting an item and its chunks, or a chunk
+    written for an item whose transaction then failed): deleted, and overwritten like any other."""
+    with database.atomic():
+        return Chunk.delete().where(Chunk.item.not_in(Item.select(Item.id))).execute()
 
 
 # --- browser-sealed, in parts -----------------------------------------------------------------
@@ -252,19 +279,29 @@ def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]
         raise UploadRefused("wrong-part-size")
     if number == 0:
         check_envelope(data[:MAX_HEADER_BYTES], recipients, item.expected_size)
-    try:
-        with database.atomic():
-            for offset in range(0, len(data), CHUNK_ROW_BYTES):
-                seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
-                Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
-            item.parts += 1
-            item.size += len(data)
-            item.complete = item.size == item.expected_size
-            item.save()
-    except IntegrityError:
-        # The same part sent twice at once: the other request stored it.
-        raise UploadRefused("out-of-order", status=409, received=number + 1) from None
-    return item
+    # The part's chunks first, in a transaction of their own, then the count that makes them
+    # count: SQLite keeps chunks in a file of their own, and a transaction over both files
+    # commits the main one first (app/domain/db.py). Rows of this part already there (a crash
+    # between the two, or the same part sent twice at once) are replaced: the part is whole
+    # either way, and only one request moves the count on.
+    first = number * (PART_BYTES // CHUNK_ROW_BYTES)
+    rows = range(0, len(data), CHUNK_ROW_BYTES)
+    with database.atomic():
+        Chunk.delete().where(Chunk.item == item.id, Chunk.seq >= first, Chunk.seq < first + len(rows)).execute()
+        for offset in rows:
+            Chunk.create(
+                item=item.id, seq=first + offset // CHUNK_ROW_BYTES, data=data[offset : offset + CHUNK_ROW_BYTES]
+            )
+    size = item.size + len(data)
+    with database.atomic():
+        moved = (
+            Item.update(parts=number + 1, size=size, complete=size == item.expected_size)
+            .where(Item.id == item.id, Item.parts == number)
+            .execute()
+        )
+    if moved != 1:  # the same part sent twice at once: the other request counted it
+        raise UploadRefused("out-of-order", status=409, received=number + 1)
+    return Item.get_by_id(item.id)
 
 
 def check_envelope(start: bytes | io.RawIOBase, recipients: list[PublicKey], size: int) -> None:
