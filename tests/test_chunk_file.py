@@ -127,7 +127,9 @@ def _chunk_rows(main: Path, chunks: Path) -> dict[str, list[tuple]]:
         return found
 
 
-def test_upgrade_moves_an_older_databases_chunks_and_resumes_when_interrupted(portal, portal_config, client, monkeypatch):
+def test_upgrade_moves_an_older_databases_chunks_and_resumes_when_interrupted(
+    portal, portal_config, client, monkeypatch
+):
     from app.domain import schema
     from app.domain.db import database
 
