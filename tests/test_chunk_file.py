@@ -64,9 +64,9 @@ def test_no_chunk_is_written_inside_a_transaction(portal):
 
     with database.connection_context():
         item = Item.create(kind="attachment", day=DAY)
-        with pytest.raises(RuntimeError, match="outside any transaction"), database.atomic():
-            writer = BlobWriter(item)
-            writer.write(b"x")
+        writer = BlobWriter(item)
+        writer.write(b"x")
+        with database.atomic(), pytest.raises(RuntimeError, match="outside any transaction"):
             writer.close()
 
 

@@ -604,21 +604,19 @@ def _move_chunks() -> None:
     (and committed there) first, then deleted from the main file; then the old table goes. An
     interrupted move goes on where it stopped at the next `meldpunt upgrade` (copying again what
     was copied but not yet deleted); until it is done, the schema counts as behind."""
-    schema = CHUNK_SCHEMA
+    # Names and counts from constants, the ids as parameters.
+    take = f"SELECT id FROM main.chunk ORDER BY id LIMIT {MOVE_ROWS}"  # noqa: S608
+    copy = f"INSERT OR REPLACE INTO {CHUNK_SCHEMA}.chunk (id, item_id, seq, data) SELECT id, item_id, seq, data FROM main.chunk WHERE id IN ({{}})"  # noqa: S608, E501
     while True:
         with database.atomic():
-            ids = [row for (row,) in database.execute_sql(f"SELECT id FROM main.chunk ORDER BY id LIMIT {MOVE_ROWS}")]
+            ids = [row for (row,) in database.execute_sql(take)]
+            marks = ", ".join("?" * len(ids))
             if ids:
-                marks = ", ".join("?" * len(ids))
-                database.execute_sql(
-                    f"INSERT OR REPLACE INTO {schema}.chunk (id, item_id, seq, data) "
-                    f"SELECT id, item_id, seq, data FROM main.chunk WHERE id IN ({marks})",
-                    ids,
-                )
+                database.execute_sql(copy.format(marks), ids)
         if not ids:
             break
         with database.atomic():
-            database.execute_sql(f"DELETE FROM main.chunk WHERE id IN ({marks})", ids)
+            database.execute_sql(f"DELETE FROM main.chunk WHERE id IN ({marks})", ids)  # noqa: S608
     with database.atomic():
         database.execute_sql("DROP TABLE main.chunk")
 
