@@ -40,13 +40,15 @@ def _tables(path: Path) -> set[str]:
 
 
 def test_a_new_database_keeps_its_chunks_in_a_file_of_their_own(portal, portal_config, client):
+    from app.domain.db import CHUNK_PAGE_BYTES
+
     assert len(passphrase_from(submit_report(client).data).split()) == 7
     main, chunks = _files(portal_config)
     assert "chunk" not in _tables(main)
     assert _tables(chunks) == {"chunk"}
     with sqlite3.connect(chunks) as connection:
         assert connection.execute("SELECT count(*) FROM chunk").fetchone()[0] >= 3  # report and attachments
-        assert connection.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert connection.execute("PRAGMA page_size").fetchone()[0] == CHUNK_PAGE_BYTES
     from app.domain.db import database, erases_deleted_rows
 
     with database.connection_context():

@@ -41,10 +41,11 @@ SQLITE_PRAGMAS = {
 # for any left behind (`sweep_orphan_chunks`). Not on PostgreSQL: there the chunk table is in the
 # one database.
 CHUNK_SCHEMA = "chunks"
-# Small pages there: a transaction journals the pages it changes that existed before it (the
-# b-tree's leaf, the file's first page), and at 64 KiB those were a third as much again as the
-# megabyte rows themselves; at 4 KiB a few percent.
-CHUNK_PAGE_BYTES = 4096
+# Smaller pages there than in the database: a transaction journals the pages it changes that
+# existed before it (the b-tree's leaf, the file's first page), and at 64 KiB those came to 0.4
+# bytes per byte stored; at 4 KiB to 0.07, but SQLite then spends a tenth more CPU on its pages.
+# 16 KiB: 1.13 bytes written per byte uploaded (bench/upload_bench.py; docs/deployment.md).
+CHUNK_PAGE_BYTES = 16384
 CHUNK_PRAGMAS = {
     f"{CHUNK_SCHEMA}.journal_mode": "truncate",  # the journal cut to nothing at each commit, kept as a file
     f"{CHUNK_SCHEMA}.synchronous": "full",  # rollback journal: NORMAL could lose a commit, FULL not
