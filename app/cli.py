@@ -258,11 +258,11 @@ def purge(dry_run: bool) -> None:
     from .domain import retention
     from .domain.chain import PURGE_INCOMPLETE, PURGED
     from .domain.clock import today
-    from .domain.db import MIB, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
+    from .domain.db import MIB, durable, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
     from .domain.sessions import purge_expired
     from .domain.uploads import purge_unfinished, sweep_orphan_chunks
 
-    with database.connection_context():
+    with database.connection_context(), durable():  # retention deletes items, then their chunks
         try:
             planned = retention.plan(loaded, today(loaded.zone))
         except config.ConfigError as exc:

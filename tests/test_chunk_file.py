@@ -170,3 +170,17 @@ def test_upgrade_moves_an_older_databases_chunks_and_resumes_when_interrupted(
         schema.upgrade()
         assert schema.pending() == []
     assert _chunk_rows(main, chunks) == {"chunks": original}
+
+
+def test_a_chunk_table_missing_after_a_crash_is_owed_and_made(portal):
+    """Migration 12 and `create` stamp the version in the main file, which commits before the
+    chunk file: a crash in between leaves a version 12 database without its chunk table."""
+    from app.domain import schema
+    from app.domain.db import database
+
+    with database.connection_context():
+        database.execute_sql("DROP TABLE chunks.chunk")
+        assert [number for number, _ in schema.pending()] == [12]
+        schema.upgrade()
+        assert schema.pending() == []
+        assert "chunk" in database.get_tables(schema="chunks")

@@ -55,16 +55,16 @@ def _order_in_file(path: Path, needles: dict[str, list[bytes]]) -> dict[str, tup
 
     with database.connection_context():
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # what the portal wrote: into the file
-        page_size = database.execute_sql("PRAGMA page_size").fetchone()[0]
-    # The database file and, on SQLite, the chunks' own file (app/domain/db.py), each by itself.
-    blobs = [file.read_bytes() for file in (path, chunk_file(path))]
+        sizes = [database.execute_sql(f"PRAGMA {schema}.page_size").fetchone()[0] for schema in ("main", "chunks")]
+    # The database file and the chunks' own file (app/domain/db.py), each by itself, in its pages.
+    blobs = list(zip([file.read_bytes() for file in (path, chunk_file(path))], sizes, strict=True))
     measured = {}
     for label, ordered in needles.items():
         groups: dict[str, list[tuple[int, int]]] = {}
         for arrival, needle in enumerate(ordered):
             if needle is None:  # this report has none of this kind
                 continue
-            for number, blob in enumerate(blobs):
+            for number, (blob, page_size) in enumerate(blobs):
                 for kind, offset in _offsets(blob, needle, page_size).items():
                     groups.setdefault(kind, []).append(((number << 40) + offset, arrival))
         for kind, pairs in groups.items():

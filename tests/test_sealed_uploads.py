@@ -334,3 +334,28 @@ def test_reporter_and_team_uploads_do_not_cross(portal, client, token, team_key)
         ).status_code
         == 400
     )
+
+
+def test_a_late_copy_of_a_part_leaves_an_adopted_upload_alone(client, token, team_key):
+    """The review of the chunk file: a copy of part 0 that arrives after its upload was finished
+    and adopted into a report (the browser retried; the first copy had long been answered) was
+    written over the stored rows and marked the item incomplete, so the next purge deleted it."""
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
+    from app.domain.uploads import UploadRefused, store_part
+
+    report = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    handle = start(client, token, len(report)).get_json()["id"]
+    with database.connection_context():
+        stale = Item.get(Item.handle == handle)  # as the late request read it
+    assert put(client, token, handle, 0, report).status_code == 200
+    assert submit(client, token, handle).status_code == 200
+    with database.connection_context():
+        with pytest.raises(UploadRefused) as refused:
+            store_part(stale, 0, report, [team_key.public])
+        assert refused.value.status == 409
+        adopted = Item.get_by_id(stale.id)
+        assert adopted.complete
+        assert adopted.report_id is not None
+        assert BlobReader(adopted).read() == report

@@ -5,6 +5,7 @@ deletion. Nothing here or in the models is SQLite-only. The web layer opens a co
 request (app/web/context.py); the CLI and the benches use `database.connection_context()`.
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -80,6 +81,21 @@ def open_database(url: str):
 def chunk_file(main: Path) -> Path:
     """Where SQLite keeps the chunks of the database file `main`: beside it, `<name>-chunks<suffix>`."""
     return main.with_name(f"{main.stem}-chunks{main.suffix}")
+
+
+@contextlib.contextmanager
+def durable():
+    """SQLite: the main file's commits in this block are on disk when they return (FULL), as the
+    chunk file's always are. Deleting the main rows first and their chunks after holds only if a
+    power cut cannot undo the first and keep the second. Elsewhere nothing to do."""
+    if not is_sqlite():
+        yield
+        return
+    database.execute_sql("PRAGMA main.synchronous = FULL")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA main.synchronous = {SQLITE_PRAGMAS['synchronous']}")
 
 
 def schema_of(table: str) -> str | None:

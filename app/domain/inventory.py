@@ -14,11 +14,8 @@ from dataclasses import dataclass
 
 from peewee import SqliteDatabase, Table, fn
 
-from .db import REPORTER_TABLES as REPORTER_TABLES
-from .db import (
-    database,
-    schema_of,  # re-exported: selfcheck and the pages read it here
-)
+from .db import REPORTER_TABLES as REPORTER_TABLES  # re-exported: selfcheck and the pages read it here
+from .db import database, schema_of
 from .models import MODELS
 
 

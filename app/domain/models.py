@@ -196,7 +196,7 @@ class Chunk(ReporterRow):
 
 # SQLite: the chunk table in its own file (app/domain/db.py, CHUNK_SCHEMA), the columns and unique
 # index peewee makes elsewhere, without the foreign key: SQLite's cannot point into another file.
-# Deleting an item deletes its chunks in code instead (app/domain/uploads.py `delete_chunks`).
+# Deleting an item deletes its chunks in code instead (app/domain/uploads.py `delete_items_by_id`).
 CHUNK_FILE_TABLE = (
     f'CREATE TABLE IF NOT EXISTS "{CHUNK_SCHEMA}"."chunk" ("id" INTEGER NOT NULL PRIMARY KEY, '
     '"item_id" INTEGER NOT NULL, "seq" INTEGER NOT NULL, "data" BLOB NOT NULL)',

@@ -252,7 +252,8 @@ class Entry:
 def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
     """The follow-ups and replies the reporter can read, decrypted in memory for this request."""
     entries = []
-    items = (
+    # Lists, not open queries, while chunks are read: see app/domain/export.py.
+    items = list(
         Item.select()
         .where((Item.report == mailbox.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
         .order_by(Item.position, Item.id)
@@ -262,7 +263,7 @@ def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
         opener = Opener(BlobReader(item), key)
         body = b"".join(_bounded(opener))
         entry = Entry("team" if item.kind == "reply" else "reporter", item.day, body.decode("utf-8", "replace"))
-        for attachment in item.attachments.where(Item.complete).order_by(Item.position):
+        for attachment in list(item.attachments.where(Item.complete).order_by(Item.position)):
             meta = Opener(BlobReader(attachment), key).meta
             entry.attachments.append(Attachment(numbers[attachment.id], meta.name or "attachment", attachment.size))
         entries.append(entry)

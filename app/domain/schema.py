@@ -595,8 +595,12 @@ def _chunk_file() -> None:
 MOVE_ROWS = 64  # chunk rows of a megabyte per step of the move
 
 
-def _chunks_left_in_main() -> bool:
-    return isinstance(database.obj, SqliteDatabase) and "chunk" in database.get_tables()
+def _chunk_file_unfinished() -> bool:
+    """SQLite: rows still to move, or no chunk table in the chunk file. Both can follow a crash:
+    the migration's transaction commits the main file (and its version) before the chunk file."""
+    if not isinstance(database.obj, SqliteDatabase):
+        return False
+    return "chunk" in database.get_tables() or "chunk" not in database.get_tables(schema=CHUNK_SCHEMA)
 
 
 def _move_chunks() -> None:
@@ -677,7 +681,7 @@ def pending() -> list[tuple[int, str]]:
     if version is None:
         return []
     waiting = [(number, MIGRATIONS[number][0]) for number in sorted(MIGRATIONS) if number > version]
-    if not waiting and _chunks_left_in_main():  # a move interrupted: `meldpunt upgrade` goes on with it
+    if not waiting and _chunk_file_unfinished():  # interrupted: `meldpunt upgrade` finishes it
         waiting = [(MOVING, MIGRATIONS[MOVING][0] + " (the move to be finished)")]
     return waiting
 
@@ -694,8 +698,10 @@ def upgrade() -> list[tuple[int, str]]:
             MIGRATIONS[number][1]()
             _stamp(number)
         applied.append((number, description))
-    if _chunks_left_in_main():
-        _move_chunks()
+    if _chunk_file_unfinished():
+        models.create_chunk_file_table()
+        if "chunk" in database.get_tables():
+            _move_chunks()
     if applied and isinstance(database.obj, SqliteDatabase):
         database.execute_sql("VACUUM")
     return applied
