@@ -258,11 +258,11 @@ def purge(dry_run: bool) -> None:
     from .domain import retention
     from .domain.chain import PURGE_INCOMPLETE, PURGED
     from .domain.clock import today
-    from .domain.db import MIB, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
+    from .domain.db import MIB, durable, erases_deleted_rows, is_sqlite, rewrite, truncate_wal, used_bytes
     from .domain.sessions import purge_expired
-    from .domain.uploads import purge_unfinished
+    from .domain.uploads import purge_unfinished, sweep_orphan_chunks
 
-    with database.connection_context():
+    with database.connection_context(), durable():  # retention deletes items, then their chunks
         try:
             planned = retention.plan(loaded, today(loaded.zone))
         except config.ConfigError as exc:
@@ -278,6 +278,7 @@ def purge(dry_run: bool) -> None:
         erased = erases_deleted_rows() or not is_sqlite()
         deleted = retention.run(loaded, planned)
         stale = purge_unfinished(loaded)
+        orphans = sweep_orphan_chunks()
         ended = purge_expired(loaded)
         truncated = truncate_wal()
         not_rewritten, size, started = None, used_bytes(), time.monotonic()
@@ -289,7 +290,7 @@ def purge(dry_run: bool) -> None:
         # Recorded last, with how it ended: the self-check counts only a `purge` that did all of it.
         _record(
             PURGED if not problems else PURGE_INCOMPLETE,
-            f"{stale} unfinished uploads, {ended} ended sessions and used challenges"
+            f"{stale} unfinished uploads, {orphans} chunks of deleted items, {ended} ended sessions and used challenges"
             + "".join(f"; {problem}" for problem in problems),
         )
         truncate_wal()  # that entry is no reporter's, but leave the log as empty as the purge found it
@@ -297,6 +298,8 @@ def purge(dry_run: bool) -> None:
     for line in retention.describe(deleted):
         click.echo(f"  {line}")
     click.echo(f"Deleted {stale} unfinished uploads.")
+    if orphans:
+        click.echo(f"Deleted {orphans} chunks whose items were gone (left by an interrupted deletion).")
     click.echo(f"Deleted {ended} ended sessions and used challenges.")
     if not rewriting:
         click.echo("Not rewritten (MELDPUNT_REWRITE_ON_PURGE = false): rows keep the order they came in, in the file.")

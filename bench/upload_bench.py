@@ -248,7 +248,7 @@ class SqliteTarget:
         return after["wchar"] - before["wchar"], after["write_bytes"] - before["write_bytes"]
 
     def size(self) -> int:
-        return sum(path.stat().st_size for path in self.path.parent.glob("meldpunt.db*"))
+        return sum(path.stat().st_size for path in self.path.parent.glob("meldpunt*.db*"))  # the chunk file too
 
     def close(self) -> None:
         pass

@@ -10,6 +10,8 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.domain.db import chunk_file
+
 from .conftest import instance_database
 
 
@@ -31,7 +33,10 @@ def connect(instance: Path):
         with psycopg.connect(url) as connection:
             yield _Postgres(connection)
     else:
-        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        path = Path(url.removeprefix("sqlite:///"))
+        connection = sqlite3.connect(path)
+        # The chunks are in a file of their own (app/domain/db.py): attached, as the portal does.
+        connection.execute("ATTACH DATABASE ? AS chunks", (str(chunk_file(path)),))
         try:
             with connection:
                 yield _Sqlite(connection)

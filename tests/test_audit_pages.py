@@ -177,18 +177,21 @@ LABELLED_AHEAD = {
 
 def test_every_column_of_every_model_has_a_label(portal):
     from app.domain import inventory
-    from app.domain.db import database
+    from app.domain.db import database, schema_of
     from app.domain.models import MODELS
 
     with _db(portal):
         for model in MODELS:
             table = model._meta.table_name
-            for column in database.get_columns(table):
+            for column in database.get_columns(table, schema=schema_of(table)):
                 label = inventory.label(table, column.name)
                 assert label is not None, f"{table}.{column.name} has no label in app/domain/inventory.py"
         assert inventory.unlabelled() == []
         tables = {
-            model._meta.table_name: {c.name for c in database.get_columns(model._meta.table_name)} for model in MODELS
+            model._meta.table_name: {
+                c.name for c in database.get_columns(model._meta.table_name, schema=schema_of(model._meta.table_name))
+            }
+            for model in MODELS
         }
     for table, labels in inventory.LABELS.items():
         assert table in tables, f"app/domain/inventory.py labels a table that does not exist: {table}"

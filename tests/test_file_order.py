@@ -51,20 +51,22 @@ def _offsets(blob: bytes, needle: bytes, page_size: int) -> dict[str, int]:
 def _order_in_file(path: Path, needles: dict[str, list[bytes]]) -> dict[str, tuple[float, float, int]]:
     """Per kind of needle and kind of page: Kendall's tau between byte offset and arrival (the
     needles' list order), how far from 0 chance may take it, and how many needles are there."""
-    from app.domain.db import database
+    from app.domain.db import chunk_file, database
 
     with database.connection_context():
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # what the portal wrote: into the file
-        page_size = database.execute_sql("PRAGMA page_size").fetchone()[0]
-    blob = path.read_bytes()
+        sizes = [database.execute_sql(f"PRAGMA {schema}.page_size").fetchone()[0] for schema in ("main", "chunks")]
+    # The database file and the chunks' own file (app/domain/db.py), each by itself, in its pages.
+    blobs = list(zip([file.read_bytes() for file in (path, chunk_file(path))], sizes, strict=True))
     measured = {}
     for label, ordered in needles.items():
         groups: dict[str, list[tuple[int, int]]] = {}
         for arrival, needle in enumerate(ordered):
             if needle is None:  # this report has none of this kind
                 continue
-            for kind, offset in _offsets(blob, needle, page_size).items():
-                groups.setdefault(kind, []).append((offset, arrival))
+            for number, (blob, page_size) in enumerate(blobs):
+                for kind, offset in _offsets(blob, needle, page_size).items():
+                    groups.setdefault(kind, []).append(((number << 40) + offset, arrival))
         for kind, pairs in groups.items():
             if len(pairs) >= 20:
                 measured[f"{label} on {kind} pages"] = (_kendall(pairs), SIGMAS * _noise(len(pairs)), len(pairs))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.domain.db import open_database
+from app.domain.db import chunk_file, open_database
 from app.domain.schema import LATEST
 
 from . import raw
@@ -80,9 +80,16 @@ def _database(instance: Path):
 
 
 def _rows(instance: Path) -> dict[str, int]:
+    """Rows per table; on SQLite the chunk file's too, once there is one (version 12)."""
     db = _database(instance)
     with db.connection_context():
-        return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in db.get_tables()}
+        tables = db.get_tables()
+        url = instance_database(instance)
+        chunks = chunk_file(Path(url.removeprefix("sqlite:///")))
+        if url.startswith("sqlite") and chunks.exists():
+            db.execute_sql("ATTACH DATABASE ? AS chunks", (str(chunks),))
+            tables += db.get_tables(schema="chunks")
+        return {table: db.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
 
 
 def _columns(instance: Path) -> dict[str, set[tuple[str, str, bool]]]:

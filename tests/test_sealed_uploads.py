@@ -216,17 +216,29 @@ def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
 
 
 def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
-    """Simulated by storing the part's rows behind the upload's back, as a parallel request would."""
+    """Two requests with the same part: rows of it already there (the other request's, or an
+    attempt cut off between storing the rows and counting them) are replaced, the part is whole;
+    the request that finds the part counted by the other gets a 409, never a 500."""
+    from app.domain.blobs import BlobReader
     from app.domain.db import database
     from app.domain.models import Chunk, Item
+    from app.domain.uploads import UploadRefused, store_part
 
     envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     with database.connection_context():
-        Chunk.create(item=Item.get(Item.handle == handle), seq=0, data=b"from the other request")
+        item = Item.get(Item.handle == handle)
+        Chunk.create(item=item, seq=0, data=b"from the other request")
+        stale = Item.get_by_id(item.id)  # as a parallel request read it, before either counted
     answer = put(client, token, handle, 0, envelope[:PART])
-    assert answer.status_code == 409
+    assert answer.status_code == 200
     assert answer.get_json()["received"] == 1
+    with database.connection_context():
+        assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
+        with pytest.raises(UploadRefused) as refused:
+            store_part(stale, 0, envelope[:PART], [team_key.public])
+        assert (refused.value.status, refused.value.received) == (409, 1)
+        assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
 
 
 def test_a_part_larger_than_a_part_is_refused_before_it_is_read(client, token, team_key):
@@ -322,3 +334,28 @@ def test_reporter_and_team_uploads_do_not_cross(portal, client, token, team_key)
         ).status_code
         == 400
     )
+
+
+def test_a_late_copy_of_a_part_leaves_an_adopted_upload_alone(client, token, team_key):
+    """The review of the chunk file: a copy of part 0 that arrives after its upload was finished
+    and adopted into a report (the browser retried; the first copy had long been answered) was
+    written over the stored rows and marked the item incomplete, so the next purge deleted it."""
+    from app.domain.blobs import BlobReader
+    from app.domain.db import database
+    from app.domain.models import Item
+    from app.domain.uploads import UploadRefused, store_part
+
+    report = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    handle = start(client, token, len(report)).get_json()["id"]
+    with database.connection_context():
+        stale = Item.get(Item.handle == handle)  # as the late request read it
+    assert put(client, token, handle, 0, report).status_code == 200
+    assert submit(client, token, handle).status_code == 200
+    with database.connection_context():
+        with pytest.raises(UploadRefused) as refused:
+            store_part(stale, 0, report, [team_key.public])
+        assert refused.value.status == 409
+        adopted = Item.get_by_id(stale.id)
+        assert adopted.complete
+        assert adopted.report_id is not None
+        assert BlobReader(adopted).read() == report

@@ -56,7 +56,7 @@ def _kendall(pairs: list[tuple[object, int]]) -> float:
 
 @pytest.mark.slow
 def test_no_column_of_a_reporter_table_tells_the_order_of_arrival(make_portal, team_key):
-    from app.domain.db import database, is_sqlite
+    from app.domain.db import database, is_sqlite, schema_of
 
     portal = make_portal(MELDPUNT_POW_BITS=4, MELDPUNT_LIMIT_FOLLOW_UP="1000 per day")
     rng = random.Random(11)
@@ -128,7 +128,7 @@ def test_no_column_of_a_reporter_table_tells_the_order_of_arrival(make_portal, t
     with database.connection_context():
         for table in TABLES:
             key_column = {"signedin": "token_hash", "spentchallenge": "challenge_hash"}.get(table, "id")
-            columns = [column.name for column in database.get_columns(table)]
+            columns = [column.name for column in database.get_columns(table, schema=schema_of(table))]
             # The rowid is the order on disk; a WITHOUT ROWID table sits in the order of its key.
             # (PostgreSQL's heap keeps the order of writing until a purge CLUSTERs it:
             # tests/test_file_order.py.)

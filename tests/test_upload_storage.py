@@ -12,8 +12,8 @@ DAY = datetime.date(2026, 11, 28)
 
 
 def test_rows_queued_together_are_stored_in_one_transaction(portal, monkeypatch):
-    """While the writer is busy the request queues rows; the writer then takes all that wait (up
-    to BATCH_ROWS) into one transaction, and they read back in order."""
+    """The writer stores BATCH_ROWS rows a transaction (fewer at the end of the stream), waiting
+    for them before the transaction begins; they read back in order."""
     from app.domain import blobs
     from app.domain.blobs import BlobReader, BlobWriter
     from app.domain.db import database
@@ -44,43 +44,31 @@ def test_rows_queued_together_are_stored_in_one_transaction(portal, monkeypatch)
         threading.Timer(0.5, gate.set).start()
         pusher.join(30)
         assert not pusher.is_alive()
-        assert sum(batches) == 7
-        assert max(batches) == blobs.BATCH_ROWS  # not one transaction a row
+        assert batches == [blobs.BATCH_ROWS, 7 - blobs.BATCH_ROWS]  # not one transaction a row
         assert Chunk.select().where(Chunk.item == item).count() == 7
         assert Item.get_by_id(item.id).complete
         assert BlobReader(item).read() == data
 
 
-def test_a_batch_that_fails_stores_none_of_its_rows_and_the_item_stays_incomplete(portal, monkeypatch):
+def test_a_batch_that_fails_stores_none_of_its_rows_and_the_item_stays_incomplete(portal):
     from peewee import IntegrityError
 
-    from app.domain.blobs import BlobWriter
+    from app.domain.blobs import BATCH_ROWS, BlobWriter
     from app.domain.db import database
     from app.domain.models import Chunk, Item
     from app.domain.uploads import delete_items
 
-    taken, gate = threading.Event(), threading.Event()
-    store = BlobWriter._store_batch
-
-    def held(self, batch):
-        taken.set()
-        gate.wait(10)
-        store(self, batch)
-
-    monkeypatch.setattr(BlobWriter, "_store_batch", held)
     with database.connection_context():
         item = Item.create(kind="attachment", day=DAY)
         writer = BlobWriter(item, background=True)
-        writer.write(os.urandom(MIB))  # row 0: the writer takes it alone and waits at the gate
-        assert taken.wait(10)
-        writer.write(os.urandom(MIB))  # row 1, queued
-        writer._seq = 1
-        writer.write(os.urandom(MIB))  # seq 1 again, queued in the same batch as row 1
-        gate.set()
+        writer.write(os.urandom(BATCH_ROWS * MIB))  # the first batch, whole
+        writer.write(os.urandom(MIB))  # the next row…
+        writer._seq -= 1
+        writer.write(os.urandom(MIB))  # …and its seq again, in the same (last) batch
         with pytest.raises(IntegrityError):
             writer.close()
         stored = sorted(row.seq for row in Chunk.select(Chunk.seq).where(Chunk.item == item))
-        assert stored == [0]  # the failed batch left nothing; row 0 was its own transaction
+        assert stored == list(range(BATCH_ROWS))  # the failed batch left nothing
         assert not Item.get_by_id(item.id).complete  # never visible as a finished upload
         delete_items([item])
         assert Chunk.select().count() == 0

@@ -11,10 +11,11 @@ from .models import CHUNK_ROW_BYTES, Chunk, Item, random_id
 # Rows waiting for the writer thread: enough to keep parsing and storing busy at the same time,
 # few enough that memory stays flat: 4 MiB waiting, plus the batch of up to 4 being stored.
 QUEUE_ROWS = 4
-# The writer stores the rows already waiting (up to this many) in one transaction: SQLite then
-# writes the b-tree leaves and the header page once per batch instead of once per row, PostgreSQL
-# commits once per batch. It never waits for a row inside a transaction (that would hold SQLite's
-# write lock while the request parses); docs/deployment.md, "Upload storage: what was tried".
+# The writer stores this many rows in one transaction (fewer at the end of a stream): SQLite then
+# journals and syncs the chunk file once per batch instead of once per row (two fsyncs a commit),
+# PostgreSQL commits once per batch. It waits for the rows before the transaction begins, never
+# inside one (that would hold the write lock while the request parses); docs/deployment.md,
+# "Upload storage: what was tried".
 BATCH_ROWS = QUEUE_ROWS
 
 
@@ -52,14 +53,12 @@ class BlobWriter:
                 ended = self._rows.get() is None
 
     def _next_batch(self) -> list:
-        """The next row (waiting for it), then those already queued behind it, up to BATCH_ROWS;
-        None, the end of the stream, comes last in a batch."""
+        """The next BATCH_ROWS rows, waiting for them before any transaction begins (so no lock is
+        held meanwhile), or fewer at the end of the stream; None, the end, comes last in a batch.
+        Full batches: every commit of the chunk file costs two fsyncs (app/domain/db.py)."""
         batch = [self._rows.get()]
         while batch[-1] is not None and len(batch) < BATCH_ROWS:
-            try:
-                batch.append(self._rows.get_nowait())
-            except queue.Empty:
-                break
+            batch.append(self._rows.get())
         return batch
 
     def _store_batch(self, batch: list) -> None:
@@ -120,6 +119,10 @@ class BlobWriter:
 
     def _store(self, data: bytes) -> None:
         if self._writer is None:
+            if is_sqlite() and database.in_transaction():
+                # Chunks committed with the transaction that makes them visible could be lost
+                # after it: SQLite commits the main file first (app/domain/db.py). Stage first.
+                raise RuntimeError("chunks are written outside any transaction")
             Chunk.create(item=self.item, seq=self._seq, data=data)
         elif self._failure is not None:
             raise self._failure

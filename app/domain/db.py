@@ -5,6 +5,7 @@ deletion. Nothing here or in the models is SQLite-only. The web layer opens a co
 request (app/web/context.py); the CLI and the benches use `database.connection_context()`.
 """
 
+import contextlib
 import os
 import shutil
 import time
@@ -31,6 +32,26 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
     "secure_delete": 1,
 }
+# SQLite keeps the ciphertext chunks in a file of their own, attached to every connection as
+# `chunks`, in rollback-journal mode: SQLite journals only the pages a transaction changes that
+# existed before it, so appended chunk rows are written once, where the write-ahead log writes
+# every page twice (log, then checkpoint: 2.5 bytes per byte uploaded; docs/deployment.md,
+# "Upload storage"). A transaction over both files commits the main file first and is atomic per
+# file only, so chunks are written in transactions of their own, before anything that makes them
+# visible (app/domain/blobs.py, uploads.py), and deleted after what pointed at them, with a sweep
+# for any left behind (`sweep_orphan_chunks`). Not on PostgreSQL: there the chunk table is in the
+# one database.
+CHUNK_SCHEMA = "chunks"
+# Smaller pages there than in the database: a transaction journals the pages it changes that
+# existed before it (the b-tree's leaf, the file's first page), and at 64 KiB those came to 0.4
+# bytes per byte stored; at 4 KiB to 0.07, but SQLite then spends a tenth more CPU on its pages.
+# 16 KiB: 1.13 bytes written per byte uploaded (bench/upload_bench.py; docs/deployment.md).
+CHUNK_PAGE_BYTES = 16384
+CHUNK_PRAGMAS = {
+    f"{CHUNK_SCHEMA}.journal_mode": "truncate",  # the journal cut to nothing at each commit, kept as a file
+    f"{CHUNK_SCHEMA}.synchronous": "full",  # rollback journal: NORMAL could lose a commit, FULL not
+    f"{CHUNK_SCHEMA}.secure_delete": 1,
+}
 CHECKPOINT_TRIES = 5  # each waits for readers up to the busy timeout (5 s), then a second more
 # VACUUM builds the new file as a temporary database, then writes it back through the log: at the
 # end both exist beside the database, each about as large as the pages in use (bench/vacuum_bench.py).
@@ -44,8 +65,42 @@ def open_database(url: str):
         # write. In WAL mode a transaction that read first and then writes fails at once
         # (SQLITE_BUSY_SNAPSHOT, no busy wait) if another writer committed in between; with the
         # history written on every team action, that turned busy moments into 500s.
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        # page_size first for both files, before anything writes to a new one.
+        # `journal_mode` names main: without a schema it would switch the chunk file too, which
+        # takes a lock on it for every new connection.
+        main = {
+            ("main.journal_mode" if name == "journal_mode" else name): value for name, value in SQLITE_PRAGMAS.items()
+        }
+        pragmas = {"page_size": 65536, f"{CHUNK_SCHEMA}.page_size": CHUNK_PAGE_BYTES, **main, **CHUNK_PRAGMAS}
+        opened = connect(url, pragmas=pragmas, lock_type="IMMEDIATE")
+        opened.attach(str(chunk_file(Path(opened.database))), CHUNK_SCHEMA)
+        return opened
     return connect(url)
+
+
+def chunk_file(main: Path) -> Path:
+    """Where SQLite keeps the chunks of the database file `main`: beside it, `<name>-chunks<suffix>`."""
+    return main.with_name(f"{main.stem}-chunks{main.suffix}")
+
+
+@contextlib.contextmanager
+def durable():
+    """SQLite: the main file's commits in this block are on disk when they return (FULL), as the
+    chunk file's always are. Deleting the main rows first and their chunks after holds only if a
+    power cut cannot undo the first and keep the second. Elsewhere nothing to do."""
+    if not is_sqlite():
+        yield
+        return
+    database.execute_sql("PRAGMA main.synchronous = FULL")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA main.synchronous = {SQLITE_PRAGMAS['synchronous']}")
+
+
+def schema_of(table: str) -> str | None:
+    """The attached schema that holds `table` (SQLite's chunks), or None for the main one."""
+    return CHUNK_SCHEMA if table == "chunk" and is_sqlite() else None
 
 
 def bind(url: str) -> None:
@@ -84,9 +139,12 @@ def is_sqlite() -> bool:
 
 
 def erases_deleted_rows() -> bool:
-    """SQLite overwrites what this connection deletes (`secure_delete`); other databases: False,
-    as none of them promises it (docs/operations.md, "PostgreSQL")."""
-    return is_sqlite() and database.execute_sql("PRAGMA secure_delete").fetchone()[0] == 1
+    """SQLite overwrites what this connection deletes (`secure_delete`), in the main file and the
+    chunk file; other databases: False, as none of them promises it (docs/operations.md,
+    "PostgreSQL")."""
+    return is_sqlite() and all(
+        database.execute_sql(f"PRAGMA {schema}.secure_delete").fetchone()[0] == 1 for schema in ("main", CHUNK_SCHEMA)
+    )
 
 
 def truncate_wal() -> bool:
@@ -109,10 +167,14 @@ def used_bytes() -> int:
     writes; 0 for other databases."""
     if not is_sqlite():
         return 0
-    size, pages, free = (
-        database.execute_sql(f"PRAGMA {name}").fetchone()[0] for name in ("page_size", "page_count", "freelist_count")
-    )
-    return (pages - free) * size
+    used = 0
+    for schema in ("main", CHUNK_SCHEMA):
+        size, pages, free = (
+            database.execute_sql(f"PRAGMA {schema}.{name}").fetchone()[0]
+            for name in ("page_size", "page_count", "freelist_count")
+        )
+        used += (pages - free) * size
+    return used
 
 
 # The tables whose rows reporters cause (app/domain/models.py `ReporterRow`, and the sessions and
@@ -174,7 +236,8 @@ def rewrite() -> str | None:
             return (
                 "this SQLite cannot be told where to put the temporary copy: set SQLITE_TMPDIR to the instance folder"
             )
-        database.execute_sql("VACUUM")
+        database.execute_sql("VACUUM main")
+        database.execute_sql(f"VACUUM {CHUNK_SCHEMA}")
     except OperationalError as exc:  # the disk filled up, or a writer held the lock too long
         return str(exc)
     finally:

@@ -22,7 +22,10 @@ def write_bundle(report: Report, target) -> None:
     reporter = PublicKey.parse(mailbox.public_key) if mailbox else None
     names: dict[int, str] = {}
     with BundleWriter(target, report.reference, report.state, report.received, reporter) as bundle:
-        for item in Item.select().where(Item.report == report, Item.complete).order_by(Item.position, Item.id):
+        # A list first: a query still open would keep SQLite's chunk file locked for readers while
+        # the ciphertext is read, and no upload could commit meanwhile (app/domain/db.py).
+        items = list(Item.select().where(Item.report == report, Item.complete).order_by(Item.position, Item.id))
+        for item in items:
             parent = names.get(item.parent_id) if item.parent_id else None
             names[item.id] = bundle.add(item.kind, BlobReader(item), day=item.day, parent=parent)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from peewee import SqliteDatabase, Table, fn
 
 from .db import REPORTER_TABLES as REPORTER_TABLES  # re-exported: selfcheck and the pages read it here
-from .db import database
+from .db import database, schema_of
 from .models import MODELS
 
 
@@ -314,7 +314,7 @@ def label(table: str, column: str) -> Label | None:
 
 def live_columns(table: str) -> list[tuple[str, str]]:
     """The columns the database has (not the ones the models declare): name and type."""
-    return [(column.name, column.data_type) for column in database.get_columns(table)]
+    return [(column.name, column.data_type) for column in database.get_columns(table, schema=schema_of(table))]
 
 
 def unlabelled() -> list[str]:

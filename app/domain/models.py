@@ -20,10 +20,11 @@ from peewee import (
     IntegrityError,
     Model,
     PostgresqlDatabase,
+    SqliteDatabase,
     TextField,
 )
 
-from .db import database
+from .db import CHUNK_SCHEMA, database
 
 CHUNK_ROW_BYTES = 1024 * 1024
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -186,8 +187,26 @@ class Chunk(ReporterRow):
 
     @classmethod
     def create_table(cls, safe: bool = True, **options) -> None:
+        if isinstance(database.obj, SqliteDatabase):
+            create_chunk_file_table()
+            return
         super().create_table(safe, **options)
         store_chunks_uncompressed()
+
+
+# SQLite: the chunk table in its own file (app/domain/db.py, CHUNK_SCHEMA), the columns and unique
+# index peewee makes elsewhere, without the foreign key: SQLite's cannot point into another file.
+# Deleting an item deletes its chunks in code instead (app/domain/uploads.py `delete_items_by_id`).
+CHUNK_FILE_TABLE = (
+    f'CREATE TABLE IF NOT EXISTS "{CHUNK_SCHEMA}"."chunk" ("id" INTEGER NOT NULL PRIMARY KEY, '
+    '"item_id" INTEGER NOT NULL, "seq" INTEGER NOT NULL, "data" BLOB NOT NULL)',
+    f'CREATE UNIQUE INDEX IF NOT EXISTS "{CHUNK_SCHEMA}"."chunk_item_id_seq" ON "chunk" ("item_id", "seq")',
+)
+
+
+def create_chunk_file_table() -> None:
+    for statement in CHUNK_FILE_TABLE:
+        database.execute_sql(statement)
 
 
 def store_chunks_uncompressed() -> None:

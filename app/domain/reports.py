@@ -5,6 +5,7 @@ from app/domain/uploads.py complete but unowned; here they are adopted into a re
 """
 
 import datetime
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from peewee import IntegrityError, fn
@@ -20,7 +21,7 @@ from .errors import AlreadyAdopted, NotFound, NotInitialised
 from .models import Item, Mailbox, Report, Setting, thread_start
 from .sessions import spend_challenge
 from .settings import Settings
-from .uploads import check_quota
+from .uploads import check_quota, delete_items
 from .workflow import touch
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -51,22 +52,28 @@ def derive_identity(settings: Settings, phrase: passphrases.Passphrase) -> passp
         return passphrases.derive(phrase, installation_salt())
 
 
-def _server_sealed_item(
-    report_row: Report,
-    kind: str,
-    position: int,
-    body: bytes,
-    recipients: list[PublicKey],
-    meta_type: str,
-    day: datetime.date,
-) -> Item:
-    """A new item of `report_row` holding `body`, server-sealed to `recipients`."""
-    item = Item.create(report=report_row, kind=kind, position=position, day=day)
+def _staged(kind: str, body: bytes, recipients: list[PublicKey], meta_type: str, day: datetime.date) -> Item:
+    """`body` server-sealed to `recipients` and stored as an item of no report yet, the way an
+    upload is: outside any transaction, so that its chunks are on disk before the transaction that
+    makes it part of a report commits (SQLite keeps chunks in a file of their own, and a
+    transaction over both files commits the main one first: app/domain/db.py)."""
+    item = Item.create(kind=kind, day=day)
     blob = BlobWriter(item)
     with Sealer(blob, recipients, Meta(kind, type=meta_type, day=day)) as sealer:
         sealer.write(body)
     blob.close()
     return item
+
+
+@contextmanager
+def _staging(kind: str, body: bytes, recipients: list[PublicKey], meta_type: str, day: datetime.date):
+    """A staged item for the transaction inside this block, deleted again if the block fails."""
+    item = _staged(kind, body, recipients, meta_type, day)
+    try:
+        yield item
+    except BaseException:
+        delete_items([item])
+        raise
 
 
 def next_position(report_row: Report) -> int:
@@ -106,12 +113,11 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
     The reporter's key is derived first: if no derivation slot is free (Busy), nothing has been
     stored. Then the report, its items and its mailbox are one transaction: all or nothing."""
     phrase, identity = _new_identity(settings)
-    with database.atomic():
+    day = today(settings.zone)
+    body = report.encode(fields)
+    with _staging("report", body, [settings.team_key], "application/json", day) as staged, database.atomic():
         report_row = _new_report(settings)
-        day = today(settings.zone)
-        item = _server_sealed_item(
-            report_row, "report", thread_start(), report.encode(fields), [settings.team_key], "application/json", day
-        )
+        item = _adopt_envelope(staged, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
         _create_mailbox(report_row, identity, day)
     return report_row, phrase
@@ -195,10 +201,9 @@ def reply_recipients(settings: Settings, report_row: Report) -> list[PublicKey]:
 def store_follow_up(settings: Settings, mailbox: Mailbox, text: str, attachments: list[Item]) -> Item:
     """A follow-up typed without JavaScript: server-sealed to the team and the reporter."""
     recipients = follow_up_recipients(settings, mailbox)
-    with database.atomic():
-        position = next_position(mailbox.report)
-        day = today(settings.zone)
-        item = _server_sealed_item(mailbox.report, "message", position, text.encode("utf-8"), recipients, TEXT, day)
+    day = today(settings.zone)
+    with _staging("message", text.encode("utf-8"), recipients, TEXT, day) as staged, database.atomic():
+        item = _adopt_envelope(staged, mailbox.report, "message", next_position(mailbox.report))
         _adopt_attachments(attachments, mailbox.report, item)
         check_quota(settings, mailbox.report)
         touch(settings, mailbox.report)
@@ -219,14 +224,14 @@ def adopt_reply(report_row: Report, item: Item) -> Item:
     return _adopt_envelope(item, report_row, "reply", next_position(report_row))
 
 
-def seal_reply(settings: Settings, report_row: Report, text: str) -> Item:
-    """A reply typed in the workspace, server-sealed to the reporter and the team (no JavaScript)."""
+@contextmanager
+def sealed_reply(settings: Settings, report_row: Report, text: str):
+    """A reply typed in the workspace, server-sealed to the reporter and the team (no JavaScript)
+    and stored before the block, which adds it to the thread in its transaction
+    (`adopt_reply`); deleted again if the block fails. Outside any transaction."""
     recipients = reply_recipients(settings, report_row)
-    with database.atomic():
-        position = next_position(report_row)
-        return _server_sealed_item(
-            report_row, "reply", position, text.encode("utf-8"), recipients, TEXT, today(settings.zone)
-        )
+    with _staging("reply", text.encode("utf-8"), recipients, TEXT, today(settings.zone)) as staged:
+        yield staged
 
 
 @dataclass
@@ -247,7 +252,8 @@ class Entry:
 def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
     """The follow-ups and replies the reporter can read, decrypted in memory for this request."""
     entries = []
-    items = (
+    # Lists, not open queries, while chunks are read: see app/domain/export.py.
+    items = list(
         Item.select()
         .where((Item.report == mailbox.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
         .order_by(Item.position, Item.id)
@@ -257,7 +263,7 @@ def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
         opener = Opener(BlobReader(item), key)
         body = b"".join(_bounded(opener))
         entry = Entry("team" if item.kind == "reply" else "reporter", item.day, body.decode("utf-8", "replace"))
-        for attachment in item.attachments.where(Item.complete).order_by(Item.position):
+        for attachment in list(item.attachments.where(Item.complete).order_by(Item.position)):
             meta = Opener(BlobReader(attachment), key).meta
             entry.attachments.append(Attachment(numbers[attachment.id], meta.name or "attachment", attachment.size))
         entries.append(entry)

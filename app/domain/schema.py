@@ -33,7 +33,7 @@ from peewee import (
 from playhouse.migrate import SchemaMigrator, migrate
 
 from . import chain, models
-from .db import database
+from .db import CHUNK_SCHEMA, database
 from .models import MODELS, Setting
 
 VERSION_KEY = "schema_version"
@@ -584,6 +584,47 @@ def _chunks_uncompressed() -> None:
     models.store_chunks_uncompressed()
 
 
+def _chunk_file() -> None:
+    """Version 12, SQLite: the chunk table in a file of its own (app/domain/db.py, CHUNK_SCHEMA).
+    Here only the new table; the rows move after the migrations (`_move_chunks`), in
+    transactions that each change one file, since one over both is not atomic."""
+    if isinstance(database.obj, SqliteDatabase):
+        models.create_chunk_file_table()
+
+
+MOVE_ROWS = 64  # chunk rows of a megabyte per step of the move
+
+
+def _chunk_file_unfinished() -> bool:
+    """SQLite: rows still to move, or no chunk table in the chunk file. Both can follow a crash:
+    the migration's transaction commits the main file (and its version) before the chunk file."""
+    if not isinstance(database.obj, SqliteDatabase):
+        return False
+    return "chunk" in database.get_tables() or "chunk" not in database.get_tables(schema=CHUNK_SCHEMA)
+
+
+def _move_chunks() -> None:
+    """SQLite: the chunk rows from the main file into the chunk file, a few at a time: copied
+    (and committed there) first, then deleted from the main file; then the old table goes. An
+    interrupted move goes on where it stopped at the next `meldpunt upgrade` (copying again what
+    was copied but not yet deleted); until it is done, the schema counts as behind."""
+    # Names and counts from constants, the ids as parameters.
+    take = f"SELECT id FROM main.chunk ORDER BY id LIMIT {MOVE_ROWS}"  # noqa: S608
+    copy = f"INSERT OR REPLACE INTO {CHUNK_SCHEMA}.chunk (id, item_id, seq, data) SELECT id, item_id, seq, data FROM main.chunk WHERE id IN ({{}})"  # noqa: S608, E501
+    while True:
+        with database.atomic():
+            ids = [row for (row,) in database.execute_sql(take)]
+            marks = ", ".join("?" * len(ids))
+            if ids:
+                database.execute_sql(copy.format(marks), ids)
+        if not ids:
+            break
+        with database.atomic():
+            database.execute_sql(f"DELETE FROM main.chunk WHERE id IN ({marks})", ids)  # noqa: S608
+    with database.atomic():
+        database.execute_sql("DROP TABLE main.chunk")
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
@@ -600,7 +641,13 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     ),
     10: ("indexes that fit each filter and order of the team's report list", _list_indexes),
     11: ("PostgreSQL: ciphertext chunks stored uncompressed (nothing changes on SQLite)", _chunks_uncompressed),
+    12: (
+        "SQLite: the ciphertext chunks move to a file of their own beside the database, written once instead of "
+        "twice (nothing changes on PostgreSQL)",
+        _chunk_file,
+    ),
 }
+MOVING = 12  # the migration whose rows move afterwards (`_move_chunks`)
 LATEST = max(MIGRATIONS, default=BASELINE)
 
 
@@ -633,7 +680,10 @@ def pending() -> list[tuple[int, str]]:
     version = current_version()
     if version is None:
         return []
-    return [(number, MIGRATIONS[number][0]) for number in sorted(MIGRATIONS) if number > version]
+    waiting = [(number, MIGRATIONS[number][0]) for number in sorted(MIGRATIONS) if number > version]
+    if not waiting and _chunk_file_unfinished():  # interrupted: `meldpunt upgrade` finishes it
+        waiting = [(MOVING, MIGRATIONS[MOVING][0] + " (the move to be finished)")]
+    return waiting
 
 
 def upgrade() -> list[tuple[int, str]]:
@@ -641,10 +691,17 @@ def upgrade() -> list[tuple[int, str]]:
     whole file (VACUUM), so no page keeps a row's old place or content (migration 5)."""
     applied = []
     for number, description in pending():
+        if number <= (current_version() or 0):  # the interrupted move, named by `pending`
+            applied.append((number, description))
+            continue
         with database.atomic():
             MIGRATIONS[number][1]()
             _stamp(number)
         applied.append((number, description))
+    if _chunk_file_unfinished():
+        models.create_chunk_file_table()
+        if "chunk" in database.get_tables():
+            _move_chunks()
     if applied and isinstance(database.obj, SqliteDatabase):
         database.execute_sql("VACUUM")
     return applied

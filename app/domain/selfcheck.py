@@ -18,7 +18,7 @@ from peewee import SqliteDatabase, Table
 
 from . import chain, inventory, proposals
 from .clock import now
-from .db import database
+from .db import CHUNK_SCHEMA, database
 from .inventory import N_
 from .models import Event
 from .settings import ROOT, ConfigError, Settings
@@ -231,8 +231,12 @@ def secure_delete() -> Check:
             NOT_APPLICABLE,
             N_("Not SQLite: see docs/privacy.md for what VACUUM does on PostgreSQL."),
         )
-    row = database.execute_sql("PRAGMA secure_delete").fetchone()
-    value = int(row[0]) if row else 0
+    # The database and the chunk file beside it (app/domain/db.py): the weaker of the two counts.
+    values = []
+    for schema in ("main", CHUNK_SCHEMA):
+        row = database.execute_sql(f"PRAGMA {schema}.secure_delete").fetchone()
+        values.append(int(row[0]) if row else 0)
+    value = 0 if 0 in values else 2 if 2 in values else 1
     if value == 1:
         return Check("secure-delete", title, PASS, N_("PRAGMA secure_delete is on for the live connection."))
     if value == 2:

@@ -29,7 +29,7 @@ from crypto.envelope import payload_length_for, read_header
 
 from .blobs import BlobWriter
 from .clock import today
-from .db import database
+from .db import database, durable, is_sqlite
 from .errors import DiskFull, TooLarge, UploadRefused
 from .models import CHUNK_ROW_BYTES, Chunk, Item, Report
 from .settings import Settings
@@ -160,7 +160,11 @@ def purge_unfinished(settings: Settings) -> int:
     """Delete uploads from before today that never became part of a report (a browser closed
     mid-way, a form never sent again); today's may still be in progress. Returns how many."""
     before = today(settings.zone)
-    return Item.delete().where((Item.report.is_null() | ~Item.complete) & (Item.day < before)).execute()
+    stale = [
+        row.id for row in Item.select(Item.id).where((Item.report.is_null() | ~Item.complete) & (Item.day < before))
+    ]
+    delete_items_by_id(stale)
+    return len(stale)
 
 
 def room(settings: Settings, report: Report | None = None, disk: bool = True) -> int:
@@ -221,9 +225,46 @@ def free_disk(settings: Settings) -> int:
 
 
 def delete_items(items: Iterable[Item]) -> None:
-    ids = [item.id for item in items]
-    if ids:
-        Item.delete().where(Item.id.in_(ids)).execute()
+    delete_items_by_id([item.id for item in items])
+
+
+DELETE_BATCH = 500
+
+
+def delete_items_by_id(ids: list[int]) -> None:
+    """The items, then their chunks: SQLite keeps those in a file of their own, where no foreign
+    key reaches (app/domain/db.py, CHUNK_SCHEMA). In that order, the first on disk before the
+    second begins (`durable`), so that no item is left pointing at missing chunks; chunks left
+    by a crash in between go at the next purge (`sweep_orphan_chunks`). On PostgreSQL the
+    foreign key has taken them already."""
+    # Each in a transaction that takes its locks when it begins (IMMEDIATE): a statement on its own
+    # would read the chunk file first and could not then wait for a writer that waits for it.
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        with durable(), database.atomic():
+            Item.delete().where(Item.id.in_(batch)).execute()
+        with database.atomic():
+            Chunk.delete().where(Chunk.item.in_(batch)).execute()
+
+
+def sweep_orphan_chunks() -> int:
+    """SQLite: chunks of items that are gone (a crash between deleting an item and its chunks):
+    deleted, and overwritten like any other. Which items own chunks is read from the (item, seq)
+    index alone and outside any transaction; only the deleting takes the write locks, a batch at a
+    time. PostgreSQL: none, its foreign key takes an item's chunks with it."""
+    if not is_sqlite():
+        return 0
+    owners = [owner for (owner,) in database.execute_sql("SELECT DISTINCT item_id FROM chunk").fetchall()]
+    gone = []
+    for start in range(0, len(owners), DELETE_BATCH):
+        batch = owners[start : start + DELETE_BATCH]
+        present = {row.id for row in Item.select(Item.id).where(Item.id.in_(batch))}
+        gone += [owner for owner in batch if owner not in present]
+    swept = 0
+    for start in range(0, len(gone), DELETE_BATCH):
+        with database.atomic():
+            swept += Chunk.delete().where(Chunk.item.in_(gone[start : start + DELETE_BATCH])).execute()
+    return swept
 
 
 # --- browser-sealed, in parts -----------------------------------------------------------------
@@ -252,19 +293,39 @@ def store_part(item: Item, number: int, data: bytes, recipients: list[PublicKey]
         raise UploadRefused("wrong-part-size")
     if number == 0:
         check_envelope(data[:MAX_HEADER_BYTES], recipients, item.expected_size)
+    # The part's chunks first, in a transaction of their own, then the count that makes them
+    # count: SQLite keeps chunks in a file of their own, and a transaction over both files
+    # commits the main one first (app/domain/db.py). Rows of this part already there (a crash
+    # between the two) are replaced, but only while the upload still waits for this very part:
+    # a late copy of a part must not touch an upload that moved on, finished or was adopted.
+    first = number * (PART_BYTES // CHUNK_ROW_BYTES)
+    rows = range(0, len(data), CHUNK_ROW_BYTES)
+    waiting = (
+        (Item.id == item.id)
+        & (Item.handle == item.handle)
+        & Item.report.is_null()
+        & ~Item.complete
+        & (Item.parts == number)
+    )
     try:
         with database.atomic():
-            for offset in range(0, len(data), CHUNK_ROW_BYTES):
-                seq = number * (PART_BYTES // CHUNK_ROW_BYTES) + offset // CHUNK_ROW_BYTES
-                Chunk.create(item=item, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
-            item.parts += 1
-            item.size += len(data)
-            item.complete = item.size == item.expected_size
-            item.save()
+            if not Item.select(Item.id).where(waiting).exists():
+                raise UploadRefused("out-of-order", status=409, received=number + 1)
+            this_part = (Chunk.item == item.id) & (Chunk.seq >= first) & (Chunk.seq < first + len(rows))
+            Chunk.delete().where(this_part).execute()
+            for offset in rows:
+                seq = first + offset // CHUNK_ROW_BYTES
+                Chunk.create(item=item.id, seq=seq, data=data[offset : offset + CHUNK_ROW_BYTES])
     except IntegrityError:
-        # The same part sent twice at once: the other request stored it.
+        # The same part twice at once on PostgreSQL (SQLite takes the write lock first): the
+        # other request stored it.
         raise UploadRefused("out-of-order", status=409, received=number + 1) from None
-    return item
+    size = item.size + len(data)
+    with database.atomic():
+        moved = Item.update(parts=number + 1, size=size, complete=size == item.expected_size).where(waiting).execute()
+    if moved != 1:  # the same part sent twice at once: the other request counted it
+        raise UploadRefused("out-of-order", status=409, received=number + 1)
+    return Item.get_by_id(item.id)
 
 
 def check_envelope(start: bytes | io.RawIOBase, recipients: list[PublicKey], size: int) -> None:

@@ -10,7 +10,7 @@ from ..domain.blobs import BlobReader
 from ..domain.db import database
 from ..domain.errors import UploadRefused
 from ..domain.models import Report
-from ..domain.reports import adopt_reply, reply_recipients, seal_reply
+from ..domain.reports import adopt_reply, reply_recipients, sealed_reply
 from ..domain.uploads import check_envelope
 from ..web import uploads
 from ..web.context import settings
@@ -46,8 +46,8 @@ def reply(reference: str):
     text = request.form.get("message", "").strip()
     if not text:
         return back(reference, _("Write a reply first."))
-    with database.atomic():
-        seal_reply(settings(), row, text)
+    with sealed_reply(settings(), row, text) as reply, database.atomic():
+        adopt_reply(row, reply)
         _replied(row, "typed in the workspace")
     return back(reference, _sent())
 

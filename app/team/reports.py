@@ -1,6 +1,7 @@
 """The report list with its clocks, the report page and what the team does there."""
 
 import datetime
+from contextlib import nullcontext
 from typing import NamedTuple
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -13,7 +14,7 @@ from ..domain import deadlines, proposals, workflow
 from ..domain.db import database
 from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
 from ..domain.models import REPORT_CLOSED, REPORT_OPEN, REPORT_UNANSWERED, Event, Item, Mailbox, Report
-from ..domain.reports import seal_reply
+from ..domain.reports import adopt_reply, sealed_reply
 from ..web.context import settings
 from ..web.i18n import CLOCKS, clock_label, state_label
 from .blueprint import bp
@@ -186,12 +187,14 @@ def change_state(reference: str):
             reference,
             _("The reporter has no mailbox any more: nothing was changed. Change the state without a message."),
         )
+    message = request.form.get("message", "").strip()
     try:
-        with database.atomic():
+        # The reply is sealed and stored first, then joins the thread in the state change's
+        # transaction, or is deleted again with it (app/domain/reports.py `sealed_reply`).
+        with sealed_reply(settings(), row, message) if message else nullcontext() as reply, database.atomic():
             workflow.change_state(settings(), row, target, g.user, original)
-            message = request.form.get("message", "").strip()
-            if message:
-                seal_reply(settings(), row, message)
+            if reply is not None:
+                adopt_reply(row, reply)
                 workflow.record(row, g.user, "reply", "typed with a state change")
     except DuplicateNeedsOriginal:
         return back(reference, _("A report cannot be a duplicate of itself."))
