@@ -9,7 +9,7 @@ import pytest
 
 from .team_helpers import add_report, settings_of, team_client, team_today
 from .test_migrations import _legacy_instance
-from .test_team_workflow import _queries
+from .test_team_workflow import _queries, _statements
 
 LISTED = re.compile(r'<a href="/team/reports/(MP-[A-Z0-9-]+)">')
 
@@ -135,21 +135,7 @@ def test_the_list_runs_the_same_queries_whatever_its_length(portal):
 
 def _list_statements(portal, team, path: str) -> list[tuple[str, tuple]]:
     """The SELECTs on the report table one list request runs, with their parameters."""
-    from app.domain.db import database
-
-    seen = []
-    real = database.obj.execute_sql
-
-    def recording(sql, params=None, *args, **kwargs):
-        if 'FROM "report"' in sql:
-            seen.append((sql, tuple(params or ())))
-        return real(sql, params, *args, **kwargs)
-
-    database.obj.execute_sql = recording
-    try:
-        assert team.get(path).status_code == 200
-    finally:
-        database.obj.execute_sql = real
+    seen = [(sql, params) for sql, params in _statements(team, path) if 'FROM "report"' in sql]
     assert len(seen) == 2  # the count and the page
     return seen
 

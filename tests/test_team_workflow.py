@@ -398,23 +398,28 @@ def test_list_filters_by_state(portal):
     assert "MP-SPAM-0000" in team.get("/team/?show=closed").data.decode()
 
 
-def _queries(portal, client, path: str) -> int:
-    """How many SQL statements one request runs."""
+def _statements(client, path: str) -> list[tuple[str, tuple]]:
+    """The SQL statements one request runs, with their parameters."""
     from app.domain.db import database
 
-    counted = []
+    seen = []
     real = database.obj.execute_sql
 
-    def counting(sql, params=None, *args, **kwargs):
-        counted.append(sql)
+    def recording(sql, params=None, *args, **kwargs):
+        seen.append((sql, tuple(params or ())))
         return real(sql, params, *args, **kwargs)
 
-    database.obj.execute_sql = counting
+    database.obj.execute_sql = recording
     try:
         assert client.get(path).status_code == 200
     finally:
         database.obj.execute_sql = real
-    return len(counted)
+    return seen
+
+
+def _queries(portal, client, path: str) -> int:
+    """How many SQL statements one request runs."""
+    return len(_statements(client, path))
 
 
 def test_the_report_page_loads_its_history_in_one_query(portal, reported):
