@@ -14,7 +14,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__, envelope
+from . import __version__, advisory, envelope
+from .advisory.texts import LANGUAGES
 from .errors import CryptoError, NothingOpened, WeakPassphrase
 from .keyfile import TeamKey, check_passphrase_strength
 from .keys import parse_recipients
@@ -84,7 +85,7 @@ def _fail(sentence: str, code: int = EXIT_FAILURE) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meldpunt-team",
-        description="Offline tool of the security team: make the team key, decrypt reports, seal replies.",
+        description="Offline tool of the security team: team key, decrypting reports, sealing replies, advisories.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -143,7 +144,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("message", type=Path, metavar="MESSAGE.txt", help="the reply, as UTF-8 text")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="reply.mpe")
     key_options(sub)
+
+    _advisory_commands(command("advisory", None, "Write a report's advisory offline: CSAF 2.0, CVE record, Markdown."))
     return parser
+
+
+def _advisory_commands(parser: argparse.ArgumentParser) -> None:
+    steps = parser.add_subparsers(required=True, metavar="STEP")
+    folder = {"type": Path, "metavar": "DIR", "help": "the folder `open` wrote the report into"}
+    sub = steps.add_parser("init", help="Write DIR/advisory.toml, pre-filled from DIR/report.md, to complete.")
+    sub.set_defaults(run=cmd_advisory_init)
+    sub.add_argument("folder", **folder)
+    sub = steps.add_parser("build", help="Check DIR/advisory.toml; write csaf.json, cve.json and advisory.md.")
+    sub.set_defaults(run=cmd_advisory_build)
+    sub.add_argument("folder", **folder)
+    sub.add_argument("--lang", choices=LANGUAGES, default="en", help="advisory.md's language")
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -246,6 +261,15 @@ def cmd_reply(args: argparse.Namespace) -> None:
     with _output(args.output) as writer, envelope.Sealer(writer, [*recipients, key.public], meta) as sealer:
         sealer.write(text.encode("utf-8"))
     print(f"Sealed to the reporter and the team: {args.output}", file=sys.stderr)
+
+
+def cmd_advisory_init(args: argparse.Namespace) -> None:
+    print(advisory.init(args.folder, _today()))
+
+
+def cmd_advisory_build(args: argparse.Namespace) -> None:
+    for path in advisory.build(args.folder, args.lang):
+        print(path)
 
 
 # --- helpers ------------------------------------------------------------------------------
