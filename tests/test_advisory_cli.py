@@ -23,7 +23,7 @@ from crypto import Meta, PrivateKey, report, seal_bytes
 from crypto.bundle import BundleWriter
 
 from .conftest import run_cli
-from .test_advisory import CVSS_V4, FILLED, REFERENCE
+from .test_advisory import CVSS_V4, FILLED, fill
 from .test_cli import assert_one_line_error
 
 pytestmark = pytest.mark.slow  # the CLI in child processes, node, and one 256 MiB argon2id key
@@ -95,26 +95,27 @@ def workspace(opened, tmp_path) -> Path:
     return Path(shutil.copytree(opened, tmp_path / "MP-2026-0042"))
 
 
-def fill(text: str, values: dict) -> str:
-    """advisory.toml's text with the (table, key) → value pairs put in place, as a person edits it."""
-    lines, table = [], None
-    for line in text.split("\n"):
-        if line.startswith("["):
-            table = line.strip("[]")
-        key = line.split(" = ", 1)[0]
-        if (table, key) in values:
-            line = f"{key} = {json.dumps(values[(table, key)])}"
-        lines.append(line)
-    reference = "".join(f"{key} = {json.dumps(value)}\n" for key, value in REFERENCE.items())
-    return "\n".join(lines) + f"\n[[reference]]\n{reference}"
-
-
-def init_and_fill(folder: Path, **changes) -> Path:
+def init_and_fill(folder: Path, extra: str = "", **changes) -> Path:
+    """advisory.toml made by init, filled in, with `extra` TOML tables at the end."""
     run_cli("advisory", "init", folder, check=True)
     path = folder / "advisory.toml"
     values = {**FILLED, **{tuple(name.split("__")): value for name, value in changes.items()}}
-    path.write_text(fill(path.read_text(), values))
+    path.write_text(fill(path.read_text(), values) + extra)
     return path
+
+
+# A second product, still without a fix, and the advisory's own address.
+MORE = """
+[[product]]
+vendor = "Example B.V."
+name = "Example App"
+version_type = "custom"
+affected = "<=7"
+
+[[reference]]
+url = "https://example.nl/.well-known/csaf/white/2026/mp-2026-0042.json"
+category = "self"
+"""
 
 
 def test_init_prefills_the_report_exactly(workspace):
@@ -126,6 +127,7 @@ def test_init_prefills_the_report_exactly(workspace):
     assert data["document"]["title"] == HOSTILE["title"]
     assert data["vulnerability"]["description"] == HOSTILE["description"]
     assert data["vulnerability"]["steps"] == HOSTILE["steps"]
+    assert data["vulnerability"]["publish_steps"] is False
     assert data["vulnerability"]["impact"] == HOSTILE["impact"]
     assert data["product"][0]["name"] == "Example Portal"
     assert data["product"][0]["affected"] == "2.1"
@@ -137,6 +139,14 @@ def test_init_needs_a_folder_open_made(tmp_path):
     assert_one_line_error(run_cli("advisory", "init", tmp_path), "report.md does not exist")
     (tmp_path / "report.md").write_text("# My notes\n")
     assert_one_line_error(run_cli("advisory", "init", tmp_path), "not written by `meldpunt-team open`")
+    assert_one_line_error(run_cli("advisory", "init", tmp_path / "report.md"), "report.md is not a folder")
+    assert_one_line_error(run_cli("advisory", "build", tmp_path / "nowhere"), "nowhere is not a folder")
+
+
+def test_an_advisory_toml_that_is_a_folder_is_said_to_be_one(workspace):
+    (workspace / "advisory.toml").mkdir()
+    assert_one_line_error(run_cli("advisory", "build", workspace), "advisory.toml is not a file")
+    assert_one_line_error(run_cli("advisory", "init", workspace), "advisory.toml already exists")
 
 
 # Advisories of several shapes, built once and validated in one node run: (name, options, changes).
@@ -152,6 +162,17 @@ SHAPES = [
     ("cvss-3-only", [], {"vulnerability__cvss_v4": "", "document__tlp": "AMBER", "document__status": "interim"}),
     ("cvss-4-only", [], {"vulnerability__cvss_v3": "", "product__fixed": "3.0"}),
     ("wrong-cwe-name", [], {"vulnerability__cwe_name": "Not the name of CWE-89"}),
+    (
+        "steps-and-workaround",
+        [],
+        {
+            "vulnerability__publish_steps": True,
+            "vulnerability__workaround": "Block /export.",
+            "document__status": "draft",
+        },
+    ),
+    ("two-products", [], {"extra": MORE, "vulnerability__workaround": "Block /export."}),
+    ("html", [], {"document__title": "<img src=x onerror=alert(1)> in ## export", "product__vendor": "<b>Ex</b>"}),
     ("team-guide", [], None),  # docs/team-guide.md's worked example, as printed there
 ]
 
@@ -212,18 +233,76 @@ def test_the_outputs_hold_the_report_and_the_teams_fields(built):
     ]
     vulnerability = shape["csaf"]["vulnerabilities"][0]
     assert vulnerability["notes"][0]["text"] == HOSTILE["description"]
+    assert [note["title"] for note in vulnerability["notes"]] == ["Description", "Impact"]  # steps kept back
     assert vulnerability["acknowledgments"] == [{"names": [HOSTILE["credit"]]}]
+    leaves = shape["csaf"]["product_tree"]["branches"][0]["branches"][0]["branches"]
+    assert [(leaf["category"], leaf["name"]) for leaf in leaves] == [
+        ("product_version_range", "vers:semver/<2.2"),
+        ("product_version", "2.2"),
+    ]
+    assert vulnerability["product_status"] == {"known_affected": ["CSAFPID-0001"], "first_fixed": ["CSAFPID-0002"]}
+    assert [(r["category"], r["product_ids"]) for r in vulnerability["remediations"]] == [
+        ("vendor_fix", ["CSAFPID-0001"])
+    ]
     cna = shape["cve"]["containers"]["cna"]
-    assert cna["affected"][0]["versions"][0] == {
-        "version": "0",
-        "lessThan": "2.2",
-        "status": "affected",
-        "versionType": "semver",
-    }
+    assert cna["affected"] == [
+        {
+            "vendor": "Example B.V.",
+            "product": "Example Portal",
+            "defaultStatus": "unknown",
+            "versions": [
+                {"version": "0", "lessThan": "2.2", "status": "affected", "versionType": "semver"},
+                {"version": "2.2", "status": "unaffected"},
+            ],
+        }
+    ]
     assert cna["metrics"][0]["cvssV4_0"]["vectorString"] == CVSS_V4
     assert cna["credits"] == [{"lang": "en", "value": HOSTILE["credit"], "type": "finder"}]
-    assert "## Affected products" in shape["md"]
+    headings = [line for line in shape["md"].split("\n") if line.startswith("#")]
+    assert headings == [
+        '# Security advisory MP-2026-0042: Path traversal in "export" \\\\ download',
+        *("## Affected products", "## Description", "## Impact", "## Solution", "## References"),
+        *("## Acknowledgments", "## Revision history"),
+    ]
+    assert 'We thank Ada "the finder" L.\\\\ for reporting' in shape["md"]
     assert "## Getroffen producten" in built["range-nl"]["md"]
+
+
+def test_no_fix_two_products_a_workaround_and_the_advisorys_own_address(built):
+    document = built["two-products"]["csaf"]
+    vulnerability = document["vulnerabilities"][0]
+    assert vulnerability["product_status"] == {
+        "known_affected": ["CSAFPID-0001", "CSAFPID-0003"],
+        "first_fixed": ["CSAFPID-0002"],
+    }
+    assert [(r["category"], r["product_ids"]) for r in vulnerability["remediations"]] == [
+        ("vendor_fix", ["CSAFPID-0001"]),
+        ("none_available", ["CSAFPID-0003"]),
+        ("workaround", ["CSAFPID-0001", "CSAFPID-0003"]),
+    ]
+    assert [r["category"] for r in document["document"]["references"]] == ["self"]
+    assert [r["category"] for r in vulnerability["references"]] == ["external"]
+    no_fix = built["custom-no-fix"]["csaf"]["vulnerabilities"][0]
+    assert [r["category"] for r in no_fix["remediations"]] == ["none_available"]
+    assert "first_fixed" not in no_fix["product_status"]
+    assert built["two-products"]["cve"]["containers"]["cna"]["workarounds"] == [
+        {"lang": "en", "value": "Block /export."}
+    ]
+
+
+def test_published_steps_and_a_draft(built):
+    shape = built["steps-and-workaround"]
+    notes = shape["csaf"]["vulnerabilities"][0]["notes"]
+    assert notes[-1] == {"category": "details", "title": "Steps to reproduce", "text": HOSTILE["steps"]}
+    assert shape["csaf"]["document"]["tracking"]["status"] == "draft"
+    assert f"## Steps to reproduce\n\n```\n{HOSTILE['steps']}\n```\n" in shape["md"]
+    assert shape["md"].split("\n\n")[1].startswith("**Draft**")
+
+
+def test_html_in_a_title_is_text_in_advisory_md(built):
+    page = built["html"]["md"]
+    assert page.startswith("# Security advisory MP-2026-0042: &lt;img src=x onerror=alert(1)&gt; in \\#\\# export\n")
+    assert "| &lt;b&gt;Ex&lt;/b&gt; |" in page
 
 
 def test_the_checks_are_real(built):

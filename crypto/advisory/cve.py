@@ -1,16 +1,20 @@
 """cve.json: the advisory as a CVE record in the CVE JSON 5 format, state PUBLISHED, with the CNA
-container (`containers.cna`) the team's CNA submits; tests/test_advisory_outputs.py checks it
+container (`containers.cna`) the team's CNA submits; tests/test_advisory_cli.py checks it
 against the schemas that `cvelib` ships (the whole record, and the CNA container on its own).
+
+Each product's `defaultStatus` is "unknown": the record lists what the team knows, the affected
+range and the fixed version, and says nothing of the versions outside them (the range often comes
+from one version the reporter tested; docs/format.md, "advisory.toml").
 """
 
-from .model import Advisory, Product
+from .model import Advisory, Product, timestamp
 
 DATA_VERSION = "5.1"
 _SCORE_KEYS = {"4.0": "cvssV4_0", "3.1": "cvssV3_1"}
 
 
 def record(advisory: Advisory) -> dict:
-    published = f"{advisory.revisions[0].date.isoformat()}T00:00:00.000Z"
+    published = timestamp(advisory.revisions[0].date)
     metadata = {"cveId": advisory.cve_id, "assignerOrgId": advisory.cna_org_id, "state": "PUBLISHED"}
     if advisory.cna_short_name:
         metadata["assignerShortName"] = advisory.cna_short_name
@@ -62,6 +66,8 @@ def container(advisory: Advisory, published: str) -> dict:
     ]
     if metrics:
         cna["metrics"] = metrics
+    if advisory.workaround:
+        cna["workarounds"] = [{"lang": "en", "value": advisory.workaround}]
     if advisory.impact:
         cna["impacts"] = [{"descriptions": [{"lang": "en", "value": advisory.impact}]}]
     if advisory.acknowledgments:
@@ -73,4 +79,4 @@ def _affected(product: Product) -> dict:
     versions = [product.affected.cve(product.version_type)]
     if product.fixed is not None:
         versions.append({"version": product.fixed, "status": "unaffected"})
-    return {"vendor": product.vendor, "product": product.name, "defaultStatus": "unaffected", "versions": versions}
+    return {"vendor": product.vendor, "product": product.name, "defaultStatus": "unknown", "versions": versions}

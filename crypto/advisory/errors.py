@@ -8,12 +8,20 @@ class AdvisoryError(CryptoError):
     """Root of the advisory failures."""
 
 
+class NotAFolder(AdvisoryError):
+    """DIR is not a folder (missing, or a file)."""
+
+
 class NotOpened(AdvisoryError):
     """The folder holds no report.md that `meldpunt-team open` wrote."""
 
 
+class NoAdvisory(AdvisoryError):
+    """The folder holds no advisory.toml yet: `build` before `init`."""
+
+
 class UnreadableAdvisory(AdvisoryError):
-    """advisory.toml is not valid TOML (or not UTF-8)."""
+    """advisory.toml is not a file, not valid TOML or not UTF-8."""
 
 
 class InvalidField(AdvisoryError):
