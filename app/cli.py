@@ -13,7 +13,7 @@ try:
 except ImportError:  # the offline tool's install (`pip install meldpunt`) has no portal libraries
     sys.exit("meldpunt: the portal's tools need its libraries: pip install 'meldpunt[portal]'")
 
-from crypto import CryptoError, PublicKey
+from crypto import CryptoError, PrivateKey, PublicKey
 
 from .domain import schema
 from .domain import settings as config
@@ -67,6 +67,8 @@ def init(team_key: str, dev: bool) -> None:
         raise click.ClickException(f"{path} already names another team key; edit it to change keys.")
     values["MELDPUNT_TEAM_KEY"] = str(key)
     values.setdefault("SECRET_KEY", secrets.token_hex(32))
+    # The notice key's private half stays here, never in the database (app/domain/news.py).
+    values.setdefault("MELDPUNT_NOTICE_KEY", PrivateKey.generate().secret_bytes().hex())
     if dev:
         values["MELDPUNT_SECURE_COOKIES"] = False
     _write_settings(path, values)
@@ -108,6 +110,15 @@ def check() -> None:
     line(*_run_dir_usable(settings))
     behind = _pending_migrations(settings)
     line(not behind, "database schema up to date" if not behind else f"database schema is behind: {behind}")
+    try:
+        notice = bool(Settings(settings).notice_keys)
+        click.echo(
+            "[ok] notice key set: reporters may leave an address for news"
+            if notice
+            else "[--] no notice key (MELDPUNT_NOTICE_KEY): no news mail for reporters (run `meldpunt init`)"
+        )
+    except config.ConfigError as exc:
+        line(False, str(exc))
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
     line(translations.exists(), "Dutch translations compiled (make translations)")
     bundle = config.ROOT / "static" / "vendor" / "meldpunt.js"
@@ -394,6 +405,7 @@ def notify() -> None:
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     with database.connection_context():
+        _reseal_news_addresses(settings)
         slot = due_slot(settings)
         if slot is None:
             click.echo(f"Not yet: the next notification time is {next_slot(settings):%Y-%m-%d %H:%M}.")
@@ -422,6 +434,7 @@ def notify() -> None:
         remember(found, slot)
         if heads is not None:
             remember_head()
+        news = _news_for_reporters(settings)
         # The digest it replaced must not live on in SQLite's log (docs/threat-model.md).
         truncated = truncate_wal()
     click.echo(f"Sent: {message['Subject']}" if message is not None else "Nothing to tell.")
@@ -435,11 +448,54 @@ def notify() -> None:
         click.echo(f"Sent: {alarm['Subject']}")
     if heads is not None:
         click.echo(f"Sent: {heads['Subject']}")
+    click.echo(news)
     if not truncated:
         click.echo(
             "Note: the database's write-ahead log was busy and is not truncated: what was announced before "
             "stays in it until the next run or `meldpunt purge` truncates it."
         )
+
+
+def _news_for_reporters(settings: Settings) -> str:
+    """At a fixed time: "there is news" to each reporter who left an address and has news
+    (app/domain/news.py). Numbers only in what it says: never an address, not even in an error."""
+    import smtplib
+
+    from .domain import news
+
+    if news.offered(settings) and not settings.get("MELDPUNT_BASE_URL"):
+        # The mail's one link: without it there is nothing to send, and the news waits.
+        return "News for reporters: not sent: set MELDPUNT_BASE_URL, the address the mail names."
+    sender = settings.get("MELDPUNT_MAIL_FROM")
+    if news.offered(settings) and not sender:
+        # Never a team member's own address (MELDPUNT_MAIL_TO) as the sender reporters see.
+        return "News for reporters: not sent: set MELDPUNT_MAIL_FROM, the sender reporters see."
+    try:
+        with database.atomic():
+            done = news.deliver(settings, str(sender or ""))
+    except (smtplib.SMTPException, OSError) as exc:  # the message may quote an address
+        return f"News for reporters: not sent ({type(exc).__name__}); the next fixed time tries again."
+    said = f"News for reporters: {done.sent} mail(s) sent."
+    if not news.offered(settings):
+        said = "News for reporters: off (no MELDPUNT_NOTICE_KEY)."
+    if done.failed:
+        said += f" {done.failed} refused by the mail server (tried again at the next fixed time)."
+    if done.unreadable:
+        said += f" {done.unreadable} address(es) no configured notice key opens (docs/operations.md, notice key)."
+    return said
+
+
+def _reseal_news_addresses(settings: Settings) -> None:
+    """While the notice key is rotated (MELDPUNT_NOTICE_KEY_PREVIOUS set): every run, fixed time or
+    not, seals the addresses still sealed to an older key again to the current one."""
+    from .domain import news
+
+    with database.atomic():
+        done = news.reseal(settings)
+    if done.resealed:
+        click.echo(f"News addresses: {done.resealed} sealed again to the current notice key.")
+    if done.unreadable:
+        click.echo(f"News addresses: {done.unreadable} that no configured notice key opens.")
 
 
 @user.command("reset")

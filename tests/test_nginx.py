@@ -593,12 +593,16 @@ def test_nginx_body_limits_sit_just_above_the_portals_own(portal):
     for pattern, own in [
         ("^/(report|mailbox)$", streamed),
         ("^/team/reports/[^/]+/reply-file$", streamed),
-        ("^/team/reports/[^/]+/(reply|state)$", text),
+        ("^/team/reports/[^/]+/(reply|state|acknowledge)$", text),
     ]:
         assert own < _size(_location(pattern), "client_max_body_size") <= own * 1.1, pattern
     for pattern in ("^/uploads/[^/]+/[0-9]+$", "^/team/uploads/[^/]+/[0-9]+$"):
         assert _size(_location(pattern), "client_max_body_size") == PART_BYTES
-    for pattern in ("^/uploads/[^/]+/[0-9]+$", "^/team/uploads/[^/]+/[0-9]+$", "^/team/reports/[^/]+/(reply|state)$"):
+    for pattern in (
+        "^/uploads/[^/]+/[0-9]+$",
+        "^/team/uploads/[^/]+/[0-9]+$",
+        "^/team/reports/[^/]+/(reply|state|acknowledge)$",
+    ):
         location = _location(pattern)
         assert _size(location, "client_body_buffer_size") >= _size(location, "client_max_body_size")
     comments = " ".join(re.sub(r"^ *# ?", "", (DEPLOY / "portal.conf").read_text(), flags=re.MULTILINE).split())

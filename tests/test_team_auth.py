@@ -220,6 +220,7 @@ EXPECTED = {
     "team.reply": TEAM,
     "team.reply_sealed": TEAM,
     "team.reply_file": TEAM,
+    "team.acknowledge": TEAM,
     "team.start_upload": TEAM,
     "team.upload_part": TEAM,
     "team.upload_status": TEAM,

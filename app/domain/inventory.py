@@ -71,6 +71,7 @@ SUBJECT = N_("account name, report reference or setting name")
 R_CLOSED = N_("see retention: closed reports")
 R_CONTENT = N_("see retention: closed reports; attachments of disclosed reports")
 R_MAILBOX = N_("see retention: unused mailboxes; the reporter can close their own")
+R_NEWS = N_("with its mailbox (closed, or see retention: unused mailboxes); the reporter can remove it at any time")
 R_CREDIT = N_("see retention: withdrawn credits, at once")
 R_ACCOUNT = N_("see retention: disabled accounts")
 R_EVENTS = N_("see retention: sign-in and view events; other entries stay in the chain")
@@ -89,6 +90,7 @@ B_CRA = N_("GDPR art. 6(1)(c): legal obligation to report actively exploited vul
 B_SECURITY = N_("GDPR art. 6(1)(f): legitimate interest in securing the portal and its accounts")
 B_ACCOUNTABILITY = N_("GDPR art. 6(1)(f): legitimate interest in accountability for what the team does")
 B_CONSENT = N_("GDPR art. 6(1)(a): the reporter's consent to be credited")
+B_NEWS = N_("GDPR art. 6(1)(a): the reporter's consent to be mailed when there is news")
 B_NONE = N_("not applicable: no personal data")
 
 
@@ -145,7 +147,9 @@ LABELS: dict[str, dict[str, Label]] = {
         lookup_token=(YES, HASH),
         public_key=(YES, PUBLIC_KEY),
         last_used=(YES, DAY),
+        news_pending=(NO, FLAG),
     ),
+    "newsaddress": _labels(CONTACT, R_NEWS, B_NEWS, mailbox_id=(YES, LINK), sealed=(YES, CIPHERTEXT)),
     "item": {
         **_labels(
             CONTENT,
@@ -159,6 +163,7 @@ LABELS: dict[str, dict[str, Label]] = {
             position=(NO, POSITION),
             size=(NO, NUMBER),
             complete=(NO, FLAG),
+            assessment=(NO, FLAG),
         ),
         **_labels(
             CONTENT, R_UPLOAD, B_HANDLING, handle=(NO, RANDOM_ID), expected_size=(NO, NUMBER), parts=(NO, NUMBER)
@@ -274,6 +279,10 @@ PURPOSES = {
     "credit": N_("Hall-of-fame names the team published with a reporter's consent."),
     "signedin": N_("Live sessions: a token's hash; the day for reporters, the account and end for the team."),
     "spentchallenge": N_("Proof-of-work challenges that reports used up, until they expire."),
+    "newsaddress": N_(
+        "Reporters' e-mail addresses for news, one per mailbox at most, each sealed to the notice key "
+        "whose private half is in the instance configuration, not in the database."
+    ),
     "proposal": N_(
         "Dangerous actions one admin proposed and a second person approved, rejected, or the proposer withdrew."
     ),

@@ -159,6 +159,12 @@ class Mailbox(ReporterRow):
     lookup_token = CharField(unique=True)  # hex of crypto.passphrase.ReporterIdentity.lookup_token
     public_key = CharField()
     last_used = DateField()  # the day it was made or last signed in to (retention), nothing finer
+    # Something the reporter can see changed since the last fixed notification time (a reply, a
+    # state, the expected fix or disclosure date: app/domain/workflow.py `mark_news`). Set by the
+    # team's actions for every mailbox, whether or not it has a news address, and cleared by
+    # `meldpunt notify` at the fixed times only: a flag, no day and no time, nothing the
+    # reporter's own actions change (app/domain/news.py).
+    news_pending = BooleanField(default=False)
 
 
 class Item(ReporterRow):
@@ -171,6 +177,9 @@ class Item(ReporterRow):
     position = BigIntegerField(default=0)  # order within the thread, from thread_start()
     size = IntegerField(default=0)  # ciphertext bytes
     complete = BooleanField(default=False)
+    # A reply that is the team's first answer: the assessment the policy promises, written when
+    # acknowledging (app/domain/workflow.py `acknowledge`); the mailbox shows it as such.
+    assessment = BooleanField(default=False)
     # Browser uploads in parts: an unguessable handle, the size declared up front, parts stored.
     handle = CharField(null=True, unique=True)
     expected_size = IntegerField(null=True)
@@ -326,4 +335,13 @@ class Proposal(BaseModel):
     decided_at = DateTimeField(null=True)
 
 
-MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge, Proposal]
+class NewsAddress(BaseModel):
+    """A reporter's opt-in e-mail address for "there is news" (app/domain/news.py): sealed to the
+    notice key, whose private half is in the instance configuration, never in the database. One
+    per mailbox, keyed by it (so no id or row order of its own), and deleted with it."""
+
+    mailbox = ForeignKeyField(Mailbox, primary_key=True, backref="+", on_delete="CASCADE")
+    sealed = BlobField()  # crypto sealed box of the padded address and language (news.py `seal`)
+
+
+MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge, Proposal, NewsAddress]

@@ -30,7 +30,8 @@ import hmac
 import json
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -40,7 +41,9 @@ from crypto import spec
 from crypto.secretbox import derive_key
 
 from . import chain, deadlines, proposals, workflow
+from .inventory import N_
 from .models import Event, Item, Report, Setting
+from .processing import Translate, plain
 from .settings import Settings
 
 ANNOUNCED = "notify_announced"  # the keyed digest of the items announced (`items_digest`)
@@ -149,18 +152,28 @@ def next_slot(settings: Settings, moment: datetime.datetime | None = None) -> da
     )
 
 
-def compose(settings: Settings, found: Pending, sender: str, recipients: list[str]) -> EmailMessage | None:
+# The mails' texts are message ids (`N_`), translated by `translate` as in processing.py: English
+# (`plain`) unless the caller passes the gettext of another language.
+def compose(
+    settings: Settings, found: Pending, sender: str, recipients: list[str], translate: Translate = plain
+) -> EmailMessage | None:
     if not found:
         return None
     times = ", ".join(at.strftime("%H:%M") for at in settings.notify_times)
     organisation = settings["MELDPUNT_ORGANISATION"]
     return _mail(
-        "Meldpunt: new work",
+        translate(N_("Meldpunt: new work")),
         sender,
         recipients,
-        f"There is new work in the {organisation} vulnerability portal: sign in to the team workspace.\n\n"
-        f"This mail is sent at fixed times ({times}) when something happened since the last one, and\n"
-        "says nothing more on purpose: not what, not how much, not when.\n",
+        translate(
+            N_(
+                "There is new work in the %(organisation)s vulnerability portal: sign in to the team workspace.\n\n"
+                "This mail is sent at fixed times (%(times)s) when something happened since the last one, and\n"
+                "says nothing more on purpose: not what, not how much, not when.\n"
+            ),
+            organisation=organisation,
+            times=times,
+        ),
     )
 
 
@@ -173,7 +186,9 @@ def _mail(subject: str, sender: str, recipients: list[str], body: str) -> EmailM
     return message
 
 
-def head_message(settings: Settings, sender: str, recipients: list[str]) -> EmailMessage | None:
+def head_message(
+    settings: Settings, sender: str, recipients: list[str], translate: Translate = plain
+) -> EmailMessage | None:
     """For the privacy officers (MELDPUNT_AUDIT_MAIL_TO): the history's head, if it moved since
     the last mail. Kept outside the server, these heads let `meldpunt audit verify --against`
     prove later that nobody rewrote or cut the history (app/domain/chain.py). No content."""
@@ -181,13 +196,20 @@ def head_message(settings: Settings, sender: str, recipients: list[str]) -> Emai
     if not recipients or Setting.read(LAST_HEAD, "") == f"{current.seq}:{current.digest}":
         return None
     return _mail(
-        "Meldpunt: head of the history",
+        translate(N_("Meldpunt: head of the history")),
         sender,
         recipients,
-        f"Head of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal's history:\n\n"
-        f"    entry {current.seq}, fingerprint {current.fingerprint}\n\n"
-        "Keep this mail. To check later that nobody rewrote or cut the history up to here, save it\n"
-        "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n",
+        translate(
+            N_(
+                "Head of the %(organisation)s vulnerability portal's history:\n\n"
+                "    entry %(seq)s, fingerprint %(fingerprint)s\n\n"
+                "Keep this mail. To check later that nobody rewrote or cut the history up to here, save it\n"
+                "as a file and run `meldpunt audit verify --against FILE` (docs/privacy.md).\n"
+            ),
+            organisation=settings["MELDPUNT_ORGANISATION"],
+            seq=current.seq,
+            fingerprint=current.fingerprint,
+        ),
     )
 
 
@@ -200,6 +222,8 @@ class Verification:
     skipped: bool = False
     broken_at: int | None = None
     failed: str = ""
+    reason: str = field(default="", compare=False)  # `failed` as a message id with its values
+    values: dict = field(default_factory=dict, compare=False)
 
     @property
     def alarming(self) -> bool:
@@ -224,8 +248,11 @@ def verification_failed(error: Exception) -> Verification:
     except Exception:  # noqa: BLE001  (the database may be as broken as the row: say what is known)
         unreadable = None
     if unreadable is None:
-        return Verification(failed=f"the history could not be verified ({kind})")
-    return Verification(failed=f"the history could not be read at entry {unreadable} ({kind})")
+        reason, values = N_("the history could not be verified (%(kind)s)"), {"kind": kind}
+    else:
+        reason = N_("the history could not be read at entry %(entry)s (%(kind)s)")
+        values = {"entry": unreadable, "kind": kind}
+    return Verification(failed=plain(reason, **values), reason=reason, values=values)
 
 
 def _first_unreadable_entry() -> int | None:
@@ -245,31 +272,46 @@ def _first_unreadable_entry() -> int | None:
     return None
 
 
-def alarm_message(settings: Settings, checked: Verification, sender: str, recipients: list[str]) -> EmailMessage | None:
+def alarm_message(
+    settings: Settings, checked: Verification, sender: str, recipients: list[str], translate: Translate = plain
+) -> EmailMessage | None:
     """For the privacy officers, when the history does not verify: the first broken entry's number,
     and what to do. No content, no account, no reference: the mail provider learns only that."""
     if not checked.alarming or not recipients:
         return None
+    organisation = settings["MELDPUNT_ORGANISATION"]
     if checked.broken_at is None:
         return _mail(
-            "Meldpunt: ALARM, the history could not be verified",
+            translate(N_("Meldpunt: ALARM, the history could not be verified")),
             sender,
             recipients,
-            f"The history of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal could not be checked:\n\n"
-            f"    {checked.failed}.\n\n"
-            "An entry may have been damaged or changed in the database. Run `meldpunt audit verify --against\n"
-            "FILE` with the heads you kept, look at the History page of the privacy officer's workspace,\n"
-            'and follow docs/privacy.md ("Verifying the history").\n',
+            translate(
+                N_(
+                    "The history of the %(organisation)s vulnerability portal could not be checked:\n\n"
+                    "    %(failed)s.\n\n"
+                    "An entry may have been damaged or changed in the database. Run `meldpunt audit verify --against\n"
+                    "FILE` with the heads you kept, look at the History page of the privacy officer's workspace,\n"
+                    'and follow docs/privacy.md ("Verifying the history").\n'
+                ),
+                organisation=organisation,
+                failed=translate(checked.reason, **checked.values) if checked.reason else checked.failed,
+            ),
         )
     return _mail(
-        "Meldpunt: ALARM, the history does not verify",
+        translate(N_("Meldpunt: ALARM, the history does not verify")),
         sender,
         recipients,
-        f"The history of the {settings['MELDPUNT_ORGANISATION']} vulnerability portal does not verify:\n\n"
-        f"    entry {checked.broken_at} is the first that does not fit.\n\n"
-        "An entry was changed, removed, inserted or moved, or the end of the history was cut off.\n"
-        "Run `meldpunt audit verify --against FILE` with the heads you kept, look at the History page\n"
-        'of the privacy officer\'s workspace, and follow docs/privacy.md ("Verifying the history").\n',
+        translate(
+            N_(
+                "The history of the %(organisation)s vulnerability portal does not verify:\n\n"
+                "    entry %(entry)s is the first that does not fit.\n\n"
+                "An entry was changed, removed, inserted or moved, or the end of the history was cut off.\n"
+                "Run `meldpunt audit verify --against FILE` with the heads you kept, look at the History page\n"
+                'of the privacy officer\'s workspace, and follow docs/privacy.md ("Verifying the history").\n'
+            ),
+            organisation=organisation,
+            entry=checked.broken_at,
+        ),
     )
 
 
@@ -278,7 +320,14 @@ def remember_head() -> None:
     Setting.write(LAST_HEAD, f"{current.seq}:{current.digest}")
 
 
-def send(settings: Settings, message: EmailMessage) -> None:
+# What a mail server answers about one message (a refused recipient or content): the next message
+# may still go through. Their messages quote the address, so nothing prints them.
+SMTP_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+@contextmanager
+def connection(settings: Settings) -> Iterator[smtplib.SMTP]:
+    """A connection to MELDPUNT_SMTP_HOST, secured (STARTTLS or TLS) and signed in as configured."""
     host, port = settings["MELDPUNT_SMTP_HOST"], int(settings["MELDPUNT_SMTP_PORT"])
     security = settings["MELDPUNT_SMTP_SECURITY"]
     context = ssl.create_default_context()
@@ -291,6 +340,11 @@ def send(settings: Settings, message: EmailMessage) -> None:
             client.starttls(context=context)
         if settings.get("MELDPUNT_SMTP_USER"):
             client.login(settings["MELDPUNT_SMTP_USER"], settings["MELDPUNT_SMTP_PASSWORD"] or "")
+        yield client
+
+
+def send(settings: Settings, message: EmailMessage) -> None:
+    with connection(settings) as client:
         client.send_message(message)
 
 

@@ -17,7 +17,9 @@ what went. History entries cannot be deleted without breaking the chain: they ar
 deletion is SQLite's `secure_delete`, set on every connection (app/domain/db.py), and the caller's
 `truncate_wal` after the run (then `meldpunt purge` rewrites the whole file, db.py `rewrite`).
 
-Withdrawn credits need no rule: withdrawing deletes them (app/domain/workflow.py).
+Withdrawn credits need no rule: withdrawing deletes them (app/domain/workflow.py). A reporter's
+news address (app/domain/news.py) has no rule of its own: it goes with its mailbox, whichever
+rule deletes that (unused mailboxes, or the report's own rule).
 """
 
 import datetime
@@ -25,7 +27,8 @@ from dataclasses import dataclass, replace
 
 from . import chain, notify, proposals
 from .db import database
-from .models import Chunk, Credit, Event, Item, Mailbox, Proposal, Report, SignedIn, User
+from .inventory import N_
+from .models import Chunk, Credit, Event, Item, Mailbox, NewsAddress, Proposal, Report, SignedIn, User
 from .settings import Settings
 
 BATCH = 500  # ids per statement
@@ -50,60 +53,60 @@ class Rule:
 SPAM = Rule(
     "spam",
     "MELDPUNT_RETAIN_SPAM_DAYS",
-    "reports closed as spam or out of scope",
-    "after closing",
-    "closed",
-    ("report", "reports"),
+    N_("reports closed as spam or out of scope"),
+    N_("after closing"),
+    N_("closed"),
+    (N_("report"), N_("reports")),
 )
 REJECTED = Rule(
     "rejected",
     "MELDPUNT_RETAIN_REJECTED_DAYS",
-    "reports closed as not a vulnerability or as a duplicate",
-    "after closing",
-    "closed",
-    ("report", "reports"),
+    N_("reports closed as not a vulnerability or as a duplicate"),
+    N_("after closing"),
+    N_("closed"),
+    (N_("report"), N_("reports")),
 )
 DISCLOSED = Rule(
     "disclosed",
     "MELDPUNT_RETAIN_DISCLOSED_DAYS",
-    "disclosed reports",
-    "after disclosure",
-    "disclosed",
-    ("report", "reports"),
+    N_("disclosed reports"),
+    N_("after disclosure"),
+    N_("disclosed"),
+    (N_("report"), N_("reports")),
 )
 DISCLOSED_ATTACHMENTS = Rule(
     "disclosed-attachments",
     "MELDPUNT_RETAIN_DISCLOSED_ATTACHMENTS_DAYS",
-    "attachments of disclosed reports",
-    "after disclosure",
-    "disclosed",
-    ("attachment", "attachments"),
+    N_("attachments of disclosed reports"),
+    N_("after disclosure"),
+    N_("disclosed"),
+    (N_("attachment"), N_("attachments")),
 )
 MAILBOXES = Rule(
     "mailboxes",
     "MELDPUNT_RETAIN_MAILBOX_DAYS",
-    "reporters' mailboxes",
-    "after their last use",
-    "last used",
-    ("mailbox", "mailboxes"),
+    N_("reporters' mailboxes"),
+    N_("after their last use"),
+    N_("last used"),
+    (N_("mailbox"), N_("mailboxes")),
 )
 # Its run's entry says "…entries (redacted), 365 days after…": `chain.verify` reads the period
 # there, to check that each entry the run redacted was past it (tests/test_chain.py).
 ACCESS_EVENTS = Rule(
     "access-events",
     "MELDPUNT_RETAIN_ACCESS_EVENTS_DAYS",
-    "sign-in, sign-out, view and refusal entries (redacted)",
-    "after the day they were written",
-    "written",
-    ("entry", "entries"),
+    N_("sign-in, sign-out, view and refusal entries (redacted)"),
+    N_("after the day they were written"),
+    N_("written"),
+    (N_("entry"), N_("entries")),
 )
 DISABLED_ACCOUNTS = Rule(
     "disabled-accounts",
     "MELDPUNT_RETAIN_DISABLED_ACCOUNT_DAYS",
-    "disabled team accounts",
-    "after disabling",
-    "disabled",
-    ("account", "accounts"),
+    N_("disabled team accounts"),
+    N_("after disabling"),
+    N_("disabled"),
+    (N_("account"), N_("accounts")),
 )
 RULES = (SPAM, REJECTED, DISCLOSED, DISCLOSED_ATTACHMENTS, MAILBOXES, ACCESS_EVENTS, DISABLED_ACCOUNTS)
 _REPORT_RULES = {
@@ -279,6 +282,7 @@ def _delete(rule: Rule, ids: list[int]) -> set[int]:
             Chunk.delete().where(Chunk.item.in_(batch)).execute()
             Item.delete().where(Item.id.in_(batch)).execute()
         elif rule == MAILBOXES:
+            NewsAddress.delete().where(NewsAddress.mailbox.in_(batch)).execute()  # news addresses go with them
             Mailbox.delete().where(Mailbox.id.in_(batch)).execute()
         elif rule == DISABLED_ACCOUNTS:
             SignedIn.delete().where(SignedIn.user.in_(batch)).execute()
@@ -296,6 +300,9 @@ def _delete_reports(ids: list[int]) -> None:
     items = Item.select(Item.id).where(Item.report.in_(ids))
     Chunk.delete().where(Chunk.item.in_(items)).execute()
     Item.delete().where(Item.report.in_(ids)).execute()
+    NewsAddress.delete().where(
+        NewsAddress.mailbox.in_(Mailbox.select(Mailbox.id).where(Mailbox.report.in_(ids)))
+    ).execute()
     Mailbox.delete().where(Mailbox.report.in_(ids)).execute()
     Credit.delete().where(Credit.report.in_(ids)).execute()
     Event.update(report=None).where(Event.report.in_(ids)).execute()

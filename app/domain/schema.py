@@ -20,6 +20,7 @@ from collections.abc import Callable
 from peewee import (
     SQL,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateField,
@@ -625,6 +626,35 @@ def _move_chunks() -> None:
         database.execute_sql("DROP TABLE main.chunk")
 
 
+def _news() -> None:
+    """Version 13: news for reporters (app/domain/news.py): a flag on each mailbox that the team
+    did something the reporter can see since the last fixed notification time, the sealed news
+    addresses, and the mark on a reply that is the team's assessment. The table as it was made."""
+    # One ALTER TABLE each, with a default: peewee's add_column would rebuild SQLite's tables to make
+    # the columns NOT NULL, and rebuilding `item` with foreign keys on cascades into its own rows.
+    sqlite = isinstance(database.obj, SqliteDatabase)
+    flag = "INTEGER NOT NULL DEFAULT 0" if sqlite else "BOOLEAN NOT NULL DEFAULT false"
+    database.execute_sql(f'ALTER TABLE "mailbox" ADD COLUMN "news_pending" {flag}')
+    database.execute_sql(f'ALTER TABLE "item" ADD COLUMN "assessment" {flag}')
+
+    class Mailbox(Model):  # only what the foreign key needs: the table exists already
+        id = BigIntegerField(primary_key=True)
+
+        class Meta:
+            database = database
+            table_name = "mailbox"
+
+    class NewsAddress(Model):
+        mailbox = ForeignKeyField(Mailbox, primary_key=True, backref="+", on_delete="CASCADE")
+        sealed = BlobField()
+
+        class Meta:
+            database = database
+            table_name = "newsaddress"
+
+    database.create_tables([NewsAddress])
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
@@ -646,6 +676,7 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
         "twice (nothing changes on PostgreSQL)",
         _chunk_file,
     ),
+    13: ("news for reporters: sealed news addresses, a news flag per mailbox, the team's assessment", _news),
 }
 MOVING = 12  # the migration whose rows move afterwards (`_move_chunks`)
 LATEST = max(MIGRATIONS, default=BASELINE)

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crypto import InvalidPublicKey, PublicKey
+from crypto import InvalidPublicKey, PrivateKey, PublicKey
 from crypto.unpack import MAX_TEXT_BYTES
 
 from .derivations import DerivationLimit, cores
@@ -47,6 +47,12 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_SMTP_PASSWORD": None,
     "MELDPUNT_MAIL_FROM": None,
     "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
+    # News for reporters (app/domain/news.py): the private half of the notice key, 64 hex digits,
+    # made by `meldpunt init`. Reporters' news addresses are sealed to its public half; only
+    # `meldpunt notify` opens them. Unset: the portal offers no news mail. While rotating, the
+    # older keys (comma-separated) open what is still sealed to them until `notify` re-seals it.
+    "MELDPUNT_NOTICE_KEY": None,
+    "MELDPUNT_NOTICE_KEY_PREVIOUS": None,
     # When `meldpunt notify` may mail the team, in the team's zone: fixed times, so a mail's moment
     # says nothing about when a report came in (docs/threat-model.md).
     "MELDPUNT_NOTIFY_TIMES": "08:00,16:00",
@@ -260,6 +266,25 @@ class Settings(Mapping):
         it was opened (app/domain/proposals.py), a whole number from 1 to 365."""
         return self.number("MELDPUNT_PROPOSAL_DAYS")
 
+    @cached_property
+    def notice_keys(self) -> tuple[PrivateKey, ...]:
+        """The notice keys (app/domain/news.py): MELDPUNT_NOTICE_KEY first, then the previous ones;
+        empty when none is configured (no news mail is offered then)."""
+        current = str(self._values.get("MELDPUNT_NOTICE_KEY") or "").strip()
+        previous = str(self._values.get("MELDPUNT_NOTICE_KEY_PREVIOUS") or "")
+        keys = []
+        for name, text in [("MELDPUNT_NOTICE_KEY", current)] + [
+            ("MELDPUNT_NOTICE_KEY_PREVIOUS", part.strip()) for part in previous.split(",") if part.strip()
+        ]:
+            try:
+                keys.append(PrivateKey(bytes.fromhex(text)) if text else None)
+            except ValueError:
+                # Never the value itself in the message: it is a secret.
+                raise ConfigError(f"{name} must be 64 hexadecimal digits (made by `meldpunt init`).") from None
+        if keys[0] is None:
+            return ()
+        return tuple(keys)
+
     def number(self, key: str) -> int:
         """A whole-number setting, checked against its bounds (LIMITS; else 0 or more)."""
         return whole(key, self._values.get(key, DEFAULTS[key]), *LIMITS.get(key, (0, None, "")))
@@ -270,7 +295,16 @@ class Settings(Mapping):
         return switch(key, self._values.get(key, DEFAULTS[key]))
 
     # What `validate` checks beyond each value's type: the parsed settings the domain uses.
-    PARSED = ("team_key", "zone", "notify_times", "retention_days", "audit_verify", "proposal_days", "max_text_chars")
+    PARSED = (
+        "team_key",
+        "zone",
+        "notify_times",
+        "retention_days",
+        "audit_verify",
+        "proposal_days",
+        "max_text_chars",
+        "notice_keys",
+    )
 
     def validate(self) -> None:
         """Every setting checked now, not when a page, a purge or a mail first uses it: each whole

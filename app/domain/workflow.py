@@ -10,7 +10,7 @@ import datetime
 from . import chain
 from .clock import now, today
 from .errors import DuplicateNeedsOriginal, TransitionRefused
-from .models import CLOSED_STATES, OPEN_STATES, Credit, Event, Proposal, Report, User
+from .models import CLOSED_STATES, OPEN_STATES, Credit, Event, Item, Mailbox, Proposal, Report, User
 from .settings import Settings
 
 # In the order of the list's filters; the open and closed ones are in models.py, whose indexes name them.
@@ -48,6 +48,14 @@ def touch(settings: Settings, report: Report) -> None:
     report.save()
 
 
+def mark_news(report: Report) -> None:
+    """Something the reporter sees in their mailbox changed: a reply, the state, the expected fix or
+    disclosure date. `meldpunt notify` mails "there is news" at the next fixed time to a mailbox
+    with a news address (app/domain/news.py). Only the team's actions call this, never a reporter's,
+    and it sets a flag without a day or time: the team's own events are timed already."""
+    Mailbox.update(news_pending=True).where(Mailbox.report == report.id).execute()
+
+
 def change_state(
     settings: Settings, report: Report, target: str, user: User, duplicate_of: Report | None = None
 ) -> None:
@@ -68,6 +76,7 @@ def change_state(
     if target == "disclosed":
         report.disclosed_on = day
     touch(settings, report)
+    mark_news(report)
     detail = f"{previous} → {target}" + (f" (of {duplicate_of.reference})" if duplicate_of else "")
     record(report, user, "state", detail)
 
@@ -90,10 +99,29 @@ def set_dates(
     if fix and fix != report.fix_expected:
         report.fix_expected = fix
         record(report, user, "fix-expected", fix.isoformat())
+        mark_news(report)
     if disclosure:
         report.disclosure_planned = disclosure
         record(report, user, "disclosure-planned", f"{disclosure.isoformat()}: {reason}")
+        mark_news(report)
     touch(settings, report)
+
+
+def acknowledge(settings: Settings, report: Report, user: User, assessment: Item, fix: datetime.date) -> None:
+    """The team's first answer, in the shape the policy promises: "acknowledged", the assessment (a
+    reply already part of the thread, sealed to the reporter and the team like any other) and the
+    expected fix date. Call inside the transaction that adopted `assessment`."""
+    if report.acknowledged is not None:
+        raise TransitionRefused("the report was acknowledged before: reply, or set the dates")
+    if assessment.report_id != report.id or assessment.kind != "reply":
+        raise TransitionRefused("the assessment is a reply in this report's thread")
+    change_state(settings, report, "acknowledged", user)
+    Item.update(assessment=True).where(Item.id == assessment.id).execute()
+    if fix != report.fix_expected:
+        report.fix_expected = fix
+        report.save()
+        record(report, user, "fix-expected", fix.isoformat())
+    record(report, user, "reply", "the assessment, with the acknowledgment")
 
 
 def mark_aware(settings: Settings, report: Report, user: User) -> None:

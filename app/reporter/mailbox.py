@@ -5,9 +5,13 @@ key while they are signed in, never the passphrase; the server keeps only a toke
 signing out ends it.
 """
 
+import datetime
+import functools
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -15,9 +19,9 @@ from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
 from crypto.names import safe_name
 
-from ..domain import deadlines
+from ..domain import deadlines, news
 from ..domain.blobs import BlobReader
-from ..domain.models import Mailbox
+from ..domain.models import Item, Mailbox
 from ..domain.reports import (
     close_mailbox,
     find_mailbox,
@@ -34,6 +38,7 @@ from ..web.limits import login_limits, per_report
 from . import kept
 from .blueprint import bp
 from .forms import CloseMailboxForm, FollowUpForm, LoginForm, LogoutForm
+from .news_forms import NewsAddressForm
 from .submit import refused_attachments
 
 KEPT = "kept_follow_up_uploads"
@@ -101,17 +106,51 @@ def mailbox():
             return redirect(url_for("reporter.mailbox"))
         kept.remember(KEPT, earlier, attachments)  # sealed already; kept for the next try
         status = 400
+    return _page(box, key, form, NewsAddressForm(formdata=None)), status
+
+
+def _page(box: Mailbox, key: PrivateKey, form: FollowUpForm, news_form: NewsAddressForm) -> str:
     report = box.report
+    entries = thread(box, key)
+    first = assessment_index(box)
     return render_template(
         "reporter/mailbox.html",
         report=report,
-        entries=thread(box, key),
+        # The assessment has a place of its own, above the other messages.
+        entries=[entry for index, entry in enumerate(entries) if index != first],
+        assessment=entries[first] if first is not None and first < len(entries) else None,
+        items=listed_items(box),
+        size_label=size_label,
         form=form,
+        news_form=news_form,
+        has_news_address=news.has_address(box),
         logout=LogoutForm(),
         reporter_key=PublicKey.parse(box.public_key).raw.hex(),
         kept=kept.recall(KEPT),
         disclosure=deadlines.disclosure_day(settings(), report),
-    ), status
+    )
+
+
+@bp.post("/mailbox/news")
+def news_address():
+    """Leave, change or remove the address for news mail (no JavaScript needed). A bad address
+    comes back as the form's error, 400; the address is never shown back, only that one is kept."""
+    box, key = _signed_in()
+    form = NewsAddressForm()
+    if not news.offered(settings()) and form.action.data != "remove":
+        abort(404)
+    if form.action.data == "remove":  # the address field is not read: the global CSRF check ran
+        news.remove_address(box)
+        flash(_("Your address is removed. You will get no more mail from us."))
+        return redirect(url_for("reporter.mailbox"), code=303)
+    if form.validate_on_submit() and form.action.data == "save" and form.news_address.data:
+        news.set_address(settings(), box, form.news_address.data, str(get_locale() or "en"))
+        flash(_("Your address is kept. We mail it when there is news, and never say what."))
+        return redirect(url_for("reporter.mailbox"), code=303)
+    if not form.news_address.errors:
+        form.news_address.errors = [_("Fill in an e-mail address, or remove the one kept.")]
+    g.encrypting = True
+    return _page(box, key, FollowUpForm(formdata=None), form), 400
 
 
 @bp.post("/mailbox/sealed")
@@ -146,6 +185,47 @@ def download(number: int):
     )
 
 
+def assessment_index(box: Mailbox) -> int | None:
+    """Where the team's assessment is among the thread's entries (`thread` lists the complete
+    follow-ups and replies in this order), or None before the team acknowledged with one."""
+    items = (
+        Item.select(Item.id, Item.assessment)
+        .where((Item.report == box.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
+        .order_by(Item.position, Item.id)
+    )
+    return next((index for index, item in enumerate(items) if item.assessment), None)
+
+
+@dataclass(frozen=True)
+class Listed:
+    kind: str  # "report", "message", "attachment", "reply"
+    size: int  # ciphertext bytes, as stored
+    day: datetime.date
+
+
+def listed_items(box: Mailbox) -> list[Listed]:
+    """What the reporter sent and received, as the portal holds it: kind, size and day, in the
+    thread's order, so they can see their report and its attachments arrived."""
+    rows = (
+        Item.select(Item.kind, Item.size, Item.day)
+        .where((Item.report == box.report) & Item.complete)
+        .order_by(Item.position, Item.id)
+    )
+    return [Listed(row.kind, row.size, row.day) for row in rows]
+
+
+def size_label(size: int) -> str:
+    """A size in the page's language: bytes, KiB, MiB or GiB, the number formatted by Flask-Babel."""
+    number = functools.partial(format_decimal, format="#,##0.#")
+    if size >= 1024**3:
+        return _("%(size)s GiB", size=number(size / 1024**3))
+    if size >= 1024**2:
+        return _("%(size)s MiB", size=number(size / 1024**2))
+    if size >= 1024:
+        return _("%(size)s KiB", size=number(size / 1024))
+    return _("%(size)s bytes", size=format_decimal(size))
+
+
 @bp.route("/mailbox/close", methods=["GET", "POST"])
 def close():
     """The reporter needs no replies any more: a page that asks to confirm, then the mailbox's row (lookup
@@ -156,6 +236,7 @@ def close():
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("reporter/close_mailbox.html", form=form, report=box.report), status
+    news.remove_address(box)  # goes with the row anyway (ON DELETE CASCADE); said here, too
     close_mailbox(box)
     sessions.end()
     flash(_("Your mailbox is closed. The security team keeps your report and goes on handling it."))

@@ -1,12 +1,14 @@
 """The report form, on either upload path, then the passphrase, shown once."""
 
 from flask import g, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from crypto import passphrase as passphrases
 
+from ..domain import news
 from ..domain.errors import Busy
-from ..domain.models import Report
+from ..domain.models import Mailbox, Report
 from ..domain.reports import store_browser_sealed_report, store_report
 from ..domain.uploads import delete_items
 from ..web import pow as proof_of_work
@@ -25,7 +27,20 @@ KEPT = "kept_uploads"
 
 @bp.context_processor
 def _proof_of_work():
-    return {"pow_challenge": proof_of_work.challenge, "pow_bits": proof_of_work.bits}
+    return {"pow_challenge": proof_of_work.challenge, "pow_bits": proof_of_work.bits, "news_offered": _news_offered}
+
+
+def _news_offered() -> bool:
+    """Whether the report form and the mailbox offer the news address (a notice key is set)."""
+    return news.offered(settings())
+
+
+def keep_news_address(report: Report, address: str | None) -> None:
+    """The address left on the report form, sealed to the notice key beside the mailbox, never in
+    the report. Without a notice key the form shows no field, and nothing is kept."""
+    if address and news.offered(settings()):
+        mailbox = Mailbox.get(Mailbox.report == report)
+        news.set_address(settings(), mailbox, address, str(get_locale() or "en"))
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -56,6 +71,7 @@ def report_form():
         page = render_template("reporter/report.html", form=form, kept=kept.recall(KEPT))
         return page, 503, {"Retry-After": RETRY_AFTER}
     kept.forget(KEPT)
+    keep_news_address(report, form.news_address.data)
     return _passphrase_page(phrase, reference=report.reference)
 
 
@@ -89,6 +105,7 @@ def report_sealed():
         # The text was encrypted in the browser and is still in its form; this page only says why.
         page = ReportForm(formdata=None)
         page.accept_policy.errors = list(form.accept_policy.errors)
+        page.news_address.errors = list(form.news_address.errors)
         if form.csrf_token.errors:  # Flask-WTF's own wording is English; say it in the page's language
             page.accept_policy.errors.append(_("The form had expired. Check it and send it again."))
         if items is None:
@@ -102,6 +119,7 @@ def report_sealed():
         return render_template("reporter/report.html", form=page, kept=[]), 503, {"Retry-After": RETRY_AFTER}
     uploads.forget(uploads.sealed_handles())
     proof_of_work.forget()
+    keep_news_address(report, form.news_address.data)
     return _passphrase_page(phrase, reference=report.reference)
 
 

@@ -1,6 +1,8 @@
 """Replies to the reporter: typed here (sealed in the browser, or on the server without
 JavaScript) or made offline with `meldpunt-team reply` and uploaded unchanged."""
 
+import datetime
+
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -8,7 +10,7 @@ from flask_wtf import FlaskForm
 from ..domain import workflow
 from ..domain.blobs import BlobReader
 from ..domain.db import database
-from ..domain.errors import UploadRefused
+from ..domain.errors import NotFound, UploadRefused
 from ..domain.models import Report
 from ..domain.reports import adopt_reply, reply_recipients, sealed_reply
 from ..domain.uploads import check_envelope
@@ -75,6 +77,32 @@ def _sent() -> str:
 def _replied(row: Report, how: str) -> None:
     workflow.record(row, g.user, "reply", how)
     workflow.touch(settings(), row)
+    workflow.mark_news(row)
+
+
+@bp.post("/reports/<reference>/acknowledge")
+@per_report("REPLY", _this_report)
+def acknowledge(reference: str):
+    """The team's first answer, as the policy promises it: the assessment (a reply, sealed on the
+    server to the reporter and the team like any typed without JavaScript) and the expected fix
+    date, with the state "acknowledged", in one transaction."""
+    checked_form()
+    row = find_report(reference)
+    text = request.form.get("assessment", "").strip()
+    try:
+        fix = datetime.date.fromisoformat(request.form.get("fix_expected", ""))
+    except ValueError:
+        fix = None
+    if not text or fix is None:
+        return back(reference, _("Write the assessment and give the expected fix date to acknowledge the report."))
+    if row.acknowledged is not None or "acknowledged" not in workflow.allowed(row.state):
+        return back(reference, _("That change is not possible from the current state."))
+    try:
+        with sealed_reply(settings(), row, text) as reply, database.atomic():
+            workflow.acknowledge(settings(), row, g.user, adopt_reply(row, reply), fix)
+    except NotFound:
+        return back(reference, _("The reporter has no mailbox any more: acknowledge with a state change instead."))
+    return back(reference, _("Acknowledged: the assessment is sealed to the reporter and the team."))
 
 
 @bp.post("/reports/<reference>/reply-file")
