@@ -42,13 +42,13 @@ def live_server(app):
 
 
 @contextmanager
-def chromium(java_script: bool = True):
+def chromium(java_script: bool = True, **options):
     from playwright.sync_api import sync_playwright
 
     require_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(java_script_enabled=java_script, accept_downloads=True)
+        context = browser.new_context(java_script_enabled=java_script, accept_downloads=True, **options)
         try:
             yield context
         finally:

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..web.anonymous import FormCSRF
 from ..web.context import settings
+from .news_forms import news_address_field
 
 REQUIRED = _l("Please fill in this field.")
 TOO_LONG = _l("This is too long.")
@@ -68,6 +69,7 @@ class ReportForm(_TextLimit, FlaskForm):
     credit_name = StringField(_l("Name to credit"), validators=[Length(max=200, message=TOO_LONG)])
     attachments = MultipleFileField(_l("Attachments"))
     website = StringField(_l("Leave this field empty"))  # honeypot: people never see it
+    news_address = news_address_field()  # never part of the report: sealed to the notice key (app/domain/news.py)
 
     def validate_credit_name(self, field) -> None:
         if self.credit.data and not (field.data or "").strip():
@@ -95,6 +97,7 @@ class SealedReportForm(FlaskForm):
 
     accept_policy = ReportForm.accept_policy
     website = StringField()
+    news_address = ReportForm.news_address
 
 
 class FollowUpForm(_TextLimit, FlaskForm):

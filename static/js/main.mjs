@@ -2,6 +2,9 @@
 // and only envelopes leave it. Without JavaScript the same forms post to the server, which seals.
 import sodium from "libsodium-wrappers";
 import * as envelope from "./envelope.mjs";
+import { followLinks, problemsIn, problemsOf, showErrors } from "./form-errors.mjs";
+import { t } from "./i18n.mjs";
+import { Progress } from "./progress.mjs";
 import { Uploader, UploadError } from "./upload.mjs";
 
 const READ_BYTES = 1024 * 1024;
@@ -63,30 +66,6 @@ function fileEnvelopeSize(file, recipients) {
   return envelope.sealedLength(meta.length, file.size, recipients.length);
 }
 
-class Progress {
-  constructor(box, total) {
-    this.box = box;
-    this.total = total;
-    this.done = 0;
-    this.started = performance.now();
-    this.bar = box.querySelector("progress");
-    this.text = box.querySelector("[data-progress-text]");
-    box.hidden = false;
-  }
-
-  add(bytes) {
-    this.done += bytes;
-    const seconds = (performance.now() - this.started) / 1000;
-    const percent = Math.min(100, Math.floor((this.done / this.total) * 100));
-    this.bar.value = percent;
-    this.bar.max = 100;
-    const speed = this.done / 1048576 / Math.max(seconds, 0.001);
-    this.text.textContent = `${percent}% · ${speed.toFixed(1)} MiB/s`;
-    this.box.dataset.percent = String(percent);
-    globalThis.Meldpunt.progress = percent; // outlives the page swap after sending, for the tests
-  }
-}
-
 function fieldsOf(form) {
   const value = (name) => (form.elements[name]?.value ?? "").trim();
   const credit = form.elements.credit?.checked;
@@ -102,19 +81,11 @@ function fieldsOf(form) {
   };
 }
 
-function missing(form) {
-  const names = (form.dataset.required || "").split(" ").filter(Boolean);
-  return names.filter((name) => {
-    const field = form.elements[name];
-    return field.type === "checkbox" ? !field.checked : !field.value.trim();
-  });
-}
-
 async function sealAndSend(form, status, progressBox, cancel) {
-  const gaps = missing(form);
-  if (gaps.length) {
-    status.textContent = form.dataset.missingMessage;
-    form.elements[gaps[0]].focus();
+  const problems = problemsOf(form);
+  showErrors(form, problems); // or clears the old ones
+  if (problems.length) {
+    status.textContent = "";
     return;
   }
   const purpose = form.dataset.seal;
@@ -143,7 +114,13 @@ async function sealAndSend(form, status, progressBox, cancel) {
     base: form.dataset.uploads,
     report: form.dataset.report,
     signal: controller.signal,
-    onProgress: (bytes) => progress.add(bytes),
+    onProgress: (bytes) => progress.confirm(bytes),
+    onSending: (bytes) => progress.sending(bytes),
+    onRetry: (seconds) => {
+      status.textContent = seconds
+        ? t("Connection lost, trying again in {seconds} s", { seconds })
+        : form.dataset.sendingMessage;
+    },
   });
   try {
     if (form.dataset.powChallenge) {
@@ -162,6 +139,8 @@ async function sealAndSend(form, status, progressBox, cancel) {
     for (const id of attachmentIds) fields.append("sealed_attachments", id);
     if (form.elements.accept_policy?.checked) fields.set("accept_policy", "y");
     if (form.elements.website) fields.set("website", form.elements.website.value);
+    // The news address is never sealed into the report: the server seals it to the notice key.
+    if (form.elements.news_address) fields.set("news_address", form.elements.news_address.value);
     // A redirect means "done, look at the page again"; following it here would use up the
     // confirmation message the server put in the session, so the browser loads it instead.
     // The handles go to the form's own address for them (a small request a proxy can buffer),
@@ -178,13 +157,19 @@ async function sealAndSend(form, status, progressBox, cancel) {
     }
     const html = await response.text();
     if (!response.ok) {
-      const errors = new DOMParser().parseFromString(html, "text/html").querySelectorAll(".error");
-      status.textContent = Array.from(errors, (e) => e.textContent).join(" ") || form.dataset.failedMessage;
+      // The server's page says why, on the fields it concerns; the form here keeps the text.
+      const problems = problemsIn(new DOMParser().parseFromString(html, "text/html"));
+      showErrors(form, problems);
+      status.textContent = problems.length ? "" : form.dataset.failedMessage;
       return;
     }
     const page = new DOMParser().parseFromString(html, "text/html");
     document.title = page.title;
     document.body.replaceWith(page.body);
+    // Say it to screen readers too: the new page's passphrase heading takes the focus.
+    const heading = document.getElementById("passphrase-heading") || document.querySelector("h1");
+    heading?.setAttribute("tabindex", "-1");
+    heading?.focus();
   } catch (error) {
     status.textContent = error.name === "AbortError" ? form.dataset.cancelledMessage
       : error instanceof UploadError ? error.message : form.dataset.failedMessage;
@@ -196,6 +181,7 @@ async function sealAndSend(form, status, progressBox, cancel) {
 async function enhance() {
   const form = document.querySelector("form[data-seal]");
   if (!form) return;
+  for (const summary of document.querySelectorAll("[data-error-summary]:not([hidden])")) followLinks(summary);
   await sodium.ready;
   const status = document.querySelector("[data-seal-status]");
   const progressBox = document.querySelector("[data-progress]");
