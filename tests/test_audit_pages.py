@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 
 from .conftest import csrf_token
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
@@ -225,7 +226,7 @@ def test_a_new_column_without_a_label_fails_and_shows(audited):
     page = auditor.get("/audit/inventory?lang=en").data.decode()
     assert "reporter_mood" in page
     assert "No label: this column is missing from the inventory." in page
-    assert "Columns without a label: report.reporter_mood" in page
+    assert "Columns without a label: <code>report.reporter_mood</code>" in page
 
 
 def test_the_inventory_shows_live_counts_and_sizes(audited):
@@ -237,11 +238,11 @@ def test_the_inventory_shows_live_counts_and_sizes(audited):
         chunks = database.execute_sql("SELECT COUNT(*) FROM chunk").fetchone()[0]
     page = auditor.get("/audit/inventory?lang=en").data.decode()
     assert chunk_bytes > 100_000  # the attachments' ciphertext
-    summary = re.search(r'<a href="#table-chunk">chunk</a></td>\s*<td>(\d+)</td>\s*<td>(\d+) ', page)
+    summary = re.search(r'<a href="#table-chunk"><code>chunk</code></a></td>\s*<td>([\d,]+)</td>\s*<td>([\d,]+) ', page)
     assert summary
-    assert int(summary.group(1)) == chunks
-    assert int(summary.group(2)) == chunk_bytes
-    report = re.search(r'<a href="#table-report">report</a></td>\s*<td>(\d+)</td>', page)
+    assert int(summary.group(1).replace(",", "")) == chunks  # numbers as the visitor reads them
+    assert int(summary.group(2).replace(",", "")) == chunk_bytes
+    report = re.search(r'<a href="#table-report"><code>report</code></a></td>\s*<td>(\d+)</td>', page)
     assert int(report.group(1)) == 1
     assert "ciphertext" in page
     assert "exact time (team)" in page
@@ -266,13 +267,13 @@ def test_history_shows_the_chain_verified_with_filters_and_pages(audited):
     assert "Page 1 of 2" in page
     second = auditor.get("/audit/history?page=2").data.decode()
     assert "Page 2 of 2" in second
-    assert ">signed-in<" in second  # the oldest entries, on the last page
+    assert ">signed in<" in second  # the oldest entries, on the last page
     mine = auditor.get("/audit/history?user=hanna").data.decode()
-    actions = re.findall(r"<td>(hanna|olga|command line)</td>", mine)
+    actions = re.findall(r"<td[^>]*>(hanna|olga|command line)</td>", mine)
     assert actions
     assert set(actions) == {"hanna"}
     assert ">viewed<" in mine
-    assert ">credit-published<" in mine
+    assert ">credit published<" in mine
     one = auditor.get(f"/audit/history?reference={reference.lower()}").data.decode()
     assert "5 entries" in one  # viewed, three state changes, the credit
     assert "Page 1 of 1" not in one  # one page: no page links
@@ -319,7 +320,8 @@ def test_a_long_history_is_verified_on_request_and_recorded(audited, monkeypatch
         last = chain.last_verified()
         assert (last.actor, last.action) == ("olga", "audit-verified")
         assert chain.verify()
-    assert f"entry {last.seq}, {last.at:%Y-%m-%d}, by olga" in auditor.get("/audit/history?lang=en").data.decode()
+    day = format_date(last.at.date(), "medium", locale="en")
+    assert f"entry {last.seq}, {day}, by olga" in auditor.get("/audit/history?lang=en").data.decode()
     assert never in auditor.get("/audit/self-check?lang=en").data.decode()  # no saved head was checked
     with _db(portal):
         chain.record_verification(chain.verify(), 2)  # as `meldpunt audit verify --against` does
@@ -434,9 +436,7 @@ def test_retention_page_shows_rules_preview_and_runs(audited):
     assert "<code>MELDPUNT_RETAIN_SPAM_DAYS</code>" in page
     assert "3 unfinished uploads" in page  # the runs so far
     preview = page[page.index('class="retention-preview"') :]
-    assert re.search(
-        r"<td>spam</td><td lang=\"en\">[^<]*spam[^<]*</td><td lang=\"en\">1 report \(" + reference, preview
-    )
+    assert re.search(r"<td><code>spam</code></td><td>[^<]*spam[^<]*</td><td>1 report \(" + reference, preview)
     with _db(portal):
         Report.update(hold_reason="a court order").execute()
     held = auditor.get("/audit/retention?lang=en").data.decode()

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from ..domain import chain, proposals
 from ..domain.models import Event
 from ..web.context import settings
+from ..web.i18n import moment, short_day
 from ..web.limits import per_account
 from .blueprint import bp
 from .proposals import rows
@@ -87,11 +88,9 @@ def _page(verdict: chain.Verdict | None):
 def _shown(event: Event) -> dict:
     """An entry as the page shows it, whatever its columns hold: a row written with other tools
     may hold a time that is not one, and the page must still show the rest (verify names it)."""
-    at = event.at
+    at, when = event.at, str(event.at)
     if isinstance(at, datetime.datetime):
-        when = at.strftime("%Y-%m-%d") if event.redacted else at.strftime("%Y-%m-%d %H:%M:%S")
-    else:
-        when = str(at)
+        when = short_day(at.date()) if event.redacted else moment(at)
     return {
         "seq": event.seq,
         "when": when,

@@ -4,7 +4,7 @@ periods below their default that wait for a second person)."""
 import os
 
 from flask import g, render_template
-from flask_babel import gettext
+from flask_babel import format_number, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
@@ -83,8 +83,17 @@ def _preview() -> dict:
     for step in planned.steps:
         rule = step.rule
         labels = sorted({due.label for due in step.due if due.label})
-        what = rule.count(step.count) + (f" ({', '.join(labels)})" if labels else "")
-        rows.append((rule.category, f"{rule.describe(step.days)} ({rule.setting} = {step.days})", what))
+        # The rule's words are marked in the domain and translated here; Dutch counts like English.
+        what = f"{format_number(step.count)} {gettext(rule.unit[step.count != 1])}"
+        what += f" ({', '.join(labels)})" if labels else ""
+        described = gettext(
+            "%(what)s, %(days)s days %(counted_from)s (%(setting)s = %(days)s)",
+            what=gettext(rule.what),
+            days=step.days,
+            counted_from=gettext(rule.counted_from),
+            setting=rule.setting,
+        )
+        rows.append((rule.category, described, what))
     return {"rows": rows, "held": planned.held, "day": planned.day, "count": planned.count}
 
 

@@ -1,6 +1,7 @@
 """The record of processing activities (GDPR art. 30) as a page, and as Markdown and JSON files,
 in the page's language (`?lang=nl` or `?lang=en`)."""
 
+import datetime
 import json
 
 from flask import Response, render_template
@@ -28,7 +29,10 @@ def _download(body: str, mimetype: str, name: str) -> Response:
 
 @bp.get("/processing", endpoint="processing")
 def show_processing():
-    return render_template("audit/processing.html", record=_record())
+    record = _record()
+    # The files keep the ISO day; the page shows it as the visitor reads days.
+    generated = datetime.date.fromisoformat(record["generated"])
+    return render_template("audit/processing.html", record=record, generated=generated)
 
 
 @bp.get("/processing.md")

@@ -16,7 +16,7 @@ from ..domain.errors import DuplicateNeedsOriginal, TransitionRefused
 from ..domain.models import REPORT_CLOSED, REPORT_OPEN, REPORT_UNANSWERED, Event, Item, Mailbox, Report
 from ..domain.reports import adopt_reply, sealed_reply
 from ..web.context import settings
-from ..web.i18n import CLOCKS, clock_label, state_label
+from ..web.i18n import CLOCKS, clock_label, short_day, state_label
 from .blueprint import bp
 from .proposals import rows
 
@@ -110,9 +110,9 @@ def _printed(rows: list[Report], state_labels: dict[str, str]) -> list[Row]:
             row.reference,
             row.exploited,
             state_labels.get(row.state, row.state),
-            row.received.isoformat(),
+            short_day(row.received),
             [
-                (clock.status, clock_labels[clock.name], clock.due.isoformat())
+                (clock.status, clock_labels[clock.name], short_day(clock.due))
                 for clock in clocks
                 if clock.status != "done"
             ],

@@ -197,8 +197,9 @@ def _frames(error: BaseException) -> str:
 def _page(code: int, error: HTTPException | None = None):
     if code in (413, 507):  # refused for its size: read the rest so the browser sees the page
         _drain()
-    default = (error.name, error.description) if error else MESSAGES[500]
-    title, message = MESSAGES.get(code, default)
+    # A status without a text of ours gets the general one of its class, translated, never
+    # Werkzeug's English name and description (tests/test_pseudo_locale.py).
+    title, message = MESSAGES.get(code, MESSAGES[400 if code < 500 else 500])
     response = render_error(code, title, message)
     if code == 503:
         return (*response, {"Retry-After": RETRY_AFTER})

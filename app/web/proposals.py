@@ -22,6 +22,7 @@ from flask_wtf import FlaskForm
 from ..domain import chain, proposals
 from ..domain.models import Proposal
 from .context import settings
+from .i18n import role_label
 from .urls import base_url, external_url
 
 DECISIONS = ("approve", "reject", "withdraw")
@@ -35,6 +36,8 @@ def rows(items: list[Proposal]) -> list[dict]:
     shown = []
     for proposal in items:
         message, values = proposals.summary(proposal)
+        if "role" in values:  # the role's name in the page's language
+            values = {**values, "role": role_label(str(values["role"]))}
         is_open = proposal.state == proposals.OPEN
         reason = proposals.controlled(proposal, g.user) if is_open else None
         stale = [_(why, **why_values) for why, why_values in proposals.unapprovable(proposal, days)]
