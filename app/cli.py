@@ -384,6 +384,7 @@ def notify() -> None:
     at the same times, verify the history and mail the privacy officers an alarm if it is broken."""
     from .domain.db import truncate_wal
     from .domain.notify import (
+        MAIL_LANGUAGES,
         alarm_message,
         compose,
         due_slot,
@@ -393,6 +394,7 @@ def notify() -> None:
         remember,
         remember_head,
         send,
+        translator,
         verification_failed,
         verify_history,
     )
@@ -404,6 +406,10 @@ def notify() -> None:
         settings.audit_verify  # noqa: B018  (a value that is neither on nor off is refused before any mail)
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    language = str(settings.get("MELDPUNT_MAIL_LANGUAGE") or "en")
+    if language not in MAIL_LANGUAGES:
+        raise click.ClickException(f"MELDPUNT_MAIL_LANGUAGE must be nl or en, not {language!r}")
+    translate = translator(language)
     with database.connection_context():
         _reseal_news_addresses(settings)
         slot = due_slot(settings)
@@ -419,15 +425,15 @@ def notify() -> None:
         found = pending(settings)
         recipients = [address.strip() for address in settings["MELDPUNT_MAIL_TO"].split(",") if address.strip()]
         sender = settings.get("MELDPUNT_MAIL_FROM") or recipients[0]
-        message = compose(settings, found, sender, recipients)
+        message = compose(settings, found, sender, recipients, translate)
         if message is not None:
             send(settings, message)
         officers = [address.strip() for address in str(settings.get("MELDPUNT_AUDIT_MAIL_TO") or "").split(",")]
         officers = [address for address in officers if address]
-        alarm = alarm_message(settings, checked, sender, officers)
+        alarm = alarm_message(settings, checked, sender, officers, translate)
         if alarm is not None:
             send(settings, alarm)
-        heads = head_message(settings, sender, officers)
+        heads = head_message(settings, sender, officers, translate)
         if heads is not None:
             send(settings, heads)
         # Clocks no longer due are forgotten, so they count again if they return.

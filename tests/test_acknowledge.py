@@ -168,12 +168,15 @@ def _size_en(size: int) -> str:
 def test_sizes_are_formatted_in_the_page_s_language(reported):
     portal, reporter, passphrase, _reference, _team = reported
     sign_in(reporter, passphrase)
-    from app.reporter.mailbox import size_label
+    from app.web.i18n import size
 
     with portal.test_request_context("/?lang=nl"):
-        assert size_label(1536) == "1,5 KiB"
-        assert size_label(3 * 1024**2 + 200 * 1024) == "3,2 MiB"
+        assert size(1536) == "1,5 KiB"
+        assert size(3 * 1024**2 + 200 * 1024) == "3,2 MiB"
+        assert size(1) == "1 byte"
+        assert size(2500) == "2,4 KiB"
     with portal.test_request_context("/?lang=en"):
-        assert size_label(1536) == "1.5 KiB"
-        assert size_label(500) == "500 bytes"
-        assert size_label(5 * 1024**3) == "5 GiB"
+        assert size(1536) == "1.5 KiB"
+        assert size(500) == "500 bytes"
+        assert size(1) == "1 byte"
+        assert size(5 * 1024**3) == "5 GiB"

@@ -18,11 +18,14 @@ REQUIRED = ["accept_policy", "title", "system", "description"]
 # What the sending page showed, recorded from its start: the form is replaced by the passphrase
 # page once it is done, so the test cannot read it afterwards.
 RECORDER = """
-window.seen = {percent: [], status: [], text: []};
+window.seen = {percent: [], status: [], spoken: [], text: []};
 new MutationObserver(() => {
   const note = (list, value) => value && list.at(-1) !== value && list.push(value);
+  const status = document.querySelector("[data-seal-status]");
   note(window.seen.percent, document.querySelector("[data-progress]")?.dataset.percent);
-  note(window.seen.status, document.querySelector("[data-seal-status]")?.textContent);
+  // What is seen (the ticking countdown when there is one) and what a screen reader is told.
+  note(window.seen.status, (status?.querySelector("[data-countdown]") ?? status)?.textContent);
+  note(window.seen.spoken, status?.querySelector("[data-countdown]") ? status.querySelector(".visually-hidden").textContent : status?.textContent);
   note(window.seen.text, document.querySelector("[data-progress-text]")?.textContent);
 }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
@@ -214,11 +217,11 @@ def test_progress_moves_within_a_part(served, tmp_path, language):
     if language == "en":
         number = r"\d+(\.\d)?"
         assert any(
-            re.fullmatch(rf"{number} ?% · {number} (kB|MB) of {number} MB · about \d+ \w+ left", text)
+            re.fullmatch(rf"{number} ?% · {number} (KiB|MiB) of {number} MiB · about \d+ \w+ left", text)
             for text in seen["text"]
         ), seen["text"]
     else:  # the numbers in the page's language, whatever the catalogue says around them
-        assert any(re.search(r"\d+ ?% · \d+,\d MB .* \d+,\d MB", text) for text in seen["text"]), seen["text"]
+        assert any(re.search(r"\d+ ?% · \d+,\d MiB .* \d+,\d MiB", text) for text in seen["text"]), seen["text"]
 
 
 def test_a_dropped_connection_counts_down_then_resumes(served, tmp_path):
@@ -251,6 +254,11 @@ def test_a_dropped_connection_counts_down_then_resumes(served, tmp_path):
     assert first < second
     assert status[second + 1] == "Connection lost, trying again in 1 s"
     assert status[second + 2] == "Encrypting in your browser and sending…"  # resumed
+    # Told once per wait, not at every tick: the spoken text changes only when a new wait begins.
+    spoken = seen["spoken"]
+    assert spoken.count("Connection lost, trying again in 2 s") == 1
+    assert "Connection lost, trying again in 1 s" in spoken[: spoken.index("Connection lost, trying again in 2 s")]
+    assert "Connection lost, trying again in 1 s" not in spoken[spoken.index("Connection lost, trying again in 2 s") :]
     assert focused == "passphrase-heading"
 
 

@@ -479,7 +479,7 @@ def test_news_mail_says_there_is_news_and_where_to_sign_in_and_nothing_more(news
 
 def test_news_mail_is_in_the_reporter_s_language(news_portal, portal_config, smtp, monkeypatch):
     """The mail's language is the one sealed with the address: the text goes through that
-    language's catalogue (checked with a stand-in translation, as the Dutch one is filled later)."""
+    language's catalogue, and through nothing else (a stand-in catalogue records what it is asked)."""
     from app.domain import news
     from app.web.context import EXTENSION
 
@@ -491,7 +491,7 @@ def test_news_mail_is_in_the_reporter_s_language(news_portal, portal_config, smt
             seen.append(text)
             return {news.SUBJECT: "Nieuws in je brievenbus"}.get(text, text)
 
-    monkeypatch.setattr(news, "_translations", lambda language: Dutch() if language == "nl" else None)
+    monkeypatch.setattr(news.notify, "translations", lambda language: Dutch() if language == "nl" else None)
     opened = news.Opened(ADDRESS, "nl", NOTICE)
     message = news.compose(settings, opened, "meldpunt@example.nl")
     assert message["Subject"] == "Nieuws in je brievenbus"
@@ -680,11 +680,28 @@ def test_a_reporter_who_wrote_in_dutch_gets_the_mail_in_dutch(news_portal, porta
     assert notify(_instance(portal_config), port, cert).returncode == 0
     [mail] = _to_reporter(inbox)
     parsed = message_from_string(mail, policy=policy.default)
-    dutch = news._translations("nl")
+    dutch = news.notify.translations("nl")
     assert dutch.gettext(news.SUBJECT) != news.SUBJECT  # the catalogue has it (make translations)
     assert parsed["Subject"] == dutch.gettext(news.SUBJECT)
     assert parsed.get_content().strip().startswith(dutch.gettext(news.BODY).split("%")[0].strip())
     assert f"{BASE_URL}/replies" in parsed.get_content()
+
+
+def test_the_mail_names_the_onion_address_too_when_there_is_one(news_portal):
+    """Reporters who came over Tor find their way back the same way; the rest of the mail is as
+    before, without a reference, a state or a date."""
+    from app.domain import news
+    from app.domain.settings import Settings
+    from app.web.context import EXTENSION
+
+    settings = news_portal.extensions[EXTENSION]
+    plain = news.compose(settings, news.Opened(ADDRESS, "en", NOTICE), "meldpunt@example.nl").get_content()
+    assert ".onion" not in plain
+    onion = "http://" + "a" * 56 + ".onion"
+    with_onion = Settings({**settings, "MELDPUNT_ONION_ADDRESS": onion + "/"})
+    body = news.compose(with_onion, news.Opened(ADDRESS, "en", NOTICE), "meldpunt@example.nl").get_content()
+    assert f"{onion}/replies" in body
+    assert body.startswith(plain.rstrip("\n"))
 
 
 def test_without_a_sender_of_its_own_no_news_mail_goes_out(news_portal, portal_config, smtp):

@@ -119,6 +119,28 @@ def test_notification_says_new_work_and_nothing_more(make_portal, portal_config,
     assert len(inbox.messages) == 2
 
 
+def test_the_team_s_mails_are_in_the_mail_language(make_portal, portal_config, smtp):
+    """MELDPUNT_MAIL_LANGUAGE: the team and the privacy officers read their mails in Dutch or
+    English, from the same catalogue as the pages; anything else is refused before any mail."""
+    from email import message_from_string, policy
+
+    port, inbox = smtp
+    portal = make_portal()
+    submit_report(portal.test_client(), files=[])
+    instance = _instance(portal_config)
+    refused = notify(instance, port, MELDPUNT_MAIL_LANGUAGE="de")
+    assert refused.returncode != 0
+    assert "MELDPUNT_MAIL_LANGUAGE" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert inbox.messages == []
+    result = notify(instance, port, MELDPUNT_MAIL_LANGUAGE="nl")
+    assert result.returncode == 0, result.stderr
+    [mail] = inbox.messages
+    parsed = message_from_string(mail, policy=policy.default)
+    assert parsed["Subject"] == "Meldpunt: nieuw werk"
+    assert "new work" not in parsed.get_content()
+
+
 def test_fixed_times_decide_when(portal):
     import datetime
 

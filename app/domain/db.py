@@ -180,7 +180,7 @@ def used_bytes() -> int:
 # The tables whose rows reporters cause (app/domain/models.py `ReporterRow`, and the sessions and
 # spent challenges, which SQLite keeps WITHOUT ROWID): on PostgreSQL the purge CLUSTERs them, and
 # the self-check scans them for times finer than a day (app/domain/inventory.py).
-REPORTER_TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge")
+REPORTER_TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge", "newsaddress")
 
 
 CLUSTER_LOCK_WAIT = "5s"  # for a table's lock: longer, and the portal's requests queue behind it

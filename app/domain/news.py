@@ -16,24 +16,22 @@ period, and the flag never holds more than "since the last fixed time". The mail
 there is news and where to sign in: no reference, no state, no content (docs/privacy.md).
 """
 
-import gettext
 import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from functools import cache
 
 from crypto import NotForThisKey, PrivateKey, PublicKey, primitives
 
 from . import notify
 from .errors import NotFound
 from .models import Mailbox, NewsAddress
-from .settings import ROOT, Settings
+from .settings import Settings
 
 MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less the angle brackets
 MAX_LOCAL_PART = 64
 PADDED_BYTES = 512  # every sealed address is this long inside: its length tells nothing
-LANGUAGES = ("nl", "en")
+LANGUAGES = notify.MAIL_LANGUAGES
 _LOCAL_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
 _DOMAIN_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -50,6 +48,9 @@ BODY = N_(
     "This mail says nothing more on purpose. You asked for it; to stop it, remove your address\n"
     "in your mailbox.\n"
 )
+
+
+ONION = N_("Over Tor, the same sign-in is at:\n\n    %(url)s\n")
 
 
 class NoticeKeyMissing(NotFound):
@@ -147,15 +148,10 @@ def count() -> int:
     return NewsAddress.select().count()
 
 
-@cache
-def _translations(language: str) -> gettext.NullTranslations:
-    return gettext.translation("messages", ROOT / "app" / "translations", languages=[language], fallback=True)
-
-
 def compose(settings: Settings, opened: Opened, sender: str) -> EmailMessage:
     """The mail: that there is news, and the address to sign in at, in the reporter's language.
     Nothing else: no reference, no state, no content, no date."""
-    translate = _translations(opened.language if opened.language in LANGUAGES else "en").gettext
+    translate = notify.translations(opened.language if opened.language in LANGUAGES else "en").gettext
     base = str(settings.get("MELDPUNT_BASE_URL") or "").rstrip("/")
     message = EmailMessage()
     message["Subject"] = translate(SUBJECT)
@@ -164,7 +160,11 @@ def compose(settings: Settings, opened: Opened, sender: str) -> EmailMessage:
     # Python's default Message-ID names this host: the mail provider learns nothing from ours.
     message["Message-ID"] = make_msgid(domain="meldpunt.invalid")
     values = {"organisation": settings["MELDPUNT_ORGANISATION"], "url": f"{base}/replies"}
-    message.set_content(translate(BODY) % values)
+    body = translate(BODY) % values
+    onion = str(settings.get("MELDPUNT_ONION_ADDRESS") or "").rstrip("/")
+    if onion:  # reporters who came over Tor find their way back the same way
+        body += "\n" + translate(ONION) % {"url": f"{onion}/replies"}
+    message.set_content(body)
     return message
 
 

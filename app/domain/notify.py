@@ -25,6 +25,7 @@ last: each run overwrites the digest and then truncates SQLite's write-ahead log
 """
 
 import datetime
+import gettext
 import hashlib
 import hmac
 import json
@@ -34,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from functools import cache
 
 from peewee import DateField, DateTimeField
 
@@ -44,7 +46,7 @@ from . import chain, deadlines, proposals, workflow
 from .inventory import N_
 from .models import Event, Item, Report, Setting
 from .processing import Translate, plain
-from .settings import Settings
+from .settings import ROOT, Settings
 
 ANNOUNCED = "notify_announced"  # the keyed digest of the items announced (`items_digest`)
 LEGACY_COUNTS = "notify_announced_items"  # {"report": n, "message": n}, until the first run after an upgrade
@@ -150,6 +152,25 @@ def next_slot(settings: Settings, moment: datetime.datetime | None = None) -> da
         for at in settings.notify_times
         if datetime.datetime.combine(day, at, tzinfo=settings.zone) > moment
     )
+
+
+MAIL_LANGUAGES = ("nl", "en")
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The portal's catalogue for a mail's language, without Flask (`meldpunt notify` runs from cron)."""
+    return gettext.translation("messages", ROOT / "app" / "translations", languages=[language], fallback=True)
+
+
+def translator(language: str) -> Translate:
+    """`translate` for the mails of `meldpunt notify`, in MELDPUNT_MAIL_LANGUAGE."""
+    catalogue = translations(language)
+
+    def translate(text: str, **values: object) -> str:
+        return catalogue.gettext(text) % values if values else catalogue.gettext(text)
+
+    return translate
 
 
 # The mails' texts are message ids (`N_`), translated by `translate` as in processing.py: English

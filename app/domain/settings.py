@@ -47,6 +47,7 @@ DEFAULTS: dict[str, object] = {
     "MELDPUNT_SMTP_PASSWORD": None,
     "MELDPUNT_MAIL_FROM": None,
     "MELDPUNT_MAIL_TO": None,  # comma-separated team addresses
+    "MELDPUNT_MAIL_LANGUAGE": "en",  # the team's and privacy officers' mails: nl or en
     # News for reporters (app/domain/news.py): the private half of the notice key, 64 hex digits,
     # made by `meldpunt init`. Reporters' news addresses are sealed to its public half; only
     # `meldpunt notify` opens them. Unset: the portal offers no news mail. While rotating, the

@@ -6,12 +6,11 @@ signing out ends it.
 """
 
 import datetime
-import functools
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -120,7 +119,6 @@ def _page(box: Mailbox, key: PrivateKey, form: FollowUpForm, news_form: NewsAddr
         entries=[entry for index, entry in enumerate(entries) if index != first],
         assessment=entries[first] if first is not None and first < len(entries) else None,
         items=listed_items(box),
-        size_label=size_label,
         form=form,
         news_form=news_form,
         has_news_address=news.has_address(box),
@@ -145,7 +143,7 @@ def news_address():
         return redirect(url_for("reporter.mailbox"), code=303)
     if form.validate_on_submit() and form.action.data == "save" and form.news_address.data:
         news.set_address(settings(), box, form.news_address.data, str(get_locale() or "en"))
-        flash(_("Your address is kept. We mail it when there is news, and never say what."))
+        flash(_("Your address is kept. We mail you when there is news, without saying what it is."))
         return redirect(url_for("reporter.mailbox"), code=303)
     if not form.news_address.errors:
         form.news_address.errors = [_("Fill in an e-mail address, or remove the one kept.")]
@@ -212,18 +210,6 @@ def listed_items(box: Mailbox) -> list[Listed]:
         .order_by(Item.position, Item.id)
     )
     return [Listed(row.kind, row.size, row.day) for row in rows]
-
-
-def size_label(size: int) -> str:
-    """A size in the page's language: bytes, KiB, MiB or GiB, the number formatted by Flask-Babel."""
-    number = functools.partial(format_decimal, format="#,##0.#")
-    if size >= 1024**3:
-        return _("%(size)s GiB", size=number(size / 1024**3))
-    if size >= 1024**2:
-        return _("%(size)s MiB", size=number(size / 1024**2))
-    if size >= 1024:
-        return _("%(size)s KiB", size=number(size / 1024))
-    return _("%(size)s bytes", size=format_decimal(size))
 
 
 @bp.route("/mailbox/close", methods=["GET", "POST"])

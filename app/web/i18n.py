@@ -12,7 +12,7 @@ import functools
 
 from babel.messages.extract import extract_from_file
 from flask import Flask, request
-from flask_babel import Babel, format_date, format_datetime, format_decimal, format_number, gettext
+from flask_babel import Babel, format_date, format_datetime, format_decimal, format_number, gettext, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -90,8 +90,8 @@ def size(value: int) -> str:
     """A size in bytes as the visitor reads numbers: "4,3 KiB" in Dutch."""
     for scale, unit in SIZES:
         if value >= scale:
-            return str(unit) % {"number": format_decimal(value / scale, "#,##0.0")}
-    return _("%(number)s bytes", number=format_number(value))
+            return str(unit) % {"number": format_decimal(value / scale, "#,##0.#")}
+    return ngettext("%(count)s byte", "%(count)s bytes", value, count=format_number(value))
 
 
 STATES = {

@@ -81,6 +81,27 @@ function fieldsOf(form) {
   };
 }
 
+// The countdown ticks every second on screen, but a screen reader hears it once per wait: the
+// spoken copy sits in the live region, the ticking copy is hidden from assistive technology.
+function showRetry(status, seconds, sendingMessage) {
+  if (!seconds) {
+    status.textContent = sendingMessage;
+    return;
+  }
+  const text = t("Connection lost, trying again in {seconds} s", { seconds });
+  let visible = status.querySelector("[data-countdown]");
+  if (!visible) {
+    const spoken = document.createElement("span");
+    spoken.className = "visually-hidden";
+    spoken.textContent = text;
+    visible = document.createElement("span");
+    visible.setAttribute("aria-hidden", "true");
+    visible.dataset.countdown = "";
+    status.replaceChildren(spoken, visible);
+  }
+  visible.textContent = text;
+}
+
 async function sealAndSend(form, status, progressBox, cancel) {
   const problems = problemsOf(form);
   showErrors(form, problems); // or clears the old ones
@@ -116,11 +137,7 @@ async function sealAndSend(form, status, progressBox, cancel) {
     signal: controller.signal,
     onProgress: (bytes) => progress.confirm(bytes),
     onSending: (bytes) => progress.sending(bytes),
-    onRetry: (seconds) => {
-      status.textContent = seconds
-        ? t("Connection lost, trying again in {seconds} s", { seconds })
-        : form.dataset.sendingMessage;
-    },
+    onRetry: (seconds) => showRetry(status, seconds, form.dataset.sendingMessage),
   });
   try {
     if (form.dataset.powChallenge) {

@@ -1,6 +1,7 @@
 // How far a sending has come: a bar, the bytes sent of the total and the time left, in the page's
-// language (Intl, so no catalogue is needed for numbers and units). It moves within a part as the
-// browser reports the bytes leaving it, not only when a part is stored.
+// language. It moves within a part as the browser reports the bytes leaving it, not only when a
+// part is stored. Sizes count in 1024s with the units the pages use (app/web/i18n.py `size`):
+// the form's limit says "1 GiB", so the progress must not say "1.1 GB" of the same bytes.
 import { t } from "./i18n.mjs";
 
 const ESTIMATE_AFTER_MS = 2000; // earlier the rate is mostly noise
@@ -10,19 +11,18 @@ function language() {
 }
 
 export function formatBytes(bytes, lang = language()) {
-  const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
+  const scaled = [
+    [1024 ** 3, () => t("{number} GiB")],
+    [1024 ** 2, () => t("{number} MiB")],
+    [1024, () => t("{number} KiB")],
+  ];
+  for (const [scale, unit] of scaled) {
+    if (bytes >= scale) {
+      const number = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 }).format(bytes / scale);
+      return unit().replace("{number}", number);
+    }
   }
-  return new Intl.NumberFormat(lang, {
-    style: "unit",
-    unit: units[unit],
-    unitDisplay: unit === 0 ? "long" : "short",
-    maximumFractionDigits: unit < 2 ? 0 : 1,
-  }).format(value);
+  return new Intl.NumberFormat(lang, { style: "unit", unit: "byte", unitDisplay: "long" }).format(bytes);
 }
 
 export function formatDuration(seconds, lang = language()) {
