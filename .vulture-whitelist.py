@@ -23,6 +23,8 @@ robots_txt  # app/reporter/pages.py
 report_form  # app/reporter/submit.py
 download  # app/reporter/mailbox.py
 logout  # app/reporter/mailbox.py
+news_stop  # app/reporter/news_stop.py: the news mail's stop link
+news_stop_confirmed  # app/reporter/news_stop.py
 start_upload  # app/reporter/uploads.py, app/team/uploads.py
 upload_part  # app/reporter/uploads.py, app/team/uploads.py
 upload_status  # app/reporter/uploads.py, app/team/uploads.py
@@ -74,6 +76,13 @@ _.streamed_files  # app/web/uploads.py
 # WTForms: a field rendered by a template, and an inline validator found by its name.
 again  # app/team/auth.py: templates/team/enrol_password.html
 _.validate_credit_name  # app/reporter/forms.py
+_.validate_message  # app/team/forms.py
+_.process_formdata  # app/team/forms.py: DayField, called by WTForms
+_.field_flags  # app/team/forms.py: DayRequired, read by WTForms (the required mark)
+_.validate_state  # app/team/forms.py
+_.validate_duplicate_of  # app/team/forms.py
+_.validate_reason  # app/team/forms.py
+_.validate_name  # app/team/forms.py
 
 # peewee: columns read with getattr(report, f"{step}_sent") (app/domain/deadlines.py, workflow.py)
 # and a Meta option.

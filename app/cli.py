@@ -37,7 +37,7 @@ def _write_settings(path: Path, values: dict) -> None:
 def _load() -> Settings:
     """The instance's settings, with the database bound to them."""
     try:
-        loaded = Settings.load()
+        loaded = Settings.load(notice_private=True)  # `notify` opens the news addresses
         loaded.validate()
     except config.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
@@ -111,12 +111,20 @@ def check() -> None:
     behind = _pending_migrations(settings)
     line(not behind, "database schema up to date" if not behind else f"database schema is behind: {behind}")
     try:
-        notice = bool(Settings(settings).notice_keys)
-        click.echo(
-            "[ok] notice key set: reporters may leave an address for news"
-            if notice
-            else "[--] no notice key (MELDPUNT_NOTICE_KEY): no news mail for reporters (run `meldpunt init`)"
-        )
+        parsed = Settings(settings)
+        notice = bool(parsed.notice_keys)
+        if parsed.notice_previous_only:
+            line(
+                False,
+                "MELDPUNT_NOTICE_KEY_PREVIOUS is set without MELDPUNT_NOTICE_KEY: news mail for reporters is off "
+                "and no address is resealed (set the current notice key; docs/operations.md)",
+            )
+        else:
+            click.echo(
+                "[ok] notice key set: reporters may leave an address for news"
+                if notice
+                else "[--] no notice key (MELDPUNT_NOTICE_KEY): no news mail for reporters (run `meldpunt init`)"
+            )
     except config.ConfigError as exc:
         line(False, str(exc))
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
@@ -465,8 +473,6 @@ def notify() -> None:
 def _news_for_reporters(settings: Settings) -> str:
     """At a fixed time: "there is news" to each reporter who left an address and has news
     (app/domain/news.py). Numbers only in what it says: never an address, not even in an error."""
-    import smtplib
-
     from .domain import news
 
     if news.offered(settings) and not settings.get("MELDPUNT_BASE_URL"):
@@ -476,16 +482,23 @@ def _news_for_reporters(settings: Settings) -> str:
     if news.offered(settings) and not sender:
         # Never a team member's own address (MELDPUNT_MAIL_TO) as the sender reporters see.
         return "News for reporters: not sent: set MELDPUNT_MAIL_FROM, the sender reporters see."
-    try:
-        with database.atomic():
-            done = news.deliver(settings, str(sender or ""))
-    except (smtplib.SMTPException, OSError) as exc:  # the message may quote an address
-        return f"News for reporters: not sent ({type(exc).__name__}); the next fixed time tries again."
+    # No transaction around it: each mailbox's flag is cleared in a commit of its own right after
+    # its mail, so the database is never locked while the mail server is talked to.
+    done = news.deliver(settings, str(sender or ""))
     said = f"News for reporters: {done.sent} mail(s) sent."
     if not news.offered(settings):
         said = "News for reporters: off (no MELDPUNT_NOTICE_KEY)."
+    if done.stopped:  # the class name only: the message may quote an address
+        said += (
+            f" The mail server went away ({done.stopped}), also after connecting again: {done.left} left "
+            "for the next fixed time."
+        )
     if done.failed:
         said += f" {done.failed} refused by the mail server (tried again at the next fixed time)."
+    if done.deleted:
+        said += f" {done.deleted} address(es) deleted: refused for good at {news.REFUSALS_BEFORE_DELETION} fixed times."
+    if done.unsendable:
+        said += f" {done.unsendable} that no mail could be made for (tried again at the next fixed time)."
     if done.unreadable:
         said += f" {done.unreadable} address(es) no configured notice key opens (docs/operations.md, notice key)."
     return said

@@ -51,8 +51,8 @@ def test_the_report_page_offers_acknowledging_with_an_assessment_and_a_fix_date(
     assert 'name="assessment"' in page
     assert 'id="ack-fix-expected"' in page
     # The plain state change no longer offers "acknowledged" on its own; the exits stay.
-    assert 'value="acknowledged" id="state-acknowledged"' not in page
-    assert 'value="spam" id="state-spam"' in page
+    assert 'type="radio" value="acknowledged"' not in page
+    assert 'type="radio" value="spam"' in page
 
 
 def test_acknowledging_seals_the_assessment_and_sets_the_fix_date(reported, team_key):
@@ -101,14 +101,25 @@ def test_acknowledging_seals_the_assessment_and_sets_the_fix_date(reported, team
 
 
 @pytest.mark.parametrize(
-    ("assessment", "fix"), [("", "default"), ("   ", "default"), (ASSESSMENT, ""), (ASSESSMENT, "30-02-2026")]
+    ("assessment", "fix", "field", "message"),
+    [
+        ("", "default", "assessment", "Please fill in this field."),
+        ("   ", "default", "assessment", "Please fill in this field."),
+        (ASSESSMENT, "", "ack-fix-expected", "Please fill in this field."),
+        (ASSESSMENT, "30-02-2026", "ack-fix-expected", "Give a date as year-month-day"),
+    ],
 )
-def test_acknowledging_needs_both_and_changes_nothing_without(reported, assessment, fix):
+def test_acknowledging_needs_both_and_changes_nothing_without(reported, assessment, fix, field, message):
     portal, _reporter, _passphrase, reference, team = reported
     response = _acknowledge(team, reference, assessment, fix, portal=portal)
-    assert response.status_code == 303
-    page = team.get(f"/team/reports/{reference}?lang=en").data.decode()
-    assert "Write the assessment and give the expected fix date" in page
+    assert response.status_code == 400  # the page again, the message at the field, the rest kept
+    page = response.data.decode()
+    assert f'<a href="#{field}">' in page
+    assert f'<p class="error" id="{field}-error"><span class="visually-hidden">Error:</span> {message}' in page
+    if assessment.strip():
+        assert ASSESSMENT in page
+    if fix not in ("", "default"):
+        assert f'value="{fix}"' in page
     report = _report()
     assert report.state == "received"
     assert report.acknowledged is None
@@ -126,7 +137,7 @@ def test_acknowledging_after_the_reporter_closed_their_mailbox_says_so(reported)
     reporter.post("/mailbox/close", data={"csrf_token": csrf_token(page.data), "confirm": "y"})
     team_page = team.get(f"/team/reports/{reference}?lang=en").data.decode()
     assert f"/team/reports/{reference}/acknowledge" not in team_page
-    assert 'value="acknowledged" id="state-acknowledged"' in team_page  # a plain state change instead
+    assert 'type="radio" value="acknowledged"' in team_page  # a plain state change instead
     _acknowledge(team, reference, portal=portal)
     assert _report().state == "received"
     assert "acknowledge with a state change instead" in team.get(f"/team/reports/{reference}?lang=en").data.decode()
@@ -180,3 +191,53 @@ def test_sizes_are_formatted_in_the_page_s_language(reported):
         assert size(500) == "500 bytes"
         assert size(1) == "1 byte"
         assert size(5 * 1024**3) == "5 GiB"
+
+
+def test_a_second_acknowledgment_with_a_stale_row_stores_nothing(reported):
+    """A double click: both requests read the report before either acknowledged it. The second
+    is refused in its transaction (the report read again there, locked on PostgreSQL), so there
+    is one assessment and one `received → acknowledged` (the web answers 409)."""
+    portal, _reporter, _passphrase, _reference, _team = reported
+    from app.domain import workflow
+    from app.domain.db import database
+    from app.domain.models import Event, Item, Report, User
+    from app.domain.reports import adopt_reply, sealed_reply
+    from app.web.context import EXTENSION
+
+    settings = portal.extensions[EXTENSION]
+    fix = team_today(portal) + datetime.timedelta(days=30)
+    with database.connection_context():
+        first, second = Report.get(), Report.get()  # both read before either acknowledged
+        user = User.get(User.name == "handler")
+        for stale in (first, second):
+            try:
+                with sealed_reply(settings, stale, ASSESSMENT) as reply, database.atomic():
+                    workflow.acknowledge(settings, stale, user, adopt_reply(stale, reply), fix)
+            except workflow.AlreadyAcknowledged:
+                assert stale is second
+        assert Item.select().where(Item.assessment).count() == 1
+        assert Item.select().where(Item.kind == "reply").count() == 1  # the second rolled back
+        states = [e for e in Event.select().where(Event.action == "state") if "acknowledged" in e.detail]
+        assert len(states) == 1
+
+
+def test_acknowledging_does_not_overwrite_a_state_changed_meanwhile(reported):
+    portal, _reporter, _passphrase, _reference, _team = reported
+    from app.domain import workflow
+    from app.domain.db import database
+    from app.domain.models import Report, User
+    from app.domain.reports import adopt_reply, sealed_reply
+    from app.web.context import EXTENSION
+
+    settings = portal.extensions[EXTENSION]
+    with database.connection_context():
+        stale = Report.get()
+        user = User.get(User.name == "handler")
+        workflow.change_state(settings, Report.get(), "acknowledged", user)  # another tab, first
+        with (
+            pytest.raises(workflow.AlreadyAcknowledged),
+            sealed_reply(settings, stale, ASSESSMENT) as reply,
+            database.atomic(),
+        ):
+            workflow.acknowledge(settings, stale, user, adopt_reply(stale, reply), team_today(portal))
+        assert Report.get().state == "acknowledged"

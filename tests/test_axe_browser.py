@@ -1,7 +1,9 @@
 """axe-core (node_modules/axe-core, pinned in package-lock.json) on every page of the portal, in
 English and Dutch, at 1280 and 360 px, with JavaScript on: no violation of any of its default rules
-(WCAG 2.x A/AA and best practices). The pages come from the app's URL map, so a new page is either
-visited here or named with the reason it is not: an unknown GET route fails the test."""
+(WCAG 2.x A/AA and best practices), and at 360 px no page wider than the screen. News is on, and
+the mailbox is checked again after the team has acknowledged and replied. The pages come from the
+app's URL map, so a new page is either visited here or named with the reason it is not: an unknown
+GET route fails the test."""
 
 import datetime
 import re
@@ -12,14 +14,18 @@ import pyotp
 import pytest
 
 from .browser import chromium, live_server
-from .portal_helpers import passphrase_from, submit_report
-from .team_helpers import PASSWORD, add_report, settings_of, team_today
+from .conftest import csrf_token
+from .portal_helpers import REPORT, passphrase_from, submit_report
+from .team_helpers import PASSWORD, add_report, settings_of, team_client, team_today
+from .test_pseudo_locale import NOTICE_KEY
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 VIEWPORTS = [{"width": 1280, "height": 800}, {"width": 360, "height": 740}]
 LANGUAGES = ["en", "nl"]
+# News on (MELDPUNT_NOTICE_KEY): the address field on the form, the news form in the mailbox.
+NEWS = {"MELDPUNT_NOTICE_KEY": NOTICE_KEY, "MELDPUNT_BASE_URL": "https://report.example.nl"}
 
 # GET routes that are not pages: what they answer instead.
 NOT_PAGES = {
@@ -48,6 +54,7 @@ REPORTER_PAGES = {
     "reporter.hall_of_fame": ["/hall-of-fame"],
     "reporter.mailbox": ["/mailbox"],
     "reporter.close": ["/mailbox/close"],
+    "reporter.news_stop": ["/news/stop/a-link-no-mail-carried"],
 }
 TEAM_PAGES = {
     "team.signin": ["/team/signin"],
@@ -96,8 +103,25 @@ def _check(page, url: str, problems: list[str], prepare=None) -> None:
                 page.wait_for_selector("form[data-enhanced=yes]")
             if prepare:
                 prepare(page)
-            for violation in _axe(page):
-                problems.append(f"{url} [{language}, {viewport['width']} px]: {violation}")
+            where = f"{url} [{language}, {viewport['width']} px]"
+            problems += [f"{where}: {violation}" for violation in _axe(page)]
+            problems += _too_wide(page, where)
+
+
+def _too_wide(page, where: str) -> list[str]:
+    """Nothing wider than the screen: a wide table scrolls in its own box (.table-scroll), the
+    page never sideways (WCAG 1.4.10 reflow)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width <= page.viewport_size["width"]:
+        return []
+    widest = page.evaluate(
+        """(limit) => [...document.querySelectorAll("body *")]
+            .filter((e) => e.getBoundingClientRect().right > limit && !e.closest(".table-scroll table"))
+            .slice(-3)
+            .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)""",
+        page.viewport_size["width"],
+    )
+    return [f"{where}: the page is {width} px wide ({', '.join(widest)})"]
 
 
 def test_every_get_route_is_checked_or_named(portal):
@@ -117,9 +141,28 @@ def _submit_empty_without_script(page):
         page.evaluate("document.querySelector('form[novalidate]').submit()")
 
 
+def _team_answers(portal) -> None:
+    """The team acknowledges (assessment and expected fix date) and replies, as in
+    tests/test_acknowledge.py: the mailbox then shows both."""
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    team = team_client(portal, "hanna", "handler")
+    with portal.app_context(), database.connection_context():
+        report = f"/team/reports/{Report.get().reference}"
+    fix = (team_today(portal) + datetime.timedelta(days=30)).isoformat()
+    for action, data in [
+        ("acknowledge", {"assessment": "Confirmed, severity high.", "fix_expected": fix}),
+        ("reply", {"message": "A fix is on its way."}),
+    ]:
+        token = csrf_token(team.get(report).data)
+        assert team.post(f"{report}/{action}", data={"csrf_token": token, **data}).status_code in (302, 303), action
+
+
 def test_reporter_pages(make_portal):
-    portal = make_portal(MELDPUNT_POW_BITS=0)
-    passphrase = passphrase_from(submit_report(portal.test_client(), files=[]).data)
+    portal = make_portal(MELDPUNT_POW_BITS=0, **NEWS)
+    sent = submit_report(portal.test_client(), {**REPORT, "news_address": "reporter@example.org"}, files=[])
+    passphrase = passphrase_from(sent.data)
     problems = []
     with live_server(portal) as base, _context() as context:
         page = context.new_page()
@@ -141,6 +184,7 @@ def test_reporter_pages(make_portal):
             page.click("form[data-seal] button[type=submit]")
             page.wait_for_selector(".passphrase", timeout=30_000)
             problems += [f"passphrase page [{language}]: {violation}" for violation in _axe(page)]
+            problems += _too_wide(page, f"passphrase page [{language}]")
         # The mailbox, signed in with the passphrase.
         page.goto(base + "/replies")
         page.fill("#passphrase", passphrase)
@@ -150,7 +194,13 @@ def test_reporter_pages(make_portal):
             _check(page, base + path, problems)
         _check(page, base + "/mailbox", problems, _empty_submit)
         _check(page, base + "/mailbox/close", problems, _submit_empty_without_script)
-    assert problems == []
+        # Again once the team has answered: the assessment, the expected fix date, a reply.
+        _team_answers(portal)
+        page.goto(base + "/mailbox?lang=en")
+        assert page.locator("button[value=remove]").count() == 1  # a news address is kept
+        _check(page, base + "/mailbox", problems)
+        _check(page, base + "/mailbox", problems, _empty_submit)
+    assert not problems, "\n".join(problems)
 
 
 def _team_portal(make_portal):
@@ -159,7 +209,7 @@ def _team_portal(make_portal):
     from app.domain.db import database
     from app.domain.models import Report
 
-    portal = make_portal()
+    portal = make_portal(**NEWS)
     submit_report(portal.test_client(), files=[])
     with portal.app_context(), database.connection_context():
         _, token = create("root", "admin")
@@ -211,4 +261,4 @@ def test_team_and_privacy_officer_pages(make_portal):
             for path in paths:
                 _check(page, base + path.format(reference=reference), problems)
         _check(page, f"{base}/team/reports/{reference}", problems, _empty_submit)  # the reply's check
-    assert problems == []
+    assert not problems, "\n".join(problems)

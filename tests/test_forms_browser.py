@@ -4,7 +4,6 @@ countdown, and the passphrase heading focused after sending."""
 
 import os
 import re
-import time
 
 import pytest
 
@@ -25,7 +24,8 @@ new MutationObserver(() => {
   note(window.seen.percent, document.querySelector("[data-progress]")?.dataset.percent);
   // What is seen (the ticking countdown when there is one) and what a screen reader is told.
   note(window.seen.status, (status?.querySelector("[data-countdown]") ?? status)?.textContent);
-  note(window.seen.spoken, status?.querySelector("[data-countdown]") ? status.querySelector(".visually-hidden").textContent : status?.textContent);
+  const countdown = status?.querySelector("[data-countdown]");
+  note(window.seen.spoken, countdown ? status.querySelector(".visually-hidden").textContent : status?.textContent);
   note(window.seen.text, document.querySelector("[data-progress-text]")?.textContent);
 }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
@@ -79,9 +79,17 @@ def _field_state(page, name):
     )
 
 
-def _slowly(route):
-    time.sleep(0.3)
-    route.continue_()
+def _holding(held: list):
+    """A route handler that keeps the first upload request unanswered until the test lets it go
+    (`held[0].continue_()`): the form is looked at while it sends, with no sleep to guess at."""
+
+    def handle(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    return handle
 
 
 def _summary_links(page):
@@ -140,14 +148,20 @@ def test_an_incomplete_form_gets_a_summary_at_the_top_and_a_message_at_each_fiel
         assert _field_state(page, "system")["invalid"] == "true"
         # Once the form is valid nothing of the messages is left, and the passphrase page's heading
         # takes the focus, so a screen reader says it was sent.
+        held = []
         if java_script:
-            page.route("**/uploads/**", _slowly)  # time to look at the form while it sends
+            page.route("**/uploads/**", _holding(held))  # the form, looked at while it sends
         _fill(page, ["system", "description"])
         _submit(page, java_script)
         if java_script:
             page.wait_for_selector("[data-progress]:not([hidden])")
             assert page.is_hidden("[data-error-summary]")
             assert page.locator("form [aria-invalid], form .error, form .field.invalid").count() == 0
+            for _attempt in range(500):  # the route handler runs while the test waits on the page
+                if held:
+                    break
+                page.wait_for_timeout(20)
+            held[0].continue_()
         page.wait_for_selector(".passphrase", timeout=30_000)
         assert _focused(page) == "passphrase-heading"
 
@@ -264,7 +278,8 @@ def test_a_dropped_connection_counts_down_then_resumes(served, tmp_path):
 
 def test_a_refusal_after_sending_shows_in_the_summary(served):
     """With JavaScript the server's answer to the handles is read for its messages: an expired
-    form comes back as a message at the policy box and in the summary, the text still in the form."""
+    form comes back as a line of the form's own in the summary (no field to link to), the text
+    still in the form."""
 
     def expire(route):
         route.continue_(post_data=re.sub(r"csrf_token=[^&]*", "csrf_token=expired", route.request.post_data))
@@ -277,6 +292,65 @@ def test_a_refusal_after_sending_shows_in_the_summary(served):
         page.click("form[data-seal] button[type=submit]")
         page.wait_for_selector("[data-error-summary]:not([hidden])", timeout=30_000)
         assert _focused(page) == "error-summary"
-        assert _summary_links(page) == ["#accept_policy"]
-        assert "The form had expired" in _field_state(page, "accept_policy")["message"]
+        assert _summary_links(page) == []
+        assert "The form had expired" in page.inner_text("[data-error-summary]")
         assert page.input_value("#title") == "Heap overflow in the image parser"
+
+
+@pytest.mark.parametrize("java_script", [True, False], ids=["js", "no-js"])
+def test_the_team_s_reply_form_guides_the_same_way(make_portal, java_script):
+    """The team's reply, sealed in the browser with JavaScript and on the server without: an empty
+    reply fills the page's one summary (at its top) with a link to the field and marks the field;
+    the reply sent, nothing of the messages is left."""
+    import time
+
+    from app.domain.db import database
+    from app.domain.models import Report
+
+    from .portal_helpers import submit_report
+    from .team_helpers import PASSWORD, enrol
+
+    portal = make_portal()
+    submit_report(portal.test_client(), files=[])
+    with portal.app_context(), database.connection_context():
+        reference = Report.get().reference
+    totp = enrol(portal.test_client(), portal, "hanna", "handler")
+    with live_server(portal) as base, chromium(java_script=java_script) as context:
+        page = context.new_page()
+        page.goto(f"{base}/team/signin?lang=en")
+        page.fill("#name", "hanna")
+        page.fill("#password", PASSWORD)
+        page.fill("#code", totp.at(time.time() + 30))  # the enrolment used the current code
+        with page.expect_navigation():
+            page.click("form[action$='/team/signin'] button[type=submit]")
+        page.goto(f"{base}/team/reports/{reference}?lang=en")
+        if java_script:
+            page.wait_for_selector("form[data-enhanced=yes]")
+        _submit_reply(page, java_script)
+        page.wait_for_selector("[data-error-summary]:not([hidden])")
+        assert page.locator("[data-error-summary]").count() == 1  # the server's, filled by the script
+        assert page.evaluate("document.querySelector('[data-error-summary]').nextElementSibling.tagName") == "H1"
+        assert _focused(page) == "error-summary"
+        assert _summary_links(page) == ["#message"]
+        link = page.inner_text("[data-error-summary] a[href='#message']")
+        assert link == "Reply, sealed to the reporter and the team: Please fill in this field."
+        state = _field_state(page, "message")
+        assert (state["invalid"], state["marked"]) == ("true", True)
+        assert "message-error" in state["described"]
+        assert state["message"].endswith("Please fill in this field.")
+        page.click("[data-error-summary] a[href='#message']")
+        assert _focused(page) == "message"
+        page.fill("#message", "Reproduced, thank you.")
+        _submit_reply(page, java_script)
+        page.wait_for_selector("text=The reply is sealed to the reporter and the team.", timeout=30_000)
+        assert page.is_hidden("[data-error-summary]")
+        assert page.locator("[aria-invalid], .error, .field.invalid").count() == 0
+
+
+def _submit_reply(page, java_script):
+    button = "form[action*='/reply'][method=post]:not([enctype]) button[type=submit]"
+    if java_script:
+        page.click(button)
+    else:
+        with page.expect_navigation():
+            page.click(button)

@@ -70,9 +70,10 @@ def test_a_handler_is_made_at_once_with_its_link(portal, people):
         assert (made.role, made.enrolled) == ("handler", False)
         assert _entries("user-add") == [("ada", "user-add")]
     # A name taken, or none, is refused with a message.
-    assert _post(people["ada"], "/team/users/new", name="new helper", role="auditor").status_code == 303
-    assert "exists already" in people["ada"].get("/team/users?lang=en").data.decode()
-    assert _post(people["ada"], "/team/users/new", name=" ", role="auditor").status_code == 303
+    taken = _post(people["ada"], "/team/users/new?lang=en", name="new helper", role="auditor")
+    assert taken.status_code == 400  # the page again, the message at the name
+    assert "exists already" in taken.data.decode()
+    assert _post(people["ada"], "/team/users/new", name=" ", role="auditor").status_code == 400
     assert _post(people["ada"], "/team/users/new", name="x", role="owner").status_code == 400
     assert _post(people["hank"], "/team/users/new", name="mine", role="handler").status_code == 403
 

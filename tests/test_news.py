@@ -458,7 +458,14 @@ def test_news_mail_says_there_is_news_and_where_to_sign_in_and_nothing_more(news
     for forbidden in [reference, "MARKER", "acknowledged", "Acknowledged", "assessment", "fix", "state", "reply"]:
         assert forbidden not in mail
     # No figures but those of the sign-in address: no date, no count, no reference.
-    assert not [word for word in body.replace(f"{BASE_URL}/replies", "").split() if any(c.isdigit() for c in word)]
+    stop = re.search(rf"{BASE_URL}/news/stop/[A-Za-z0-9_-]{{32}}\n", body).group(0).strip()
+    from email import message_from_string, policy
+
+    parsed = message_from_string(mail, policy=policy.default)
+    assert parsed["List-Unsubscribe"].strip() == f"<{stop}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    without_links = body.replace(f"{BASE_URL}/replies", "").replace(stop, "")
+    assert not [word for word in without_links.split() if any(c.isdigit() for c in word)]
     # The address is never printed, not by the command, not in its errors.
     assert ADDRESS not in run.stdout + run.stderr
 
@@ -645,7 +652,9 @@ def test_a_new_date_is_news_and_saving_the_same_one_is_not(news_portal):
 
     def save_dates() -> None:
         page = team.get(f"/team/reports/{reference}").data.decode()
-        disclosure = re.search(r'name="disclosure_planned" id="disclosure_planned" value="([^"]+)"', page).group(1)
+        disclosure = re.search(
+            r'id="disclosure_planned" name="disclosure_planned" type="date" value="([^"]+)"', page
+        ).group(1)
         data = {"csrf_token": csrf_token(page), "fix_expected": fix, "disclosure_planned": disclosure}
         assert team.post(f"/team/reports/{reference}/dates", data=data).status_code == 303
 

@@ -2,8 +2,19 @@
 extracted now (each translation wrapped in ⟦…⟧, its letters accented, placeholders kept) replaces
 English in a test portal; every page reachable from the URL map, the error pages and the mails are
 rendered with it, and any visible text outside the markers fails the test, unless it is data: see
-DATA_ELEMENTS and `_data` (short on purpose). tests/test_pseudo_locale_browser.py does the same in
-Chromium for the texts the scripts write."""
+DATA_ELEMENTS and `Walk.data` (short on purpose, matched as whole words). News is on (a notice
+key), every form is posted with the status it must answer, and the mailbox is walked again once the
+team has acknowledged and replied. tests/test_pseudo_locale_browser.py does the same in Chromium for
+the texts the scripts write.
+
+What this cannot see: a value substituted into a placeholder sits inside its text's markers, so an
+English value passes. Marking the values too would need the filters to know about the test; instead
+the values that are words (states, roles, kinds, clocks) are themselves msgids, marked on their own
+(⟦…⟦réçéîvéd⟧…⟧, which `unmarked` takes apart innermost first), and the values that are numbers,
+sizes, days and times come from the web layer's filters, which
+test_the_formatting_filters_write_the_visitor_s_language checks are Babel's, per language: run
+under Dutch they must write what Babel writes for Dutch (decimal comma, day before month), so a
+filter that wrote English itself fails."""
 
 import html.parser
 import inspect
@@ -17,6 +28,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from crypto import PrivateKey
 
 from .conftest import csrf_token, upload_address
 from .portal_helpers import REPORT, passphrase_from, submit_report
@@ -33,6 +46,9 @@ ACCENTS = str.maketrans("aceinouyACEINOUY", "àçéîñöûýÀÇÉÎÑÖÛÝ")
 DATA_ELEMENTS = ("code", "script", "style")
 DATA_CLASSES = ("fingerprint", "fingerprint-inline", "key")
 VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+NOTICE_KEY = PrivateKey.generate().secret_bytes().hex()
+ADDRESS = "reporter@example.org"
+REDIRECT = {302, 303}  # a form done: to the page that shows it was
 
 
 def _babel_words() -> str:
@@ -89,8 +105,8 @@ def unmarked(text: str, data: tuple[str, ...] = ()) -> str:
     rest, before = text, None
     while rest != before:  # innermost first: a translation may hold another as a value
         before, rest = rest, re.sub(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}", " ", rest)
-    for value in sorted(data, key=len, reverse=True):
-        rest = rest.replace(value, " ")
+    for value in sorted(data, key=len, reverse=True):  # whole words only: "ada" is not in "Canada"
+        rest = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", rest)
     rest = re.sub(rf"\b({BABEL_WORDS})\b", " ", rest)  # a day or time Babel formatted
     return rest.strip() if re.search(r"[^\W\d_]", rest) else ""
 
@@ -193,6 +209,7 @@ class Walk:
             self.fingerprint = portal.config["TEAM_KEY"].fingerprint
         self.data = (
             portal.config["MELDPUNT_ORGANISATION"],
+            portal.config["MELDPUNT_BASE_URL"],
             "Nederlands",
             "English",
             "security.txt",
@@ -212,6 +229,7 @@ class Walk:
             "A follow-up.",
             "Yes.",
             "Thanks.",
+            "A reply.",
             *self.passphrase.split(),
             *(value for value in REPORT.values() if len(value) > 1),
             "poc.html",
@@ -222,18 +240,31 @@ class Walk:
     def check(self, where: str, page: str) -> None:
         self.failures += [f"{where}: {problem}" for problem in problems(page, self.data)]
 
-    def visit(self, client, method: str, path: str, endpoint: str, status: int | None = None, **kwargs) -> str:
-        kwargs.setdefault("follow_redirects", True)
+    def visit(self, client, method: str, path: str, endpoint: str, status: int | set = 200, **kwargs) -> str:
+        """The page at `path`, checked; the endpoint counts as seen only if it answered `status`. A
+        redirect (a POST's answer) is followed by hand, so its status is the one asserted, and the
+        page it leads to (with its flash message) is checked too."""
         response = getattr(client, method)(path, **kwargs)  # no Accept-Language: English, the pseudo locale
-        assert response.status_code == status if status else response.status_code < 500, (path, response.status_code)
+        assert response.status_code in (status if isinstance(status, set) else {status}), (method, path, response)
         self.seen.add(endpoint)
+        if response.status_code in (302, 303):
+            path, response = response.location, client.get(response.location)
+            assert response.status_code == 200, (path, response.status_code)
         page = response.data.decode()
         self.check(f"{method.upper()} {path}", page)
         return page
 
-    def post(self, client, page_path: str, path: str, endpoint: str, status: int | None = None, **data) -> str:
+    def post(self, client, page_path: str, path: str, endpoint: str, status: int | set = REDIRECT, **data) -> str:
         token = csrf_token(client.get(page_path).data)
         return self.visit(client, "post", path, endpoint, status, data={"csrf_token": token, **data})
+
+    def upload(self, client, page_path: str, endpoint: str, status: int | set = REDIRECT, **data) -> str:
+        """A form that streams its files (the report form, the follow-up): multipart, to the
+        address the page gives."""
+        form = client.get(page_path).data
+        data = {"csrf_token": csrf_token(form), **data}
+        address = upload_address(form)
+        return self.visit(client, "post", address, endpoint, status, data=data, content_type="multipart/form-data")
 
 
 def walk_reporter(walk: Walk) -> None:
@@ -247,37 +278,48 @@ def walk_reporter(walk: Walk) -> None:
         ("/replies", "reporter.login"),
     ]:
         walk.visit(client, "get", path, endpoint)
-    form = client.get("/report").data
-    address = upload_address(form)  # the form's errors, shown again
-    walk.visit(
-        client,
-        "post",
-        address,
-        "reporter.report_form",
-        400,
-        data={"csrf_token": csrf_token(form), "title": "x"},
-        content_type="multipart/form-data",
-    )
-    walk.post(client, "/replies", "/replies", "reporter.login", passphrase="wrong words")
+    assert 'name="news_address"' in client.get("/report").data.decode()  # news is on (NOTICE_KEY)
+    walk.upload(client, "/report", "reporter.report_form", 400, title="x", news_address="x")  # its errors
+    walk.post(client, "/replies", "/replies", "reporter.login", status=400, passphrase="wrong words")
     reporter = walk.reporter
     reporter_sign_in(reporter, walk.passphrase)
     walk.visit(reporter, "get", "/mailbox", "reporter.mailbox")
-    walk.post(reporter, "/mailbox", "/mailbox", "reporter.mailbox", message="A follow-up.")
-    walk.post(reporter, "/mailbox", "/mailbox/news", "reporter.news_address", news_address="x", action="save")
-    walk.post(reporter, "/mailbox", "/mailbox/news", "reporter.news_address", action="remove")
+    walk.upload(reporter, "/mailbox", "reporter.mailbox", message="A follow-up.")
+    news = "/mailbox/news", "reporter.news_address"
+    walk.post(reporter, "/mailbox", *news, status=400, news_address="x", action="save")  # its error
+    walk.post(reporter, "/mailbox", *news, news_address=ADDRESS, action="save")
+    assert 'value="remove"' in walk.visit(reporter, "get", "/mailbox", "reporter.mailbox")  # "an address is kept"
+    walk.post(reporter, "/mailbox", *news, action="remove")
+    walk.post(reporter, "/mailbox", *news, news_address=ADDRESS, action="save")  # kept for walk_mailbox_again
     walk.visit(reporter, "get", "/mailbox/close", "reporter.close")
     walk.post(reporter, "/mailbox", "/logout", "reporter.logout")
+    stop = "/news/stop/a-link-no-mail-carried"  # the news mail's stop link: the same page for any token
+    walk.visit(client, "get", stop, "reporter.news_stop")
+    walk.visit(client, "post", stop, "reporter.news_stop_confirmed")
+
+
+def walk_mailbox_again(walk: Walk) -> None:
+    """The mailbox once the team has acknowledged (assessment, expected fix date), replied and
+    moved the report on, with a news address kept."""
+    reporter = walk.portal.test_client()
+    reporter_sign_in(reporter, walk.passphrase)
+    page = walk.visit(reporter, "get", "/mailbox", "reporter.mailbox")
+    assert "A reply." in page  # the reply
+    assert "Yes." in page  # the assessment
+    assert 'value="remove"' in page  # the news address is kept
+    walk.upload(reporter, "/mailbox", "reporter.mailbox", 400, message="")  # its error
+    walk.visit(reporter, "get", "/mailbox/close", "reporter.close")
 
 
 def walk_team(walk: Walk) -> None:
     admin, handler = walk.admin, walk.handler
     report = f"/team/reports/{walk.reference}"
     walk.visit(walk.portal.test_client(), "get", "/team/signin", "team.signin")
-    walk.post(walk.portal.test_client(), "/team/signin", "/team/signin", "team.signin", name="x", password="y")
+    walk.post(walk.portal.test_client(), "/team/signin", "/team/signin", "team.signin", 400, name="x", password="y")
     walk.visit(handler, "get", "/team/", "team.home")
     walk.visit(handler, "get", "/team/?show=all&sort=newest", "team.home")
     walk.visit(handler, "get", report, "team.report")
-    walk.post(handler, report, f"{report}/acknowledge", "team.acknowledge", assessment="", fix_expected="")
+    walk.post(handler, report, f"{report}/acknowledge", "team.acknowledge", 400, assessment="", fix_expected="")
     walk.post(
         handler, report, f"{report}/acknowledge", "team.acknowledge", assessment="Yes.", fix_expected="2030-01-31"
     )
@@ -300,15 +342,15 @@ def walk_team(walk: Walk) -> None:
     walk.post(handler, report, f"{report}/credit/{credit}/withdraw", "team.withdraw_credit")
     walk.visit(handler, "get", report, "team.report")
     walk.visit(admin, "get", "/team/users", "team.users")
-    walk.post(admin, "/team/users", "/team/users/new", "team.add_user", name="nina", role="handler")
-    walk.post(admin, "/team/users", "/team/users/new", "team.add_user", name="pia", role="auditor")
+    walk.post(admin, "/team/users", "/team/users/new", "team.add_user", 200, name="nina", role="handler")
+    walk.post(admin, "/team/users", "/team/users/new", "team.add_user", 200, name="pia", role="auditor")
     walk.visit(admin, "get", "/team/proposals", "team.proposals")
     walk.visit(walk.auditor, "get", "/audit/proposals", "audit.proposals")
     from app.domain.models import User
 
     with walk.portal.app_context(), database.connection_context():
         nina = User.get(User.name == "nina").id
-    walk.post(admin, "/team/users", f"/team/users/{nina}", "team.user_action", action="disable")
+    walk.post(admin, "/team/users", f"/team/users/{nina}", "team.user_action", 200, action="disable")
     proposal = re.findall(r'/team/proposals/(\d+)"', admin.get("/team/proposals").data.decode())
     walk.post(admin, "/team/proposals", f"/team/proposals/{proposal[0]}", "team.decide", decision="withdraw")
     client = walk.portal.test_client()
@@ -318,7 +360,7 @@ def walk_team(walk: Walk) -> None:
     with walk.portal.app_context(), database.connection_context():
         _, token = create("rita", "handler")
     walk.visit(client, "get", f"/team/enrol/{token}", "team.enrol")
-    walk.post(client, f"/team/enrol/{token}", f"/team/enrol/{token}", "team.enrol", password="short", again="x")
+    walk.post(client, f"/team/enrol/{token}", f"/team/enrol/{token}", "team.enrol", 400, password="short", again="x")
     walk.post(handler, "/team/", "/team/signout", "team.signout")
 
 
@@ -356,6 +398,8 @@ def pseudo_portal(make_portal, pseudo_catalogue):
         BABEL_TRANSLATION_DIRECTORIES=str(pseudo_catalogue),
         MELDPUNT_AUDIT_VERIFY="off",
         MELDPUNT_POLICY_DIR=str(policy),
+        MELDPUNT_NOTICE_KEY=NOTICE_KEY,  # news on: the address field, the mailbox's news form
+        MELDPUNT_BASE_URL="https://report.example.nl",
     )
     with portal.app_context():
         babel.domain_instance.cache.clear()
@@ -370,6 +414,10 @@ def test_the_pseudo_catalogue_marks_and_keeps_placeholders():
     assert unmarked("⟦Séñdîñg⟧ 12 · 29 November 2026") == ""
     assert unmarked("⟦Kind⟧: report") == ": report"
     assert unmarked("⟦Màîl (⟦ñöt séñt⟧) tödàý⟧ ⟦ok⟧") == ""
+    # Data is matched as whole words: a short name does not hide English that contains it.
+    assert unmarked("ada · pia", ("ada", "pia")) == ""
+    assert unmarked("Canada", ("ada",)) == "Canada"
+    assert unmarked("Copiable", ("pia",)) == "Copiable"
 
 
 def test_an_untranslated_text_is_found():
@@ -382,6 +430,7 @@ def test_every_page_passes_through_the_catalogue(pseudo_portal):
     walk = Walk(pseudo_portal)
     walk_reporter(walk)
     walk_team(walk)
+    walk_mailbox_again(walk)
     walk_audit(walk)
     assert sorted(set(walk.failures)) == []
     endpoints = {rule.endpoint for rule in pseudo_portal.url_map.iter_rules()}
@@ -453,7 +502,7 @@ def test_every_mail_passes_through_the_catalogue(pseudo_portal, pseudo_catalogue
     def translate(text: str, **values: object) -> str:
         return translations.gettext(text) % values if values else translations.gettext(text)
 
-    monkeypatch.setattr(news, "_translations", lambda language: translations)  # the reporter's language
+    monkeypatch.setattr(notify, "translations", lambda language: translations)  # the reporter's language
     settings = pseudo_portal.extensions[EXTENSION]
     with pseudo_portal.app_context(), database.connection_context():
         written = mails(settings, translate)
@@ -472,3 +521,40 @@ def test_every_mail_passes_through_the_catalogue(pseudo_portal, pseudo_catalogue
             if unmarked(text, data):
                 failures.append(f"{name}: {unmarked(text, data)!r}")
     assert failures == []
+
+
+def test_the_formatting_filters_write_the_visitor_s_language(pseudo_portal):
+    """Every filter app/web/i18n.py registers, run in a Dutch and an English request: its result is
+    Babel's for that language (see the module docstring), and the two differ."""
+    import datetime
+
+    from babel import dates, numbers
+
+    from app.web import i18n
+
+    day = datetime.date(2026, 11, 29)
+    moment = datetime.datetime(2026, 11, 29, 14, 5)  # naive UTC, as stored
+
+    def babel_writes(language: str) -> dict[str, str]:
+        utc = datetime.UTC
+        return {
+            "month": dates.format_date(day, "MMMM y", locale=language),
+            "day": dates.format_date(day, "long", locale=language),
+            "short_day": dates.format_date(day, "medium", locale=language),
+            "moment": dates.format_datetime(moment.replace(tzinfo=utc), "medium", tzinfo=utc, locale=language),
+            "number": numbers.format_decimal(1234567, locale=language),
+            "size": numbers.format_decimal(4400 / 1024, "#,##0.#", locale=language),  # in "4,3 KiB"
+        }
+
+    values = {"month": day, "day": day, "short_day": day, "moment": moment, "number": 1234567, "size": 4400}
+    registered = re.findall(r'template_filter\((?:\w+, )?"(\w+)"\)', inspect.getsource(i18n.init_app))
+    assert sorted(registered) == sorted(values)  # a new filter is checked here too
+    written = {}
+    for language in ("nl", "en"):
+        with pseudo_portal.test_request_context(f"/?lang={language}"):
+            written[language] = {name: pseudo_portal.jinja_env.filters[name](value) for name, value in values.items()}
+        expected = babel_writes(language)
+        for name, text in written[language].items():
+            assert expected[name] in text, (language, name, text, expected[name])
+    for name in values:
+        assert written["nl"][name] != written["en"][name], name

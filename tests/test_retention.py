@@ -329,8 +329,9 @@ def test_a_legal_hold_is_placed_by_an_admin_and_lifted_with_a_second_person(port
         return client.post("/team/reports/MP-HOLD-0001/hold", data={"csrf_token": token, **data})
 
     assert hold(handler, action="place", reason="mine").status_code == 403  # admins only
-    assert hold(admin, action="place", reason="  ").status_code == 303
-    assert "Give a reason" in admin.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
+    refused = hold(admin, action="place", reason="  ")
+    assert refused.status_code == 400  # the page again, the message at the reason
+    assert "Give a reason" in refused.data.decode()
     assert hold(admin, action="place", reason="Court order 2026/117: keep everything").status_code == 303
     with database.connection_context():
         assert Report.get(Report.reference == "MP-HOLD-0001").hold_reason == "Court order 2026/117: keep everything"
@@ -343,7 +344,7 @@ def test_a_legal_hold_is_placed_by_an_admin_and_lifted_with_a_second_person(port
     assert "Propose lifting the legal hold" not in seen
     assert hold(handler, action="lift", reason="done").status_code == 403
     assert "Propose lifting the legal hold" in admin.get("/team/reports/MP-HOLD-0001?lang=en").data.decode()
-    assert hold(admin, action="lift", reason="").status_code == 303
+    assert hold(admin, action="lift", reason="").status_code == 400
     assert hold(admin, action="lift", reason="The case was settled").status_code == 303
     with database.connection_context():
         assert Report.get(Report.reference == "MP-HOLD-0001").hold_reason is not None  # proposed, not lifted

@@ -149,7 +149,15 @@ LABELS: dict[str, dict[str, Label]] = {
         last_used=(YES, DAY),
         news_pending=(NO, FLAG),
     ),
-    "newsaddress": _labels(CONTACT, R_NEWS, B_NEWS, mailbox_id=(YES, LINK), sealed=(YES, CIPHERTEXT)),
+    "newsaddress": _labels(
+        CONTACT,
+        R_NEWS,
+        B_NEWS,
+        mailbox_id=(YES, LINK),
+        sealed=(YES, CIPHERTEXT),
+        stop=(NO, HASH),
+        refusals=(NO, COUNTER),
+    ),
     "item": {
         **_labels(
             CONTENT,

@@ -341,7 +341,13 @@ class NewsAddress(BaseModel):
     per mailbox, keyed by it (so no id or row order of its own), and deleted with it."""
 
     mailbox = ForeignKeyField(Mailbox, primary_key=True, backref="+", on_delete="CASCADE")
-    sealed = BlobField()  # crypto sealed box of the padded address and language (news.py `seal`)
+    sealed = BlobField()  # crypto sealed box of the padded address, language and stop token (news.py `seal`)
+    # SHA-256 of the stop token the news mail links to (news.py `stop_hash`): the stop page finds
+    # the row by it without the notice key. Null only for rows sealed before stop links (version 14).
+    stop = CharField(null=True, unique=True)
+    # Fixed times in a row at which the mail server refused the address permanently (5xx): the mail
+    # server's doing, not the reporter's; at news.REFUSALS_BEFORE_DELETION the row goes.
+    refusals = IntegerField(default=0)
 
 
 MODELS = [Setting, Report, Mailbox, Item, Chunk, User, Event, Credit, SignedIn, SpentChallenge, Proposal, NewsAddress]

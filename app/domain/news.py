@@ -11,19 +11,32 @@ which. It is never part of the report the team decrypts, never logged and never 
 News is what the reporter would see changed in their mailbox: a reply, the state, the expected
 fix or planned disclosure date (app/domain/workflow.py `mark_news` sets `Mailbox.news_pending`).
 At each fixed notification time `meldpunt notify` mails every mailbox that has news and an
-address, one mail each, then clears the flag of every mailbox: at most one mail per mailbox per
-period, and the flag never holds more than "since the last fixed time". The mail says only that
-there is news and where to sign in: no reference, no state, no content (docs/privacy.md).
+address, one mail each, in a shuffled order (the mail server learns nothing of the rows' order),
+with no transaction open while it talks to the mail server: each mailbox's flag is cleared in a
+short commit of its own right after its mail went out, so a mail server that stops halfway (rate
+limiting) leaves only the rest flagged for the next fixed time, and a report submitted meanwhile
+never waits for the mail server. The mail says only that there is news and where to sign in: no
+reference, no state, no content (docs/privacy.md), and how to stop it without the passphrase: a
+link with a random stop token (`stop_token`) and RFC 8058's one-click List-Unsubscribe headers.
+There is no confirmation mail when an address is left: its moment would tie a mail to the
+reporter's action (docs/threat-model.md); the stop link in every mail is the way out for someone
+whose address was left by another. An address the mail server refuses permanently (5xx) at
+REFUSALS_BEFORE_DELETION fixed times in a row is deleted.
 """
 
+import hashlib
 import json
+import secrets
+import smtplib
 from dataclasses import dataclass
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from crypto import NotForThisKey, PrivateKey, PublicKey, primitives
 
 from . import notify
+from .db import database
 from .errors import NotFound
 from .models import Mailbox, NewsAddress
 from .settings import Settings
@@ -32,6 +45,10 @@ MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less the angle brackets
 MAX_LOCAL_PART = 64
 PADDED_BYTES = 512  # every sealed address is this long inside: its length tells nothing
 LANGUAGES = notify.MAIL_LANGUAGES
+STOP_TOKEN_BYTES = 24  # the stop link's token, 192 random bits (32 characters: the link stays on one line)
+# A permanent refusal (5xx) at this many fixed times in a row deletes the address: with the default
+# two fixed times a day, refused for two and a half days (a typo, a closed mailbox), not one bad hour.
+REFUSALS_BEFORE_DELETION = 5
 _LOCAL_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
 _DOMAIN_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -45,8 +62,8 @@ SUBJECT = N_("News in your mailbox")
 BODY = N_(
     "There is news for you in the %(organisation)s vulnerability portal.\n\n"
     "Sign in with your passphrase to read it:\n\n    %(url)s\n\n"
-    "This mail says nothing more on purpose. You asked for it; to stop it, remove your address\n"
-    "in your mailbox.\n"
+    "This mail says nothing more on purpose. To get no more of these mails, without your\n"
+    "passphrase, open:\n\n    %(stop)s\n"
 )
 
 
@@ -63,17 +80,19 @@ class AddressRefused(ValueError):
 
 def offered(settings: Settings) -> bool:
     """Whether the portal offers news mail: only with a notice key."""
-    return bool(settings.notice_keys)
+    return settings.notice_public is not None
 
 
 def normalise(text: str) -> str:
     """`text` as an address to store: trimmed, the domain in lower case and IDNA (ASCII).
-    AddressRefused when it is not `local@domain.tld` with an ordinary local part."""
+    AddressRefused when it is not `local@domain.tld` with an ordinary local part. An RFC 2047
+    encoded word (`=?…?=`) is refused: a mail header would decode it into other addresses or a line
+    break, and the address must read the same in the To header as here (`_header_safe`)."""
     address = (text or "").strip()
     if not address or len(address) > MAX_ADDRESS or "@" not in address:
         raise AddressRefused(address)
     local, _, domain = address.rpartition("@")
-    if not 0 < len(local) <= MAX_LOCAL_PART or not set(local) <= _LOCAL_ALLOWED:
+    if not 0 < len(local) <= MAX_LOCAL_PART or not set(local) <= _LOCAL_ALLOWED or "=?" in local:
         raise AddressRefused(address)
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise AddressRefused(address)
@@ -87,19 +106,38 @@ def normalise(text: str) -> str:
     if any(label.startswith("-") or label.endswith("-") for label in labels) or labels[-1].isdigit():
         raise AddressRefused(address)
     result = f"{local}@{domain}"
-    if len(result) > MAX_ADDRESS:
+    if len(result) > MAX_ADDRESS or not _header_safe(result):
         raise AddressRefused(address)
     return result
 
 
-def seal(public: PublicKey, address: str, language: str) -> bytes:
-    """The address and language as one sealed box to `public`, padded to PADDED_BYTES first
-    (JSON, then 0x80 and zeros, the envelope's padding rule: docs/format.md)."""
-    body = json.dumps({"address": address, "language": language}, separators=(",", ":")).encode()
+def _header_safe(address: str) -> bool:
+    """Whether the mail library reads `address` back as exactly this one address."""
+    try:
+        return Address(addr_spec=address).addr_spec == address
+    except (ValueError, IndexError, TypeError):
+        return False
+
+
+def seal(public: PublicKey, address: str, language: str, stop: str) -> bytes:
+    """The address, language and stop token as one sealed box to `public`, padded to
+    PADDED_BYTES first (JSON, then 0x80 and zeros, the envelope's padding rule: docs/format.md)."""
+    fields = {"address": address, "language": language, "stop": stop}
+    body = json.dumps(fields, separators=(",", ":")).encode()
     if len(body) >= PADDED_BYTES:
         raise AddressRefused(address)
     padded = body + b"\x80" + bytes(PADDED_BYTES - len(body) - 1)
     return primitives.seal_box(padded, public.raw)
+
+
+def new_stop_token() -> str:
+    return secrets.token_urlsafe(STOP_TOKEN_BYTES)
+
+
+def stop_hash(token: str) -> str:
+    """What the row keeps of the stop token: its SHA-256. The token is 256 random bits, so the hash
+    cannot be turned back or guessed; unkeyed, it survives a change of SECRET_KEY."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -107,6 +145,7 @@ class Opened:
     address: str
     language: str
     key: PrivateKey  # the notice key that opened it: the current one, or one being rotated out
+    stop: str = ""  # the stop token; empty in an address sealed before stop links existed
 
 
 def open_sealed(keys: tuple[PrivateKey, ...], sealed: bytes) -> Opened:
@@ -120,23 +159,45 @@ def open_sealed(keys: tuple[PrivateKey, ...], sealed: bytes) -> Opened:
         if not body.endswith(b"\x80"):
             raise NotForThisKey("the sealed address is not padded as the portal pads")
         fields = json.loads(body[:-1])
-        return Opened(str(fields["address"]), str(fields.get("language", "en")), key)
+        return Opened(str(fields["address"]), str(fields.get("language", "en")), key, str(fields.get("stop", "")))
     raise NotForThisKey("no configured notice key opens this address")
 
 
-def set_address(settings: Settings, mailbox: Mailbox, address: str, language: str) -> None:
-    """Keep (or replace) the mailbox's news address, sealed to the current notice key. The flag of
-    pending news is left as it is: what the reporter does changes nothing but the address."""
-    if not offered(settings):
+def sealed_address(settings: Settings, address: str, language: str) -> tuple[bytes, str]:
+    """A new address checked and sealed to the notice key's public half, with a fresh stop token:
+    (the sealed box, the token's hash). Nothing is stored: `store_address` does that, inside the
+    caller's transaction (the report form stores it with the report: all or nothing)."""
+    public = settings.notice_public
+    if public is None:
         raise NoticeKeyMissing("no notice key is configured")
-    sealed = seal(settings.notice_keys[0].public, normalise(address), language if language in LANGUAGES else "en")
-    if not NewsAddress.update(sealed=sealed).where(NewsAddress.mailbox == mailbox.id).execute():
-        NewsAddress.create(mailbox=mailbox.id, sealed=sealed)
+    token = new_stop_token()
+    sealed = seal(public, normalise(address), language if language in LANGUAGES else "en", token)
+    return sealed, stop_hash(token)
+
+
+def store_address(mailbox_id: int, sealed: tuple[bytes, str]) -> None:
+    """Keep (or replace) the mailbox's news address, as `sealed_address` made it. The flag of
+    pending news is left as it is: what the reporter does changes nothing but the address."""
+    box, stop = sealed
+    with database.atomic():
+        changed = NewsAddress.update(sealed=box, stop=stop, refusals=0).where(NewsAddress.mailbox == mailbox_id)
+        if not changed.execute():
+            NewsAddress.create(mailbox=mailbox_id, sealed=box, stop=stop)
+
+
+def set_address(settings: Settings, mailbox: Mailbox, address: str, language: str) -> None:
+    """Keep (or replace) the mailbox's news address, sealed to the current notice key."""
+    store_address(mailbox.id, sealed_address(settings, address, language))
 
 
 def remove_address(mailbox: Mailbox) -> None:
     """The reporter removed their address: the row goes (SQLite's secure_delete overwrites it)."""
     NewsAddress.delete().where(NewsAddress.mailbox == mailbox.id).execute()
+
+
+def stop(token: str) -> bool:
+    """The stop link was confirmed: the address it was sent to is deleted. False if none was kept."""
+    return bool(token) and bool(NewsAddress.delete().where(NewsAddress.stop == stop_hash(token)).execute())
 
 
 def has_address(mailbox: Mailbox) -> bool:
@@ -149,17 +210,21 @@ def count() -> int:
 
 
 def compose(settings: Settings, opened: Opened, sender: str) -> EmailMessage:
-    """The mail: that there is news, and the address to sign in at, in the reporter's language.
-    Nothing else: no reference, no state, no content, no date."""
+    """The mail: that there is news, the address to sign in at and the stop link, in the reporter's
+    language, with RFC 8058's one-click List-Unsubscribe. Nothing else: no reference, no state, no
+    content, no date."""
     translate = notify.translations(opened.language if opened.language in LANGUAGES else "en").gettext
     base = str(settings.get("MELDPUNT_BASE_URL") or "").rstrip("/")
+    stop_url = f"{base}/news/stop/{opened.stop}"
     message = EmailMessage()
     message["Subject"] = translate(SUBJECT)
     message["From"] = sender
     message["To"] = opened.address
     # Python's default Message-ID names this host: the mail provider learns nothing from ours.
     message["Message-ID"] = make_msgid(domain="meldpunt.invalid")
-    values = {"organisation": settings["MELDPUNT_ORGANISATION"], "url": f"{base}/replies"}
+    message["List-Unsubscribe"] = f"<{stop_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    values = {"organisation": settings["MELDPUNT_ORGANISATION"], "url": f"{base}/replies", "stop": stop_url}
     body = translate(BODY) % values
     onion = str(settings.get("MELDPUNT_ONION_ADDRESS") or "").rstrip("/")
     if onion:  # reporters who came over Tor find their way back the same way
@@ -175,62 +240,162 @@ class Delivery:
     sent: int = 0
     failed: int = 0  # the mail server refused it: the flag stays, the next fixed time tries again
     unreadable: int = 0  # no configured notice key opens the address: the flag stays
+    unsendable: int = 0  # no mail could be made or sent for it (any other error): the flag stays
+    deleted: int = 0  # refused permanently at REFUSALS_BEFORE_DELETION fixed times in a row
     resealed: int = 0  # opened with a previous notice key and sealed again to the current one
+    left: int = 0  # not tried: the mail server went away twice; the next fixed time tries them
+    stopped: str = ""  # why the run stopped early (an exception's class name), or empty
+
+
+# The connection is gone or the server closes it (421): reconnect once, else stop for this time.
+CONNECTION_LOST = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """The server went away or said 421 ("closing"; smtplib has closed the connection then)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return any(code == 421 for code, _text in exc.recipients.values())
+    return isinstance(exc, CONNECTION_LOST) or getattr(exc, "smtp_code", 0) == 421
+
+
+def _permanent(exc: BaseException) -> bool:
+    """A 5xx for this recipient: the address is refused, not the mail or the sender."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _text in exc.recipients.values())
+    return False
+
+
+def waiting() -> tuple[list[tuple[int, bytes, int]], list[int]]:
+    """In one short transaction: the (mailbox id, sealed address, refusals) of each mailbox with news
+    and an address, and the ids of those with news and none."""
+    with database.atomic():
+        mailed = list(
+            NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed, NewsAddress.refusals)
+            .join(Mailbox, on=(NewsAddress.mailbox == Mailbox.id))
+            .where(Mailbox.news_pending)
+            .tuples()
+        )
+        addressed = {row[0] for row in mailed}
+        others = [row for (row,) in Mailbox.select(Mailbox.id).where(Mailbox.news_pending).tuples()]
+    return mailed, [row for row in others if row not in addressed]
+
+
+def _clear(mailbox_ids: list[int]) -> None:
+    """The flags of mailboxes read at the start, and only theirs: one set since stays set."""
+    if mailbox_ids:
+        with database.atomic():
+            Mailbox.update(news_pending=False).where(Mailbox.id.in_(mailbox_ids)).execute()
+
+
+def _sent(mailbox_id: int) -> None:
+    with database.atomic():
+        Mailbox.update(news_pending=False).where(Mailbox.id == mailbox_id).execute()
+        NewsAddress.update(refusals=0).where(NewsAddress.mailbox == mailbox_id).execute()
+
+
+def _refused(mailbox_id: int, sealed: bytes, refusals: int) -> bool:
+    """One more permanent refusal; at REFUSALS_BEFORE_DELETION the address goes (and with it the
+    flag, which no mail will answer). Only the address that was refused: one the reporter changed
+    meanwhile starts anew. True if it was deleted."""
+    unchanged = (NewsAddress.mailbox == mailbox_id) & (NewsAddress.sealed == sealed)
+    with database.atomic():
+        if refusals + 1 >= REFUSALS_BEFORE_DELETION:
+            gone = NewsAddress.delete().where(unchanged).execute()
+            if gone:
+                Mailbox.update(news_pending=False).where(Mailbox.id == mailbox_id).execute()
+            return bool(gone)
+        NewsAddress.update(refusals=NewsAddress.refusals + 1).where(unchanged).execute()
+    return False
 
 
 def deliver(settings: Settings, sender: str) -> Delivery:
-    """At a fixed time: one mail to each mailbox with news and an address, then every other
-    mailbox's flag cleared, those mailed or without an address alike. One SMTP connection."""
+    """At a fixed time: one mail to each mailbox with news and an address, in a shuffled order,
+    with no transaction open while the mail server is talked to; each mailbox's flag is cleared
+    right after its mail went out, and those of mailboxes with news but no address at the start.
+    A connection that is lost is made again once; lost again, the rest waits for the next fixed
+    time. Any other error for one mailbox is counted and never stops the others."""
     done = Delivery()
     keys = settings.notice_keys
-    waiting = list(
-        NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed)
-        .join(Mailbox, on=(NewsAddress.mailbox == Mailbox.id))
-        .where(Mailbox.news_pending)
-        .tuples()
-    )
-    keep = set()
-    if waiting and keys:
-        with notify.connection(settings) as client:
-            for mailbox_id, sealed in waiting:
-                try:
-                    opened = open_sealed(keys, sealed)
-                except (NotForThisKey, ValueError, KeyError):
-                    done.unreadable += 1
-                    keep.add(mailbox_id)
-                    continue
-                try:
-                    client.send_message(compose(settings, opened, sender))
-                except notify.SMTP_REFUSALS:  # the message names the address: never shown
-                    done.failed += 1
-                    keep.add(mailbox_id)
-                    continue
-                done.sent += 1
-    elif waiting:
-        done.unreadable = len(waiting)
-        keep = {mailbox_id for mailbox_id, _sealed in waiting}
-    cleared = Mailbox.update(news_pending=False).where(Mailbox.news_pending)
-    if keep:
-        cleared = cleared.where(Mailbox.id.not_in(list(keep)))
-    cleared.execute()
+    mailed, unaddressed = waiting()
+    _clear(unaddressed)
+    if not keys:
+        done.unreadable = len(mailed)
+        return done
+    secrets.SystemRandom().shuffle(mailed)  # the relay must not learn the rows' order
+    queue = list(mailed)
+    reconnected = False
+    while queue:
+        try:
+            with notify.connection(settings) as client:
+                while queue:
+                    mailbox_id, sealed, refusals = queue[0]
+                    _one(settings, client, sender, keys, mailbox_id, bytes(sealed), refusals, done)
+                    queue.pop(0)
+        except Exception as exc:  # connection-level, or the sign-in; the message may name an address
+            if not _connection_lost(exc) and not isinstance(exc, smtplib.SMTPException):
+                raise
+            if reconnected:
+                done.stopped = type(exc).__name__
+                done.left = len(queue)
+                break
+            reconnected = True
     return done
 
 
+def _one(settings, client, sender, keys, mailbox_id: int, sealed: bytes, refusals: int, done: Delivery) -> None:
+    """One mailbox's mail. A lost connection propagates (`deliver` reconnects); anything else is
+    counted here."""
+    try:
+        opened = open_sealed(keys, sealed)
+    except (NotForThisKey, ValueError, KeyError):
+        done.unreadable += 1
+        return
+    try:
+        client.send_message(compose(settings, opened, sender))
+    except Exception as exc:  # counted, never shown: the message may name the address
+        if _connection_lost(exc):
+            raise
+        if _permanent(exc) and _refused(mailbox_id, sealed, refusals):
+            done.deleted += 1
+        elif isinstance(exc, notify.SMTP_REFUSALS):
+            done.failed += 1
+        else:
+            done.unsendable += 1
+        _reset(client)
+        return
+    done.sent += 1
+    _sent(mailbox_id)
+
+
+def _reset(client: smtplib.SMTP) -> None:
+    """After a refused mail, the transaction on the connection is reset for the next one."""
+    try:
+        client.rset()
+    except smtplib.SMTPException:
+        pass
+
+
 def reseal(settings: Settings) -> Delivery:
-    """Addresses still sealed to a previous notice key, sealed again to the current one (key
-    rotation, docs/operations.md). Those no key opens are counted and left alone."""
+    """Addresses still sealed to a previous notice key (or sealed before stop links existed),
+    sealed again to the current one (key rotation, docs/operations.md). Each update only if the
+    row is still what was read: an address the reporter changed meanwhile is theirs. Those no key
+    opens are counted and left alone."""
     done = Delivery()
     keys = settings.notice_keys
-    if len(keys) < 2:
+    if not keys:
         return done
-    for mailbox_id, sealed in list(NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed).tuples()):
+    rows = NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed).tuples()
+    for mailbox_id, sealed in list(rows.where(NewsAddress.stop.is_null()) if len(keys) < 2 else rows):
+        sealed = bytes(sealed)
         try:
             opened = open_sealed(keys, sealed)
         except (NotForThisKey, ValueError, KeyError):
             done.unreadable += 1
             continue
-        if opened.key is not keys[0]:
-            fresh = seal(keys[0].public, opened.address, opened.language)
-            NewsAddress.update(sealed=fresh).where(NewsAddress.mailbox == mailbox_id).execute()
-            done.resealed += 1
+        if opened.key is not keys[0] or not opened.stop:
+            token = opened.stop or new_stop_token()
+            fresh = seal(keys[0].public, opened.address, opened.language, token)
+            unchanged = (NewsAddress.mailbox == mailbox_id) & (NewsAddress.sealed == sealed)
+            if NewsAddress.update(sealed=fresh, stop=stop_hash(token)).where(unchanged).execute():
+                done.resealed += 1
     return done

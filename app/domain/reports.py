@@ -18,7 +18,7 @@ from .blobs import BlobReader, BlobWriter
 from .clock import today
 from .db import database
 from .errors import AlreadyAdopted, NotFound, NotInitialised
-from .models import Item, Mailbox, Report, Setting, thread_start
+from .models import Item, Mailbox, NewsAddress, Report, Setting, thread_start
 from .sessions import spend_challenge
 from .settings import Settings
 from .uploads import check_quota, delete_items
@@ -107,11 +107,14 @@ def _adopt_envelope(item: Item, report_row: Report, kind: str, position: int) ->
 TEXT = "text/plain; charset=utf-8"
 
 
-def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> tuple[Report, passphrases.Passphrase]:
+def store_report(
+    settings: Settings, fields: dict, attachments: list[Item], news_address: tuple[bytes, str] | None = None
+) -> tuple[Report, passphrases.Passphrase]:
     """Server-seal the report's fields to the team, adopt its attachments, and create a mailbox.
 
     The reporter's key is derived first: if no derivation slot is free (Busy), nothing has been
-    stored. Then the report, its items and its mailbox are one transaction: all or nothing."""
+    stored. Then the report, its items, its mailbox and its news address (sealed already:
+    app/domain/news.py `sealed_address`) are one transaction: all or nothing."""
     phrase, identity = _new_identity(settings)
     day = today(settings.zone)
     body = report.encode(fields)
@@ -119,12 +122,16 @@ def store_report(settings: Settings, fields: dict, attachments: list[Item]) -> t
         report_row = _new_report(settings)
         item = _adopt_envelope(staged, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _create_mailbox(report_row, identity, day)
+        _keep_news_address(_create_mailbox(report_row, identity, day), news_address)
     return report_row, phrase
 
 
 def store_browser_sealed_report(
-    settings: Settings, sealed: Item, attachments: list[Item], challenge: str | None = None
+    settings: Settings,
+    sealed: Item,
+    attachments: list[Item],
+    challenge: str | None = None,
+    news_address: tuple[bytes, str] | None = None,
 ) -> tuple[Report, passphrases.Passphrase]:
     """The same for a report the browser sealed: its envelopes are stored unchanged. `challenge`,
     the proof of work it was filed with, is used up in the same transaction."""
@@ -135,8 +142,16 @@ def store_browser_sealed_report(
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _create_mailbox(report_row, identity, report_row.received)
+        _keep_news_address(_create_mailbox(report_row, identity, report_row.received), news_address)
     return report_row, phrase
+
+
+def _keep_news_address(mailbox: Mailbox, news_address: tuple[bytes, str] | None) -> None:
+    """The news address left on the form, as app/domain/news.py `sealed_address` made it: stored
+    in the report's transaction, so a report is never kept without it or it without the report."""
+    if news_address is not None:
+        sealed, stop = news_address
+        NewsAddress.create(mailbox=mailbox.id, sealed=sealed, stop=stop)
 
 
 def _new_identity(settings: Settings) -> tuple[passphrases.Passphrase, passphrases.ReporterIdentity]:
@@ -247,6 +262,7 @@ class Entry:
     day: datetime.date
     text: str
     attachments: list[Attachment] = field(default_factory=list)
+    assessment: bool = False  # the team's assessment, sent with the acknowledgment
 
 
 def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
@@ -262,7 +278,8 @@ def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
     for item in items:
         opener = Opener(BlobReader(item), key)
         body = b"".join(_bounded(opener))
-        entry = Entry("team" if item.kind == "reply" else "reporter", item.day, body.decode("utf-8", "replace"))
+        author = "team" if item.kind == "reply" else "reporter"
+        entry = Entry(author, item.day, body.decode("utf-8", "replace"), assessment=bool(item.assessment))
         for attachment in list(item.attachments.where(Item.complete).order_by(Item.position)):
             meta = Opener(BlobReader(attachment), key).meta
             entry.attachments.append(Attachment(numbers[attachment.id], meta.name or "attachment", attachment.size))

@@ -655,6 +655,16 @@ def _news() -> None:
     database.create_tables([NewsAddress])
 
 
+def _news_stop() -> None:
+    """Version 14: each news address's stop token, as a hash (the stop link in every news mail
+    finds its row without the notice key), and the count of fixed times in a row the mail server
+    refused it for good (app/domain/news.py). Rows from before get a token at the next `meldpunt
+    notify` (`news.reseal`)."""
+    database.execute_sql('ALTER TABLE "newsaddress" ADD COLUMN "stop" VARCHAR(255)')
+    database.execute_sql('ALTER TABLE "newsaddress" ADD COLUMN "refusals" INTEGER NOT NULL DEFAULT 0')
+    database.execute_sql('CREATE UNIQUE INDEX "newsaddress_stop" ON "newsaddress" ("stop")')
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
@@ -677,6 +687,7 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
         _chunk_file,
     ),
     13: ("news for reporters: sealed news addresses, a news flag per mailbox, the team's assessment", _news),
+    14: ("news for reporters: a stop link's token (as a hash) and permanent refusals per address", _news_stop),
 }
 MOVING = 12  # the migration whose rows move afterwards (`_move_chunks`)
 LATEST = max(MIGRATIONS, default=BASELINE)

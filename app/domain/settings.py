@@ -188,6 +188,17 @@ def check_secret(settings: dict) -> None:
         raise ConfigError("SECRET_KEY is missing or shorter than 32 characters: run `meldpunt init` or set it.")
 
 
+NOTICE_PUBLIC = "notice_public_key"  # not a setting: what `public_notice_only` leaves of the notice key
+
+
+def public_notice_only(values: dict) -> dict:
+    """`values` with the notice key's private halves replaced by the current key's public half."""
+    public = Settings(values).notice_public
+    stripped = {**values, "MELDPUNT_NOTICE_KEY": None, "MELDPUNT_NOTICE_KEY_PREVIOUS": None}
+    stripped[NOTICE_PUBLIC] = str(public) if public else None
+    return stripped
+
+
 class Settings(Mapping):
     """The loaded settings, read-only, with the values the domain needs already parsed.
 
@@ -199,8 +210,14 @@ class Settings(Mapping):
         self._values = dict(values)
 
     @classmethod
-    def load(cls, folder: Path | None = None, overrides: dict | None = None) -> "Settings":
-        return cls(load(folder or instance_path(), overrides))
+    def load(
+        cls, folder: Path | None = None, overrides: dict | None = None, notice_private: bool = False
+    ) -> "Settings":
+        """The instance's settings. The portal's pages get only the notice key's public half (they
+        seal, never open); `meldpunt` asks for the private halves (`notice_private`), which only
+        `notify` uses: a flaw in the web process cannot read them from its memory."""
+        values = load(folder or instance_path(), overrides)
+        return cls(values if notice_private else public_notice_only(values))
 
     def __getitem__(self, key: str) -> object:
         return self._values[key]
@@ -285,6 +302,23 @@ class Settings(Mapping):
         if keys[0] is None:
             return ()
         return tuple(keys)
+
+    @cached_property
+    def notice_public(self) -> PublicKey | None:
+        """The public half of the current notice key, all the portal's pages need (sealing an
+        address); None when no current key is configured. Only `meldpunt notify` uses the private
+        halves (`notice_keys`)."""
+        keys = self.notice_keys
+        if keys:
+            return keys[0].public
+        public = self._values.get(NOTICE_PUBLIC)
+        return PublicKey.parse(str(public)) if public else None
+
+    @property
+    def notice_previous_only(self) -> bool:
+        """MELDPUNT_NOTICE_KEY_PREVIOUS set without a current key: news is off, though it looks on."""
+        current = str(self._values.get("MELDPUNT_NOTICE_KEY") or "").strip()
+        return not current and bool(str(self._values.get("MELDPUNT_NOTICE_KEY_PREVIOUS") or "").strip())
 
     def number(self, key: str) -> int:
         """A whole-number setting, checked against its bounds (LIMITS; else 0 or more)."""

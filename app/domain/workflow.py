@@ -9,6 +9,7 @@ import datetime
 
 from . import chain
 from .clock import now, today
+from .db import is_sqlite
 from .errors import DuplicateNeedsOriginal, TransitionRefused
 from .models import CLOSED_STATES, OPEN_STATES, Credit, Event, Item, Mailbox, Proposal, Report, User
 from .settings import Settings
@@ -107,21 +108,39 @@ def set_dates(
     touch(settings, report)
 
 
+class AlreadyAcknowledged(TransitionRefused):
+    """The report was acknowledged already (a second click, another tab): nothing more is stored."""
+
+
 def acknowledge(settings: Settings, report: Report, user: User, assessment: Item, fix: datetime.date) -> None:
     """The team's first answer, in the shape the policy promises: "acknowledged", the assessment (a
     reply already part of the thread, sealed to the reporter and the team like any other) and the
-    expected fix date. Call inside the transaction that adopted `assessment`."""
-    if report.acknowledged is not None:
-        raise TransitionRefused("the report was acknowledged before: reply, or set the dates")
+    expected fix date. Call inside the transaction that adopted `assessment`: the report is read
+    again there (locked on PostgreSQL; SQLite's write transaction holds the lock already), so a
+    second acknowledgment, or a state changed meanwhile, is seen, and AlreadyAcknowledged rolls the
+    whole transaction back, the second assessment with it."""
     if assessment.report_id != report.id or assessment.kind != "reply":
         raise TransitionRefused("the assessment is a reply in this report's thread")
-    change_state(settings, report, "acknowledged", user)
+    query = Report.select().where(Report.id == report.id)
+    fresh = (query if is_sqlite() else query.for_update()).get()
+    if fresh.acknowledged is not None:
+        raise AlreadyAcknowledged("the report was acknowledged before: reply, or set the dates")
+    # Only while it is still unacknowledged: the guard holds even without the lock.
+    claimed = Report.update(acknowledged=today(settings.zone)).where(
+        (Report.id == report.id) & Report.acknowledged.is_null()
+    )
+    if not claimed.execute():
+        raise AlreadyAcknowledged("the report was acknowledged before: reply, or set the dates")
+    fresh.acknowledged = None  # change_state sets the day it claimed, and records the transition
+    change_state(settings, fresh, "acknowledged", user)
     Item.update(assessment=True).where(Item.id == assessment.id).execute()
-    if fix != report.fix_expected:
-        report.fix_expected = fix
-        report.save()
-        record(report, user, "fix-expected", fix.isoformat())
-    record(report, user, "reply", "the assessment, with the acknowledgment")
+    if fix != fresh.fix_expected:
+        fresh.fix_expected = fix
+        fresh.save()
+        record(fresh, user, "fix-expected", fix.isoformat())
+    record(fresh, user, "reply", "the assessment, with the acknowledgment")
+    for name in ("state", "acknowledged", "fix_expected", "updated", "closed_on"):
+        setattr(report, name, getattr(fresh, name))
 
 
 def mark_aware(settings: Settings, report: Report, user: User) -> None:

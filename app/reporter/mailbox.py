@@ -111,13 +111,13 @@ def mailbox():
 def _page(box: Mailbox, key: PrivateKey, form: FollowUpForm, news_form: NewsAddressForm) -> str:
     report = box.report
     entries = thread(box, key)
-    first = assessment_index(box)
+    assessment = next((entry for entry in entries if entry.assessment), None)
     return render_template(
         "reporter/mailbox.html",
         report=report,
         # The assessment has a place of its own, above the other messages.
-        entries=[entry for index, entry in enumerate(entries) if index != first],
-        assessment=entries[first] if first is not None and first < len(entries) else None,
+        entries=[entry for entry in entries if entry is not assessment],
+        assessment=assessment,
         items=listed_items(box),
         form=form,
         news_form=news_form,
@@ -145,7 +145,9 @@ def news_address():
         news.set_address(settings(), box, form.news_address.data, str(get_locale() or "en"))
         flash(_("Your address is kept. We mail you when there is news, without saying what it is."))
         return redirect(url_for("reporter.mailbox"), code=303)
-    if not form.news_address.errors:
+    if form.csrf_token.errors:  # the real reason, in the page's language, as a line of the form's own
+        form.csrf_token.errors = [_("The form had expired. Check it and send it again.")]
+    elif not form.news_address.errors:
         form.news_address.errors = [_("Fill in an e-mail address, or remove the one kept.")]
     g.encrypting = True
     return _page(box, key, FollowUpForm(formdata=None), form), 400
@@ -181,17 +183,6 @@ def download(number: int):
         mimetype="application/octet-stream",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
     )
-
-
-def assessment_index(box: Mailbox) -> int | None:
-    """Where the team's assessment is among the thread's entries (`thread` lists the complete
-    follow-ups and replies in this order), or None before the team acknowledged with one."""
-    items = (
-        Item.select(Item.id, Item.assessment)
-        .where((Item.report == box.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
-        .order_by(Item.position, Item.id)
-    )
-    return next((index for index, item in enumerate(items) if item.assessment), None)
 
 
 @dataclass(frozen=True)

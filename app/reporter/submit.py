@@ -8,7 +8,7 @@ from crypto import passphrase as passphrases
 
 from ..domain import news
 from ..domain.errors import Busy
-from ..domain.models import Mailbox, Report
+from ..domain.models import Report
 from ..domain.reports import store_browser_sealed_report, store_report
 from ..domain.uploads import delete_items
 from ..web import pow as proof_of_work
@@ -35,12 +35,13 @@ def _news_offered() -> bool:
     return news.offered(settings())
 
 
-def keep_news_address(report: Report, address: str | None) -> None:
-    """The address left on the report form, sealed to the notice key beside the mailbox, never in
-    the report. Without a notice key the form shows no field, and nothing is kept."""
+def sealed_news_address(address: str | None) -> tuple[bytes, str] | None:
+    """The address left on the report form (checked by the form already), sealed to the notice
+    key's public half, to be stored in the report's own transaction: never in the report. Without
+    a notice key the form shows no field, and nothing is kept."""
     if address and news.offered(settings()):
-        mailbox = Mailbox.get(Mailbox.report == report)
-        news.set_address(settings(), mailbox, address, str(get_locale() or "en"))
+        return news.sealed_address(settings(), address, str(get_locale() or "en"))
+    return None
 
 
 @bp.route("/report", methods=["GET", "POST"])
@@ -64,14 +65,15 @@ def report_form():
         kept.remember(KEPT, earlier, new)
         return render_template("reporter/report.html", form=form, kept=kept.recall(KEPT)), 400
     try:
-        report, phrase = store_report(settings(), form.fields_for_envelope(), [*earlier, *new])
+        report, phrase = store_report(
+            settings(), form.fields_for_envelope(), [*earlier, *new], sealed_news_address(form.news_address.data)
+        )
     except Busy:  # nothing was stored; the form comes back with its text and attachments
         kept.remember(KEPT, earlier, new)
         form.accept_policy.errors = [_busy()]
         page = render_template("reporter/report.html", form=form, kept=kept.recall(KEPT))
         return page, 503, {"Retry-After": RETRY_AFTER}
     kept.forget(KEPT)
-    keep_news_address(report, form.news_address.data)
     return _passphrase_page(phrase, reference=report.reference)
 
 
@@ -103,23 +105,28 @@ def report_sealed():
         return _passphrase_page(passphrases.generate(), reference=None)
     if not (form.validate() and proof_of_work.solved()) or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
+        # The uploads are let go: the browser seals and uploads anew when it sends again, and the
+        # first ones must not count against this session's upload budget meanwhile.
+        delete_items(items or [])
+        uploads.forget(uploads.sealed_handles())
         page = ReportForm(formdata=None)
         page.accept_policy.errors = list(form.accept_policy.errors)
         page.news_address.errors = list(form.news_address.errors)
-        if form.csrf_token.errors:  # Flask-WTF's own wording is English; say it in the page's language
-            page.accept_policy.errors.append(_("The form had expired. Check it and send it again."))
+        if form.csrf_token.errors:  # a line of the form's own, as errors_summary says it (macros.html)
+            page.csrf_token.errors = [_("The form had expired. Check it and send it again.")]
         if items is None:
-            page.accept_policy.errors.append(_("The encrypted upload is incomplete. Send again."))
+            page.form_errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
     try:
-        report, phrase = store_browser_sealed_report(settings(), items[0], items[1:], proof_of_work.current())
+        report, phrase = store_browser_sealed_report(
+            settings(), items[0], items[1:], proof_of_work.current(), sealed_news_address(form.news_address.data)
+        )
     except Busy:  # nothing was stored; the form and its uploads are still in the browser
         page = ReportForm(formdata=None)
         page.accept_policy.errors = [_busy()]
         return render_template("reporter/report.html", form=page, kept=[]), 503, {"Retry-After": RETRY_AFTER}
     uploads.forget(uploads.sealed_handles())
     proof_of_work.forget()
-    keep_news_address(report, form.news_address.data)
     return _passphrase_page(phrase, reference=report.reference)
 
 

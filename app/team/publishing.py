@@ -11,9 +11,8 @@ from ..domain.export import bundle_for
 from ..domain.models import Credit, Report
 from ..web.context import settings
 from .blueprint import bp
-from .reports import back, checked_form, find_report
-
-MAX_CREDIT_CHARS = 200
+from .forms import CreditForm
+from .reports import back, checked_form, find_report, report_page
 
 
 def _zip(data, name: str) -> Response:
@@ -32,11 +31,13 @@ def credit(reference: str):
     """Publish the name the reporter asked to be credited with (typed after reading it offline)."""
     checked_form()
     row = find_report(reference)
-    name = request.form.get("name", "").strip()
+    if row.state not in workflow.CREDITABLE:  # the form is not on the page: nothing to mend there
+        return back(reference, _("Credit can be published for a resolved report, with a name."))
+    form = CreditForm()
+    if not form.validate_on_submit():
+        return report_page(row, form)
     try:
-        if not name or len(name) > MAX_CREDIT_CHARS:
-            raise TransitionRefused("a credit needs a name")
-        workflow.publish_credit(settings(), row, g.user, name)
+        workflow.publish_credit(settings(), row, g.user, form.name.data)
     except TransitionRefused:
         return back(reference, _("Credit can be published for a resolved report, with a name."))
     return back(reference)

@@ -1,8 +1,6 @@
 """Replies to the reporter: typed here (sealed in the browser, or on the server without
 JavaScript) or made offline with `meldpunt-team reply` and uploaded unchanged."""
 
-import datetime
-
 from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -11,7 +9,7 @@ from ..domain import workflow
 from ..domain.blobs import BlobReader
 from ..domain.db import database
 from ..domain.errors import NotFound, UploadRefused
-from ..domain.models import Report
+from ..domain.models import Mailbox, Report
 from ..domain.reports import adopt_reply, reply_recipients, sealed_reply
 from ..domain.uploads import check_envelope
 from ..web import uploads
@@ -19,7 +17,8 @@ from ..web.context import settings
 from ..web.csrf import csrf
 from ..web.limits import per_report
 from .blueprint import bp
-from .reports import back, checked_form, find_report
+from .forms import AcknowledgeForm, ReplyForm
+from .reports import back, checked_form, find_report, report_page
 
 REPLY = "reply:"  # an upload's purpose: a reply to the report with this reference
 
@@ -45,10 +44,10 @@ def reply(reference: str):
     """A reply typed here without JavaScript: sealed on the server."""
     checked_form()
     row = find_report(reference)
-    text = request.form.get("message", "").strip()
-    if not text:
-        return back(reference, _("Write a reply first."))
-    with sealed_reply(settings(), row, text) as reply, database.atomic():
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return report_page(row, form)
+    with sealed_reply(settings(), row, form.message.data.strip()) as reply, database.atomic():
         adopt_reply(row, reply)
         _replied(row, "typed in the workspace")
     return back(reference, _sent())
@@ -88,21 +87,26 @@ def acknowledge(reference: str):
     date, with the state "acknowledged", in one transaction."""
     checked_form()
     row = find_report(reference)
-    text = request.form.get("assessment", "").strip()
-    try:
-        fix = datetime.date.fromisoformat(request.form.get("fix_expected", ""))
-    except ValueError:
-        fix = None
-    if not text or fix is None:
-        return back(reference, _("Write the assessment and give the expected fix date to acknowledge the report."))
+    # What the form cannot mend is said first: the form is not on the page any more.
     if row.acknowledged is not None or "acknowledged" not in workflow.allowed(row.state):
         return back(reference, _("That change is not possible from the current state."))
+    if Mailbox.get_or_none(Mailbox.report == row) is None:
+        return back(reference, _closed())
+    form = AcknowledgeForm(row)
+    if not form.validate_on_submit():
+        return report_page(row, form)
     try:
-        with sealed_reply(settings(), row, text) as reply, database.atomic():
-            workflow.acknowledge(settings(), row, g.user, adopt_reply(row, reply), fix)
+        with sealed_reply(settings(), row, form.assessment.data.strip()) as reply, database.atomic():
+            workflow.acknowledge(settings(), row, g.user, adopt_reply(row, reply), form.fix_expected.data)
     except NotFound:
-        return back(reference, _("The reporter has no mailbox any more: acknowledge with a state change instead."))
+        return back(reference, _closed())
+    except workflow.AlreadyAcknowledged:  # a second click or tab: rolled back, "already sent" (409)
+        abort(409)
     return back(reference, _("Acknowledged: the assessment is sealed to the reporter and the team."))
+
+
+def _closed() -> str:
+    return _("The reporter has no mailbox any more: acknowledge with a state change instead.")
 
 
 @bp.post("/reports/<reference>/reply-file")

@@ -1,6 +1,5 @@
 """The report list with its clocks, the report page and what the team does there."""
 
-import datetime
 from contextlib import nullcontext
 from typing import NamedTuple
 
@@ -18,6 +17,7 @@ from ..domain.reports import adopt_reply, sealed_reply
 from ..web.context import settings
 from ..web.i18n import CLOCKS, clock_label, short_day, state_label
 from .blueprint import bp
+from .forms import AcknowledgeForm, CreditForm, DatesForm, HoldForm, LiftHoldForm, ReplyForm, StateForm
 from .proposals import rows
 
 PAGE_SIZE = 50
@@ -130,13 +130,39 @@ def find_report(reference: str) -> Report:
 
 @bp.get("/reports/<reference>")
 def report(reference: str):
+    return report_page(find_report(reference))
+
+
+def report_page(row: Report, posted: FlaskForm | None = None):
+    """The report page with each of its forms. `posted`, a form that failed, comes back with its
+    messages, what was typed in it, and its summary at the top of the page (status 400); the
+    others are shown as they would be on opening the page."""
     g.encrypting = True  # replies are sealed in the browser when JavaScript runs
-    row = find_report(reference)
     mailbox = Mailbox.get_or_none(Mailbox.report == row)
     reporter = PublicKey.parse(mailbox.public_key) if mailbox else None
     workflow.record(row, g.user, "viewed")  # who looked at which report is part of the history
     events = Event.select().where(Event.report == row).order_by(Event.seq.desc()).limit(HISTORY_ROWS)
-    return render_template(
+    in_force = deadlines.disclosure_day(settings(), row)
+    fresh = {"formdata": None}
+    forms = {
+        "acknowledge": AcknowledgeForm(row, data={"fix_expected": row.fix_expected}, **fresh),
+        "state": StateForm(row, **fresh),
+        "dates": DatesForm(
+            row, in_force, data={"fix_expected": row.fix_expected, "disclosure_planned": in_force}, **fresh
+        ),
+        "reply": ReplyForm(**fresh),
+        "hold": (LiftHoldForm if row.hold_reason else HoldForm)(**fresh),
+        "credit": CreditForm(**fresh),
+    }
+    for name, form in forms.items():
+        if posted is not None and type(posted) is type(form):
+            forms[name] = posted
+    acknowledging = "acknowledged" in workflow.allowed(row.state) and not row.acknowledged and mailbox is not None
+    if acknowledging:  # offered with the assessment, not as a plain state change
+        forms["state"].state.choices = [
+            choice for choice in forms["state"].state.choices if choice[0] != "acknowledged"
+        ]
+    page = render_template(
         "team/report.html",
         report=row,
         clocks=deadlines.clocks(settings(), row),
@@ -144,9 +170,11 @@ def report(reference: str):
         events=list(events),
         reporter_fingerprint=reporter.fingerprint if reporter else None,
         reporter_key=reporter.raw.hex() if reporter else None,
-        transitions=workflow.allowed(row.state),
+        acknowledging=acknowledging,
         form=FlaskForm(),
-        default_disclosure=deadlines.disclosure_day(settings(), row),
+        forms=forms,
+        posted=posted,
+        default_disclosure=in_force,
         credits=list(row.credits),
         can_credit=row.state in workflow.CREDITABLE,
         can_hold=g.user.role == "admin",
@@ -155,6 +183,7 @@ def report(reference: str):
         # from the row being gone, never from an event: nothing records when a reporter closed theirs.
         mailbox_closed=mailbox is None,
     )
+    return page, 400 if posted is not None else 200
 
 
 def checked_form() -> None:
@@ -172,27 +201,17 @@ def back(reference: str, message: str | None = None):
 def change_state(reference: str):
     checked_form()
     row = find_report(reference)
-    target = request.form.get("state", "")
-    original = None
-    if target == "duplicate":
-        named = request.form.get("duplicate_of", "").strip()
-        if not named:
-            return back(reference, _("Name the original report's reference to mark this one as a duplicate."))
-        original = Report.get_or_none(Report.reference == named)
-        if original is None:
-            return back(reference, _("No report has the reference %(reference)s.", reference=named))
-    if request.form.get("message", "").strip() and Mailbox.get_or_none(Mailbox.report == row) is None:
-        # Said before anything changes: the state and its message go together or not at all.
-        return back(
-            reference,
-            _("The reporter has no mailbox any more: nothing was changed. Change the state without a message."),
-        )
-    message = request.form.get("message", "").strip()
+    if not workflow.allowed(row.state):  # the form is not offered (changed in another tab)
+        return back(reference, _("That change is not possible from the current state."))
+    form = StateForm(row)
+    if not form.validate_on_submit():
+        return report_page(row, form)
+    target, message = form.state.data, form.message.data
     try:
         # The reply is sealed and stored first, then joins the thread in the state change's
         # transaction, or is deleted again with it (app/domain/reports.py `sealed_reply`).
         with sealed_reply(settings(), row, message) if message else nullcontext() as reply, database.atomic():
-            workflow.change_state(settings(), row, target, g.user, original)
+            workflow.change_state(settings(), row, target, g.user, form.original)
             if reply is not None:
                 adopt_reply(row, reply)
                 workflow.record(row, g.user, "reply", "typed with a state change")
@@ -203,23 +222,15 @@ def change_state(reference: str):
     return back(reference, _("State changed to: %(state)s", state=state_label(target)))
 
 
-def _day(name: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(request.form.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.post("/reports/<reference>/dates")
 def set_dates(reference: str):
     checked_form()
     row = find_report(reference)
-    in_force = deadlines.disclosure_day(settings(), row)
-    reason = request.form.get("reason", "").strip()
-    try:
-        workflow.set_dates(settings(), row, g.user, _day("fix_expected"), _day("disclosure_planned"), in_force, reason)
-    except TransitionRefused:
-        return back(reference, _("Give a reason for the disclosure date."))
+    form = DatesForm(row, deadlines.disclosure_day(settings(), row))
+    if not form.validate_on_submit():
+        return report_page(row, form)
+    fix, disclosure = form.fix_expected.data, form.disclosure_planned.data
+    workflow.set_dates(settings(), row, g.user, fix, disclosure, form.in_force, form.reason.data or "")
     return back(reference, _("Dates saved."))
 
 
@@ -246,21 +257,23 @@ def hold(reference: str):
     checked_form()
     row = find_report(reference)
     action = request.form.get("action", "")
-    reason = request.form.get("reason", "")
     if action not in ("place", "lift"):
         abort(400)
     if (action == "place") == (row.hold_reason is not None):  # placed or lifted already (another tab)
         return back(reference)
+    form = (HoldForm if action == "place" else LiftHoldForm)()
+    if action == "lift" and proposals.open_ones(workflow.LIFT_HOLD, row.reference):
+        return back(reference, _("Lifting this hold is proposed already: it waits for a second person."))
+    if not form.validate_on_submit():
+        return report_page(row, form)
     if action == "place":
         try:
-            workflow.place_hold(row, g.user, reason)
+            workflow.place_hold(row, g.user, form.reason.data)
         except TransitionRefused:
             return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
         return back(reference, _("Legal hold placed: no retention rule deletes anything of this report."))
-    if proposals.open_ones(workflow.LIFT_HOLD, row.reference):
-        return back(reference, _("Lifting this hold is proposed already: it waits for a second person."))
     try:
-        proposals.propose(g.user, workflow.LIFT_HOLD, row.reference, reason)
+        proposals.propose(g.user, workflow.LIFT_HOLD, row.reference, form.reason.data)
     except proposals.Refused:
         return back(reference, _("Give a reason (at most 500 characters) to place or lift a legal hold."))
     return back(

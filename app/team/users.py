@@ -15,20 +15,25 @@ from ..domain.workflow import record
 from ..web.context import settings
 from ..web.proposals import enrolment_link, rows
 from .blueprint import bp
+from .forms import NewAccountForm
 
 CREATE = {"admin": proposals.CREATE_ADMIN, "auditor": proposals.CREATE_AUDITOR}
 
 
-def _page(link: str | None = None, code: dict | None = None):
-    return render_template(
+def _page(link: str | None = None, code: dict | None = None, posted: NewAccountForm | None = None):
+    """The accounts page; `posted`, the new account's form that failed, comes back with its
+    messages and what was typed (status 400)."""
+    page = render_template(
         "team/users.html",
         users=User.select().order_by(User.name),
         form=FlaskForm(),
+        new_account=posted or NewAccountForm(formdata=None),
+        posted=posted,
         link=link,
         code=code,
-        roles=accounts.ROLES,
         pending=rows(proposals.open_ones(proposals.ACCOUNT_ACTIONS)),
     )
+    return page, 400 if posted is not None else 200
 
 
 def _back():
@@ -63,17 +68,13 @@ def add_user():
     officer as a proposal, which another admin or a privacy officer approves."""
     if not FlaskForm().validate_on_submit():
         abort(400)
-    role = request.form.get("role", "")
-    if role not in accounts.ROLES:
-        abort(400)
-    try:
-        name = accounts.account_name(request.form.get("name", ""))
-    except ValueError:
-        flash(_("Give a name of 1 to %(chars)s characters.", chars=accounts.MAX_NAME_CHARS))
-        return _back()
+    form = NewAccountForm()
+    if not form.validate_on_submit():
+        return _page(posted=form)
+    name, role = form.name.data, form.role.data
     if User.select().where(User.name == name).exists():
-        flash(_("An account named %(name)s exists already.", name=name))
-        return _back()
+        form.name.errors = [_("An account named %(name)s exists already.", name=name)]
+        return _page(posted=form)
     if role in CREATE:
         return _proposed(CREATE[role], name)
     _account, token = accounts.create(name, role, issued_by=g.user.name)

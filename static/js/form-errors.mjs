@@ -22,15 +22,46 @@ export function problemsOf(form) {
   if (credit?.checked && !form.elements.credit_name?.value.trim()) {
     problems.push({ name: "credit_name", message: t("Give the name to credit, or untick the credit box.") });
   }
+  const address = form.elements.news_address;
+  const wrong = address ? newsAddressProblem(address.value) : null;
+  if (wrong) problems.push({ name: "news_address", message: wrong });
   return problems;
 }
 
-// The problems a page the server answered with shows (its `.field.invalid` messages).
+// \x60 is the backtick: written as itself, Babel's extractor reads a template string (babel.cfg).
+const LOCAL_ALLOWED = /^[A-Za-z0-9!#$%&'*+\-/=?^_\x60{|}~.]+$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+
+// The news address's shape, by the server's rules where a browser can apply them (app/domain/news.py
+// `normalise`), before anything is sealed or uploaded; the server checks it again. A domain with
+// letters outside ASCII is left to the server (IDNA). The same texts as the server's form.
+export function newsAddressProblem(value) {
+  const address = value.trim();
+  if (!address) return null;
+  if (address.length > 254) return t("This is too long.");
+  const refused = t("This is not an e-mail address we can send to. Check it, or leave the field empty.");
+  const at = address.lastIndexOf("@");
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1).toLowerCase();
+  if (at < 1 || local.length > 64 || !LOCAL_ALLOWED.test(local) || local.includes("=?")) return refused;
+  if (local.startsWith(".") || local.endsWith(".") || local.includes("..")) return refused;
+  if (/[^\x00-\x7f]/.test(domain)) return null;
+  const labels = domain.split(".");
+  if (labels.length < 2 || !labels.every((label) => label.length <= 63 && LABEL.test(label))) return refused;
+  return /^[0-9]+$/.test(labels[labels.length - 1]) ? refused : null;
+}
+
+// The problems a page the server answered with shows: the form's own lines in its summary (an
+// expired form, an incomplete upload: no field to link to), then its `.field.invalid` messages.
 export function problemsIn(page) {
-  return Array.from(page.querySelectorAll(".field.invalid[data-field]"), (field) => ({
+  const lines = Array.from(page.querySelectorAll("[data-error-summary] li"))
+    .filter((line) => !line.querySelector("a"))
+    .map((line) => ({ name: "", message: line.textContent.trim() }));
+  const fields = Array.from(page.querySelectorAll(".field.invalid[data-field]"), (field) => ({
     name: field.dataset.field,
     message: Array.from(field.querySelectorAll(".error"), (error) => error.lastChild?.textContent.trim()).join(" "),
-  })).filter((problem) => problem.message);
+  }));
+  return [...lines, ...fields].filter((problem) => problem.message);
 }
 
 function inputOf(form, name) {
