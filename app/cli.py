@@ -501,6 +501,8 @@ def _news_for_reporters(settings: Settings) -> str:
         said += f" {done.unsendable} that no mail could be made for (tried again at the next fixed time)."
     if done.unreadable:
         said += f" {done.unreadable} address(es) no configured notice key opens (docs/operations.md, notice key)."
+    if done.unrecorded:
+        said += f" {done.unrecorded} sent but not recorded (the database was busy): mailed again next time."
     return said
 
 

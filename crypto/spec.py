@@ -100,3 +100,4 @@ LABEL_NOTIFY_ITEMS = b"meldpunt/v1/notify-items"  # `meldpunt notify`: the diges
 LABEL_HISTORY_HEAD = b"meldpunt/v1/history-head"  # the Ed25519 key that signs head files (app/domain/chain.py)
 LABEL_LIMIT_KEYS = b"meldpunt/v1/limit-keys"  # the rate limits: the key that makes each day's key (app/web/limits.py)
 LABEL_FORM_TOKENS = b"meldpunt/v1/form-tokens"  # the report form's signed tokens (app/web/anonymous.py)
+LABEL_NEWS_STOP = b"meldpunt/v1/news-stop"  # the key of the news mail's stop-link hashes (app/domain/news.py)

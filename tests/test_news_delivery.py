@@ -326,6 +326,33 @@ def test_a_refused_sealed_post_releases_its_uploads(news_portal, team_key):
     assert '<a href="#accept_policy">' not in page  # a line of the form's own, no link
 
 
+def test_a_refused_post_never_deletes_uploads_a_report_has_adopted(news_portal, team_key):
+    """A double submit: the second request claimed the same handles before the first stored its
+    report with them, and is then refused (its challenge is spent). What it lets go must not
+    include the report's own items: only uploads no report has adopted are deleted."""
+    from app.domain.db import database
+    from app.domain.models import Chunk, Item
+    from app.domain.uploads import delete_unadopted
+    from crypto import Meta, seal_bytes
+
+    from .test_sealed_uploads import upload
+
+    client = news_portal.test_client()
+    token = csrf_token(client.get("/report").data)
+    handle = upload(client, token, seal_bytes(b'{"title": "x"}', [team_key.public], Meta("report")))
+    spare = upload(client, token, seal_bytes(b"left over", [team_key.public], Meta("attachment")))
+    data = {"csrf_token": token, "accept_policy": "y", "sealed": handle}
+    assert client.post("/report/sealed?lang=en", data=data).status_code == 200
+    with database.connection_context():
+        claimed = list(Item.select())  # the first request's items and the spare one
+        assert len(claimed) == 2
+        delete_unadopted(claimed)
+        [kept] = list(Item.select())
+        assert kept.report is not None
+        assert Chunk.select().where(Chunk.item == kept.id).count() > 0
+    assert spare
+
+
 def test_an_expired_sealed_form_says_so_without_a_link(news_portal):
     page = news_portal.test_client().post("/report/sealed?lang=en", data={"accept_policy": "y"}).data.decode()
     assert "The form had expired. Check it and send it again." in page
@@ -438,25 +465,60 @@ def _reference() -> str:
         return Report.get().reference
 
 
+OTHER = "another.reporter@example.org"
+
+
 def test_an_address_refused_for_good_at_five_fixed_times_is_deleted(news_portal, portal_config, relay):
+    """Refused for good: the relay took another reporter's mail in the same run, so the refusal is
+    the address's, not the relay's."""
     from app.domain import news
 
     inbox = Inbox(refuse=ADDRESS)
     port, cert = relay(inbox)
     _report_with_address(news_portal.test_client())
+    _report_with_address(news_portal.test_client(), address=OTHER)
     instance = _instance(portal_config)
     for _time in range(news.REFUSALS_BEFORE_DELETION - 1):
         _news_for_all()
         _next_fixed_time()
         run = notify(instance, port, cert)
         assert "1 refused by the mail server" in run.stdout
-        assert len(_rows()) == 1
+        assert len(_rows()) == 2
     _news_for_all()
     _next_fixed_time()
     run = notify(instance, port, cert)
     assert "1 address(es) deleted" in run.stdout
-    assert _rows() == []
-    assert _pending() == [False]
+    assert [_opened(row).address for row in _rows()] == [OTHER]
+    assert _reporters(inbox).count(OTHER) == news.REFUSALS_BEFORE_DELETION
+
+
+class Closed(Inbox):
+    """A misconfigured relay: every reporter's address is refused with a 5.7.1 (relay access
+    denied), which speaks of us, not of the address."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address != TEAM:
+            return "554 5.7.1 Relay access denied"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+@pytest.mark.parametrize("inbox", [Closed(), Inbox(refuse=ADDRESS)], ids=["relay-denied", "refused-alone"])
+def test_a_relay_that_refuses_everyone_deletes_no_address(news_portal, portal_config, relay, inbox):
+    """Neither a policy refusal of everyone nor a refusal with no other reporter's mail taken in the
+    same run counts against an address: days of a bad relay must not delete every address."""
+    from app.domain import news
+
+    port, cert = relay(inbox)
+    _report_with_address(news_portal.test_client())
+    instance = _instance(portal_config)
+    for _time in range(news.REFUSALS_BEFORE_DELETION + 1):
+        _news_for_all()
+        _next_fixed_time()
+        run = notify(instance, port, cert)
+        assert run.returncode == 0, run.stderr
+        assert "deleted" not in run.stdout
+    assert len(_rows()) == 1
+    assert _pending() == [True]
 
 
 def test_a_mail_that_goes_through_starts_the_count_anew(news_portal, portal_config, relay):
@@ -465,13 +527,34 @@ def test_a_mail_that_goes_through_starts_the_count_anew(news_portal, portal_conf
     inbox = Inbox(refuse=ADDRESS)
     port, cert = relay(inbox)
     _report_with_address(news_portal.test_client())
+    _report_with_address(news_portal.test_client(), address=OTHER)
     instance = _instance(portal_config)
     for refused in (True, False, *[True] * (news.REFUSALS_BEFORE_DELETION - 1)):
         inbox.refuse = ADDRESS if refused else ""
         _news_for_all()
         _next_fixed_time()
         notify(instance, port, cert)
-    assert len(_rows()) == 1
+    assert len(_rows()) == 2
+
+
+def test_the_stop_hash_is_keyed_so_a_copy_of_a_mail_finds_no_row(news_portal):
+    """Whoever holds a news mail (its relay, the reporter's provider) and a stolen database cannot
+    find the address's row, and so its report, by hashing the link's token: the hash is keyed."""
+    import hashlib
+
+    from app.domain import news
+    from app.domain.db import database
+    from app.domain.models import NewsAddress
+    from app.web.context import EXTENSION
+
+    _report_with_address(news_portal.test_client())
+    with database.connection_context():
+        [row] = NewsAddress.select()
+    token = _opened(bytes(row.sealed)).stop
+    settings = news_portal.extensions[EXTENSION]
+    assert row.stop == news.stop_hash(settings, token)
+    assert row.stop not in {hashlib.sha256(token.encode()).hexdigest(), hashlib.blake2b(token.encode()).hexdigest()}
+    assert news.stop_hash(settings, token) != news.stop_hash(settings, token + "x")
 
 
 # --- 12. the mailbox's news form -----------------------------------------------------------

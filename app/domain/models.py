@@ -342,7 +342,7 @@ class NewsAddress(BaseModel):
 
     mailbox = ForeignKeyField(Mailbox, primary_key=True, backref="+", on_delete="CASCADE")
     sealed = BlobField()  # crypto sealed box of the padded address, language and stop token (news.py `seal`)
-    # SHA-256 of the stop token the news mail links to (news.py `stop_hash`): the stop page finds
+    # Keyed hash of the stop token the news mail links to (news.py `stop_hash`): the stop page finds
     # the row by it without the notice key. Null only for rows sealed before stop links (version 14).
     stop = CharField(null=True, unique=True)
     # Fixed times in a row at which the mail server refused the address permanently (5xx): the mail

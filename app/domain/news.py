@@ -24,7 +24,6 @@ whose address was left by another. An address the mail server refuses permanentl
 REFUSALS_BEFORE_DELETION fixed times in a row is deleted.
 """
 
-import hashlib
 import json
 import secrets
 import smtplib
@@ -33,7 +32,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from crypto import NotForThisKey, PrivateKey, PublicKey, primitives
+from peewee import DatabaseError
+
+from crypto import NotForThisKey, PrivateKey, PublicKey, primitives, spec
+from crypto.secretbox import derive_key
 
 from . import notify
 from .db import database
@@ -134,10 +136,14 @@ def new_stop_token() -> str:
     return secrets.token_urlsafe(STOP_TOKEN_BYTES)
 
 
-def stop_hash(token: str) -> str:
-    """What the row keeps of the stop token: its SHA-256. The token is 256 random bits, so the hash
-    cannot be turned back or guessed; unkeyed, it survives a change of SECRET_KEY."""
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+def stop_hash(settings: Settings, token: str) -> str:
+    """What the row keeps of the stop token: a hash keyed with a key derived from SECRET_KEY. Keyed,
+    because a copy of a news mail (its relay, the reporter's provider) together with a stolen
+    database would otherwise find the address's row, and so the report, without the notice key.
+    `reseal` recomputes every row's hash at each `meldpunt notify`, so a new SECRET_KEY (or notice
+    key) is followed before the next mail."""
+    key = derive_key(settings.secret_key.encode(), spec.LABEL_NEWS_STOP)
+    return primitives.keyed_hash(key, token.encode("ascii", "replace")).hex()
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def sealed_address(settings: Settings, address: str, language: str) -> tuple[byt
         raise NoticeKeyMissing("no notice key is configured")
     token = new_stop_token()
     sealed = seal(public, normalise(address), language if language in LANGUAGES else "en", token)
-    return sealed, stop_hash(token)
+    return sealed, stop_hash(settings, token)
 
 
 def store_address(mailbox_id: int, sealed: tuple[bytes, str]) -> None:
@@ -195,9 +201,9 @@ def remove_address(mailbox: Mailbox) -> None:
     NewsAddress.delete().where(NewsAddress.mailbox == mailbox.id).execute()
 
 
-def stop(token: str) -> bool:
+def stop(settings: Settings, token: str) -> bool:
     """The stop link was confirmed: the address it was sent to is deleted. False if none was kept."""
-    return bool(token) and bool(NewsAddress.delete().where(NewsAddress.stop == stop_hash(token)).execute())
+    return bool(token) and bool(NewsAddress.delete().where(NewsAddress.stop == stop_hash(settings, token)).execute())
 
 
 def has_address(mailbox: Mailbox) -> bool:
@@ -244,6 +250,7 @@ class Delivery:
     deleted: int = 0  # refused permanently at REFUSALS_BEFORE_DELETION fixed times in a row
     resealed: int = 0  # opened with a previous notice key and sealed again to the current one
     left: int = 0  # not tried: the mail server went away twice; the next fixed time tries them
+    unrecorded: int = 0  # sent, but the flag could not be cleared: mailed again at the next fixed time
     stopped: str = ""  # why the run stopped early (an exception's class name), or empty
 
 
@@ -259,10 +266,21 @@ def _connection_lost(exc: BaseException) -> bool:
 
 
 def _permanent(exc: BaseException) -> bool:
-    """A 5xx for this recipient: the address is refused, not the mail or the sender."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(500 <= code < 600 for code, _text in exc.recipients.values())
-    return False
+    """The recipient itself refused for good: an enhanced status 5.1.x (no such mailbox, no such
+    domain, a bad address), or 550/551/553 without an enhanced status. A 5.7.x ("relay access
+    denied", a policy) or any other 5xx says something of our sender or relay, not of the address,
+    and counts nothing: a misconfigured relay must not delete every address in a few days."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return False
+    for code, text in exc.recipients.values():
+        first = (text or b"").split(maxsplit=1)[:1]
+        enhanced = first[0] if first and first[0][:2] in (b"2.", b"4.", b"5.") else b""
+        if enhanced.startswith(b"5.1."):
+            continue
+        if code in (550, 551, 553) and not enhanced:
+            continue
+        return False
+    return True
 
 
 def waiting() -> tuple[list[tuple[int, bytes, int]], list[int]]:
@@ -323,13 +341,14 @@ def deliver(settings: Settings, sender: str) -> Delivery:
         return done
     secrets.SystemRandom().shuffle(mailed)  # the relay must not learn the rows' order
     queue = list(mailed)
+    refused: list[tuple[int, bytes, int]] = []
     reconnected = False
     while queue:
         try:
             with notify.connection(settings) as client:
                 while queue:
                     mailbox_id, sealed, refusals = queue[0]
-                    _one(settings, client, sender, keys, mailbox_id, bytes(sealed), refusals, done)
+                    _one(settings, client, sender, keys, (mailbox_id, bytes(sealed), refusals), done, refused)
                     queue.pop(0)
         except Exception as exc:  # connection-level, or the sign-in; the message may name an address
             if not _connection_lost(exc) and not isinstance(exc, smtplib.SMTPException):
@@ -339,12 +358,20 @@ def deliver(settings: Settings, sender: str) -> Delivery:
                 done.left = len(queue)
                 break
             reconnected = True
+    # A refusal counts against an address only when the same relay took another reporter's mail
+    # in this run: a relay that refuses everyone is refusing us, not the addresses.
+    for row in refused:
+        if done.sent and _refused(*row):
+            done.deleted += 1
+        else:
+            done.failed += 1
     return done
 
 
-def _one(settings, client, sender, keys, mailbox_id: int, sealed: bytes, refusals: int, done: Delivery) -> None:
-    """One mailbox's mail. A lost connection propagates (`deliver` reconnects); anything else is
-    counted here."""
+def _one(settings, client, sender, keys, row: tuple[int, bytes, int], done: Delivery, refused: list) -> None:
+    """One mailbox's mail. A lost connection propagates (`deliver` reconnects); a permanent refusal
+    of the address goes to `refused`, for `deliver` to weigh; anything else is counted here."""
+    mailbox_id, sealed, _refusals = row
     try:
         opened = open_sealed(keys, sealed)
     except (NotForThisKey, ValueError, KeyError):
@@ -355,8 +382,8 @@ def _one(settings, client, sender, keys, mailbox_id: int, sealed: bytes, refusal
     except Exception as exc:  # counted, never shown: the message may name the address
         if _connection_lost(exc):
             raise
-        if _permanent(exc) and _refused(mailbox_id, sealed, refusals):
-            done.deleted += 1
+        if _permanent(exc):
+            refused.append(row)
         elif isinstance(exc, notify.SMTP_REFUSALS):
             done.failed += 1
         else:
@@ -364,7 +391,10 @@ def _one(settings, client, sender, keys, mailbox_id: int, sealed: bytes, refusal
         _reset(client)
         return
     done.sent += 1
-    _sent(mailbox_id)
+    try:
+        _sent(mailbox_id)
+    except DatabaseError:  # the mail went out; the next fixed time mails it again, the others go on
+        done.unrecorded += 1
 
 
 def _reset(client: smtplib.SMTP) -> None:
@@ -384,18 +414,18 @@ def reseal(settings: Settings) -> Delivery:
     keys = settings.notice_keys
     if not keys:
         return done
-    rows = NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed).tuples()
-    for mailbox_id, sealed in list(rows.where(NewsAddress.stop.is_null()) if len(keys) < 2 else rows):
+    rows = NewsAddress.select(NewsAddress.mailbox, NewsAddress.sealed, NewsAddress.stop).tuples()
+    for mailbox_id, sealed, stored_hash in list(rows):
         sealed = bytes(sealed)
         try:
             opened = open_sealed(keys, sealed)
         except (NotForThisKey, ValueError, KeyError):
             done.unreadable += 1
             continue
-        if opened.key is not keys[0] or not opened.stop:
-            token = opened.stop or new_stop_token()
+        token = opened.stop or new_stop_token()
+        if opened.key is not keys[0] or not opened.stop or stored_hash != stop_hash(settings, token):
             fresh = seal(keys[0].public, opened.address, opened.language, token)
             unchanged = (NewsAddress.mailbox == mailbox_id) & (NewsAddress.sealed == sealed)
-            if NewsAddress.update(sealed=fresh, stop=stop_hash(token)).where(unchanged).execute():
+            if NewsAddress.update(sealed=fresh, stop=stop_hash(settings, token)).where(unchanged).execute():
                 done.resealed += 1
     return done

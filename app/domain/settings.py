@@ -215,7 +215,8 @@ class Settings(Mapping):
     ) -> "Settings":
         """The instance's settings. The portal's pages get only the notice key's public half (they
         seal, never open); `meldpunt` asks for the private halves (`notice_private`), which only
-        `notify` uses: a flaw in the web process cannot read them from its memory."""
+        `notify` uses. That keeps them out of the web process's memory only: it still reads the
+        instance file, so a flaw that reads files gets them (docs/deployment.md)."""
         values = load(folder or instance_path(), overrides)
         return cls(values if notice_private else public_notice_only(values))
 

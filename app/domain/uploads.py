@@ -247,6 +247,21 @@ def delete_items_by_id(ids: list[int]) -> None:
             Chunk.delete().where(Chunk.item.in_(batch)).execute()
 
 
+def delete_unadopted(items: Iterable[Item]) -> None:
+    """Uploads a refused post let go, but only those no report has adopted: a second request with
+    the same handles (a double submit) may have stored its report with them meanwhile. Their
+    chunks go only if their item did (PostgreSQL's foreign key does that by itself)."""
+    ids = [item.id for item in items]
+    for start in range(0, len(ids), DELETE_BATCH):
+        batch = ids[start : start + DELETE_BATCH]
+        with durable(), database.atomic():
+            Item.delete().where(Item.id.in_(batch) & Item.report.is_null()).execute()
+        if is_sqlite():
+            with database.atomic():
+                owned = Item.select(Item.id).where(Item.id == Chunk.item)
+                Chunk.delete().where(Chunk.item.in_(batch) & ~fn.EXISTS(owned)).execute()
+
+
 def sweep_orphan_chunks() -> int:
     """SQLite: chunks of items that are gone (a crash between deleting an item and its chunks):
     deleted, and overwritten like any other. Which items own chunks is read from the (item, seq)

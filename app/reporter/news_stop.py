@@ -10,6 +10,7 @@ needs no CSRF token: the link's token is the secret, 192 random bits no other si
 from flask import render_template
 
 from ..domain import news
+from ..web.context import settings
 from ..web.csrf import csrf
 from .blueprint import bp
 
@@ -22,5 +23,5 @@ def news_stop(token: str):
 @bp.post("/news/stop/<token>")
 @csrf.exempt  # the token in the address is the proof; RFC 8058's one-click POST carries no other
 def news_stop_confirmed(token: str):
-    news.stop(token)
+    news.stop(settings(), token)
     return render_template("reporter/news_stop.html", token=token, done=True)

@@ -10,7 +10,7 @@ from ..domain import news
 from ..domain.errors import Busy
 from ..domain.models import Report
 from ..domain.reports import store_browser_sealed_report, store_report
-from ..domain.uploads import delete_items
+from ..domain.uploads import delete_unadopted
 from ..web import pow as proof_of_work
 from ..web import uploads
 from ..web.context import settings
@@ -101,13 +101,13 @@ def report_sealed():
     form = SealedReportForm()
     items = uploads.claim("report")
     if form.website.data:
-        delete_items(items or [])
+        delete_unadopted(items or [])
         return _passphrase_page(passphrases.generate(), reference=None)
     if not (form.validate() and proof_of_work.solved()) or items is None:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         # The uploads are let go: the browser seals and uploads anew when it sends again, and the
         # first ones must not count against this session's upload budget meanwhile.
-        delete_items(items or [])
+        delete_unadopted(items or [])
         uploads.forget(uploads.sealed_handles())
         page = ReportForm(formdata=None)
         page.accept_policy.errors = list(form.accept_policy.errors)

@@ -17,7 +17,16 @@ from ..domain.reports import adopt_reply, sealed_reply
 from ..web.context import settings
 from ..web.i18n import CLOCKS, clock_label, short_day, state_label
 from .blueprint import bp
-from .forms import AcknowledgeForm, CreditForm, DatesForm, HoldForm, LiftHoldForm, ReplyForm, StateForm
+from .forms import (
+    AcknowledgeForm,
+    CreditForm,
+    DatesForm,
+    HoldForm,
+    LiftHoldForm,
+    ReplyForm,
+    StateForm,
+    acknowledged_with_assessment,
+)
 from .proposals import rows
 
 PAGE_SIZE = 50
@@ -157,11 +166,7 @@ def report_page(row: Report, posted: FlaskForm | None = None):
     for name, form in forms.items():
         if posted is not None and type(posted) is type(form):
             forms[name] = posted
-    acknowledging = "acknowledged" in workflow.allowed(row.state) and not row.acknowledged and mailbox is not None
-    if acknowledging:  # offered with the assessment, not as a plain state change
-        forms["state"].state.choices = [
-            choice for choice in forms["state"].state.choices if choice[0] != "acknowledged"
-        ]
+    acknowledging = acknowledged_with_assessment(row)
     page = render_template(
         "team/report.html",
         report=row,
