@@ -17,7 +17,7 @@ short commit of its own right after its mail went out, so a mail server that sto
 limiting) leaves only the rest flagged for the next fixed time, and a report submitted meanwhile
 never waits for the mail server. The mail says only that there is news and where to sign in: no
 reference, no state, no content (docs/privacy.md), and how to stop it without the passphrase: a
-link with a random stop token (`stop_token`) and RFC 8058's one-click List-Unsubscribe headers.
+link with a random stop token (`new_stop_token`) and RFC 8058's one-click List-Unsubscribe headers.
 There is no confirmation mail when an address is left: its moment would tie a mail to the
 reporter's action (docs/threat-model.md); the stop link in every mail is the way out for someone
 whose address was left by another. An address the mail server refuses permanently (5xx) at
