@@ -301,7 +301,9 @@ def _long_text_rules(portal) -> set[str]:
     rules = set()
     for template in sorted((ROOT / "templates").rglob("*.html")):
         for form in re.findall(r"<form\b.*?</form>", template.read_text(), re.DOTALL):
-            if "<textarea" not in form and not any(re.search(rf"\bform\.{name}\b", form) for name in textareas):
+            # `form.message`, or `forms.reply.message` where a page holds several forms
+            rendered = (re.search(rf"\bforms?(\.\w+)?\.{name}\b", form) for name in textareas)
+            if "<textarea" not in form and not any(rendered):
                 continue
             if 'method="post"' not in form or "multipart/form-data" in form:
                 continue
