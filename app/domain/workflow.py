@@ -122,7 +122,11 @@ def acknowledge(settings: Settings, report: Report, user: User, assessment: Item
     if assessment.report_id != report.id or assessment.kind != "reply":
         raise TransitionRefused("the assessment is a reply in this report's thread")
     query = Report.select().where(Report.id == report.id)
-    fresh = (query if is_sqlite() else query.for_update()).get()
+    # NO KEY UPDATE: it orders two acknowledgments, but unlike FOR UPDATE it leaves the key share
+    # lock an insert that names the report takes. The history appends lock its head and then
+    # insert such a row; FOR UPDATE here, held while this transaction waits for the head, made a
+    # deadlock with them (found by tests/test_fuzz_routes.py on PostgreSQL).
+    fresh = (query if is_sqlite() else query.for_update("FOR NO KEY UPDATE")).get()
     if fresh.acknowledged is not None:
         raise AlreadyAcknowledged("the report was acknowledged before: reply, or set the dates")
     # Only while it is still unacknowledged: the guard holds even without the lock.
