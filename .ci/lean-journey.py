@@ -36,6 +36,7 @@ ADVISORY_FIELDS = {
     'affected = ""': 'affected = "<1.1"',
     'fixed = ""': 'fixed = "1.1"',
     "# [[reference]]\n# url": "[[reference]]\nurl",
+    'date = ""  # the day it is published': "date = 2026-12-15  # the day it is published",
 }
 
 
