@@ -5,7 +5,6 @@ key's rotation beside a reporter's change, the stop link, and addresses refused 
 
 import socket
 import ssl
-import subprocess
 import time
 
 import pytest
@@ -29,6 +28,7 @@ from .test_news import (
     _report_with_address,
     _rows,
     notify,
+    tls_files,  # noqa: F401  (a fixture: the relay's STARTTLS certificate, which notify trusts)
 )
 
 TEAM = "security-team@example.nl"
@@ -37,26 +37,6 @@ TEAM = "security-team@example.nl"
 @pytest.fixture
 def news_portal(make_portal):
     return make_portal(MELDPUNT_NOTICE_KEY=NOTICE_HEX, MELDPUNT_BASE_URL=BASE_URL)
-
-
-@pytest.fixture
-def certificate(tmp_path_factory):
-    """A certificate for the test relay's STARTTLS, which the `notify` subprocess trusts."""
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-        + [
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(folder / "key.pem"),
-            "-out",
-            str(folder / "cert.pem"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return folder / "cert.pem", folder / "key.pem"
 
 
 def _server(files, inbox):
@@ -99,13 +79,13 @@ class Limited(Inbox):
 
 
 @pytest.fixture
-def relay(certificate):
+def relay(tls_files):  # noqa: F811  (the fixture imported above)
     started = []
 
     def make(inbox):
-        controller, port = _server(certificate, inbox)
+        controller, port = _server(tls_files, inbox)
         started.append(controller)
-        return port, certificate[0]
+        return port, tls_files[0]
 
     yield make
     for controller in started:

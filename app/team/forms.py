@@ -153,22 +153,18 @@ class ReplyForm(FlaskForm):
     message = TextAreaField(_l("Reply, sealed to the reporter and the team"), [DataRequired(REQUIRED)])
 
 
+def _hold_reason(label) -> StringField:
+    """Placing and lifting a hold ask the same of their reason; only the label differs."""
+    rules = [DataRequired(HOLD_REASON), Length(max=workflow.MAX_HOLD_REASON, message=HOLD_REASON)]
+    return StringField(label, rules, filters=[_collapsed], id="hold-reason")
+
+
 class HoldForm(FlaskForm):
-    reason = StringField(
-        _l("Reason for the hold (goes into the history)"),
-        [DataRequired(HOLD_REASON), Length(max=workflow.MAX_HOLD_REASON, message=HOLD_REASON)],
-        filters=[_collapsed],
-        id="hold-reason",
-    )
+    reason = _hold_reason(_l("Reason for the hold (goes into the history)"))
 
 
 class LiftHoldForm(HoldForm):
-    reason = StringField(
-        _l("Reason to lift the hold (goes into the history)"),
-        [DataRequired(HOLD_REASON), Length(max=workflow.MAX_HOLD_REASON, message=HOLD_REASON)],
-        filters=[_collapsed],
-        id="hold-reason",
-    )
+    reason = _hold_reason(_l("Reason to lift the hold (goes into the history)"))
 
 
 class CreditForm(FlaskForm):
