@@ -2,8 +2,9 @@
 
 A reporter has no account: seven words from the EFF large word list (90.4 bits) are the only thing
 that links them to their report. From the words and the installation salt, one argon2id call
-derives a lookup token (stored, to find the mailbox) and an X25519 key (its public half stored, to
-seal replies to). The words themselves are never stored.
+derives a lookup token (its hash stored, to find the mailbox) and an X25519 key (its public half
+stored, to seal to). The words themselves are never stored. With JavaScript, the browser does the
+same (static/js/identity.mjs) and the server sees only the token and the public key.
 """
 
 import functools
@@ -19,8 +20,19 @@ from .errors import InvalidPassphrase
 from .kdf import argon2id
 from .keys import PrivateKey
 
-# Separators people type between words: spaces, hyphens and dashes of every kind, dots, commas.
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212_.,;:/]+")
+# Separators people type between words: every code point str.isspace() calls white space (written
+# out rather than `\s`, whose meaning differs between regex engines: the browser's normalise in
+# static/js/identity.mjs uses exactly this class), hyphens and dashes of every kind, the minus sign,
+# underscores, dots, commas, semicolons, colons and slashes. tests/test_passphrase.py checks the
+# set against str.isspace() over every code point.
+WHITE_SPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+PUNCTUATION = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_.,;:/"
+SEPARATORS = frozenset(WHITE_SPACE + PUNCTUATION)
+SEPARATOR_CLASS = "[" + "".join(f"\\u{ord(char):04x}" for char in sorted(SEPARATORS)) + "]"
+_SEPARATORS = re.compile(SEPARATOR_CLASS + "+")
 
 
 @functools.cache
@@ -80,7 +92,8 @@ def normalise(text: str) -> str:
 
 def parse(text: str) -> Passphrase:
     """Normalise typed input and check it against the word list."""
-    words = normalise(text).split(" ") if text.strip() else []
+    normalised = normalise(text)
+    words = normalised.split(" ") if normalised else []  # separators alone are no words
     if len(words) != spec.PASSPHRASE_WORDS:
         raise InvalidPassphrase(
             f"A passphrase has {spec.PASSPHRASE_WORDS} words; this one has {len(words)}.", words=len(words)
@@ -102,6 +115,12 @@ class ReporterIdentity:
 
     lookup_token: bytes = field(repr=False)
     key: PrivateKey
+
+
+def lookup_hash(token: bytes) -> bytes:
+    """What the database keeps of a lookup token (docs/format.md, "Reporter identity"): finding a
+    mailbox needs the token, which only the passphrase gives; the hash alone opens nothing."""
+    return primitives.keyed_hash(token, spec.LABEL_LOOKUP_HASH)
 
 
 def new_installation_salt() -> bytes:

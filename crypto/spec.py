@@ -83,6 +83,8 @@ REPORTER_KDF = Argon2Params(memory_kib=64 * 1024, time=3)
 INSTALLATION_SALT_BYTES = 16
 LABEL_LOOKUP_TOKEN = b"meldpunt/v1/lookup-token"
 LABEL_REPORTER_KEY = b"meldpunt/v1/reporter-key"
+# What the database stores of the lookup token: a hash, so a stolen database signs no one in.
+LABEL_LOOKUP_HASH = b"meldpunt/v1/lookup-hash"
 PASSPHRASE_WORDS = 7
 
 # --- Export bundle (docs/format.md, "Export bundle") -----------------------------------------
