@@ -22,6 +22,7 @@ hall_of_fame  # app/reporter/pages.py
 robots_txt  # app/reporter/pages.py
 report_form  # app/reporter/submit.py
 download  # app/reporter/mailbox.py
+sealed_envelope  # app/reporter/mailbox.py: an envelope as stored, for the browser to open
 logout  # app/reporter/mailbox.py
 news_stop  # app/reporter/news_stop.py: the news mail's stop link
 news_stop_confirmed  # app/reporter/news_stop.py
@@ -91,8 +92,10 @@ cra_notification_sent  # app/domain/models.py
 cra_final_report_sent  # app/domain/models.py
 indexes  # app/domain/models.py: Chunk's unique (item, seq)
 
-# A dataclass field read by templates/reporter/mailbox.html.
+# Dataclass fields read by templates/reporter/mailbox.html.
 author  # app/domain/reports.py: Entry.author
+team_only  # app/domain/reports.py: Entry.team_only, an envelope the reporter's key does not open
+broken  # app/domain/reports.py: Entry.broken, an envelope that does not open at all
 
 # zipfile reads it when writing the member: owner-only file mode inside export bundles.
 _.external_attr  # crypto/bundle.py
@@ -151,3 +154,8 @@ validate_csrf_token  # app/web/anonymous.py: FormCSRF, called by WTForms
 csrf_valid  # app/web/csrf.py: g.csrf_valid, read by Flask-WTF's forms
 immutable  # app/web/static_files.py: response.cache_control.immutable, a header
 no_cache  # app/web/static_files.py: response.cache_control.no_cache, a header
+
+# html.parser.HTMLParser calls these while `meldpunt-team verify-site` reads a served page.
+handle_starttag  # crypto/verify_site.py
+handle_endtag  # crypto/verify_site.py
+handle_data  # crypto/verify_site.py

@@ -175,6 +175,7 @@ def prepare(port: int, instance: Path) -> Sessions:
         r'data-pow-challenge="(\w+)" data-pow-signed="([^"]+)" data-pow-bits="(\d+)"', page
     ).groups()
     work = {"purpose": "report", "pow": str(solve(challenge, int(bits))), "pow_challenge": signed}
+    work["reporter_key"] = "11" * 32  # the public key a browser derived: a report's uploads name it
     handles = {
         "anonymous": upload(anonymous, "/uploads", work),
         "reporter": upload(kinds["reporter"], "/uploads", {"purpose": "message"}),

@@ -114,7 +114,7 @@ def _thread(rng: random.Random, report: dict, keys: list[str]) -> tuple[dict | N
         mailbox = {
             "id": random_id(),
             "report": report["id"],
-            "lookup_token": secrets.token_hex(32),
+            "lookup_hash": secrets.token_hex(32),
             "public_key": rng.choice(keys),
             "last_used": report["updated"],
         }

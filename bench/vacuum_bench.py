@@ -59,9 +59,7 @@ def fill(instance: Path, reports: int, mib: int) -> None:
                 )
                 item = Item.create(report=report, kind="report", day=day, complete=True)
                 Chunk.create(item=item, seq=0, data=os.urandom(2_000 + number % 3_000))
-                Mailbox.create(
-                    report=report, lookup_token=secrets.token_hex(32), public_key="mpk1-bench", last_used=day
-                )
+                Mailbox.create(report=report, lookup_hash=secrets.token_hex(32), public_key="mpk1-bench", last_used=day)
             made.append(report)
         for _ in range(mib):  # one megabyte row at a time, an attachment of a random report
             with database.atomic():

@@ -59,7 +59,7 @@ def audited(portal):
         secrets = {
             "passphrase": passphrase,
             "words": passphrase.split(),
-            "lookup_token": box.lookup_token,
+            "lookup_hash": box.lookup_hash,
             "public_key": box.public_key,
             "fingerprint": PublicKey.parse(box.public_key).fingerprint,
         }
@@ -147,7 +147,7 @@ def test_no_report_content_and_no_passphrase_derived_value_on_any_audit_page(aud
         "poc.html",
         "screenshot.png",
         secrets["passphrase"],
-        secrets["lookup_token"],
+        secrets["lookup_hash"],
         secrets["public_key"],
         secrets["fingerprint"],
         secrets["fingerprint"].replace(" ", ""),
@@ -394,7 +394,7 @@ def test_record_of_processing_downloads(make_portal, language):
     assert document["title"].startswith(title)
     assert document["controller"]["name"] == "Gemeente Voorbeeld"
     columns = {name for entry in document["personal_data"] for name in entry["columns"]}
-    assert {"chunk.data", "mailbox.lookup_token", "user.name", "event.actor", "credit.name"} <= columns
+    assert {"chunk.data", "mailbox.lookup_hash", "user.name", "event.actor", "credit.name"} <= columns
     assert "report.received" not in columns  # not personal data
     assert len(document["data_subjects"]) == 3
     assert document["security_measures"]

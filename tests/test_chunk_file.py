@@ -116,10 +116,15 @@ def _as_before_version_12(main: Path, chunks: Path) -> None:
         connection.execute('CREATE UNIQUE INDEX main.chunk_item_id_seq ON chunk ("item_id", "seq")')
         connection.execute("INSERT INTO main.chunk SELECT * FROM chunks.chunk")
         connection.execute("DROP TABLE chunks.chunk")
-        # And without what versions 13 and 14 added (news for reporters), which upgrade adds again.
+        # And without what versions 13 to 15 added (news for reporters, the lookup token's hash, the
+        # session's binding to its mailbox), which upgrade adds again.
         connection.execute("DROP TABLE main.newsaddress")
         connection.execute('ALTER TABLE main.mailbox DROP COLUMN "news_pending"')
         connection.execute('ALTER TABLE main.item DROP COLUMN "assessment"')
+        connection.execute('DROP INDEX main."mailbox_lookup_hash"')
+        connection.execute('ALTER TABLE main.mailbox RENAME COLUMN "lookup_hash" TO "lookup_token"')
+        connection.execute('CREATE UNIQUE INDEX main."mailbox_lookup_token" ON "mailbox" ("lookup_token")')
+        connection.execute('ALTER TABLE main.signedin DROP COLUMN "mailbox_check"')
         connection.execute("UPDATE setting SET value = CAST('11' AS BLOB) WHERE key = 'schema_version'")
 
 
@@ -160,7 +165,7 @@ def test_upgrade_moves_an_older_databases_chunks_and_resumes_when_interrupted(
         return real(sql, params, *args, **kwargs)
 
     with database.connection_context():
-        assert [number for number, _ in schema.pending()] == [12, 13, 14]
+        assert [number for number, _ in schema.pending()] == [12, 13, 14, 15]
         monkeypatch.setattr(database.obj, "execute_sql", interrupt)
         with pytest.raises(KeyboardInterrupt):
             schema.upgrade()

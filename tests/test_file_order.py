@@ -3,11 +3,11 @@
 
 Random ids order a table's rows, but SQLite writes a new row's bytes below the previous one's in
 its page and appends new pages at the end of the file, so in a file that grew row by row the byte
-offset of a reference or a lookup token follows the order reports came in (the control below: a
+offset of a reference or a lookup hash follows the order reports came in (the control below: a
 Kendall's tau near −1). `meldpunt purge` ends by rewriting the file in the order of the random keys
 (app/domain/db.py `rewrite`); afterwards an attacker who reads the raw bytes, not through SQL,
 finds every reporter's row at an offset that says nothing about when it came. Each reference,
-lookup token and piece of ciphertext is looked up by its bytes, and its offsets are grouped by the
+lookup hash and piece of ciphertext is looked up by its bytes, and its offsets are grouped by the
 kind of page they are on (a table's row, an index entry, an overflow page): every group is
 measured on its own.
 """
@@ -74,7 +74,7 @@ def _order_in_file(path: Path, needles: dict[str, list[bytes]]) -> dict[str, tup
 
 
 def _needles(references: list[str]) -> dict[str, list[bytes | None]]:
-    """Each report's reference, its mailbox's lookup token, the last bytes of its report's
+    """Each report's reference, its mailbox's lookup hash, the last bytes of its report's
     ciphertext (a row in a table page) and of its attachment's (on overflow pages; None without
     one), in the order the reports came in."""
     from app.domain.db import database
@@ -82,13 +82,13 @@ def _needles(references: list[str]) -> dict[str, list[bytes | None]]:
 
     with database.connection_context():
         ids = {row.reference: row.id for row in Report.select(Report.id, Report.reference)}
-        tokens = {row.report_id: row.lookup_token for row in Mailbox.select()}
+        tokens = {row.report_id: row.lookup_hash for row in Mailbox.select()}
         tails: dict[str, dict[int, bytes]] = {"report": {}, "attachment": {}}
         for chunk in Chunk.select(Chunk.data, Item.report, Item.kind).join(Item).order_by(Chunk.seq):
             tails[chunk.item.kind][chunk.item.report_id] = bytes(chunk.data)[-32:]  # the last chunk's
     return {
         "reference": [reference.encode() for reference in references],
-        "lookup token": [tokens[ids[reference]].encode() for reference in references],
+        "lookup hash": [tokens[ids[reference]].encode() for reference in references],
         "report ciphertext": [tails["report"][ids[reference]] for reference in references],
         "attachment ciphertext": [tails["attachment"].get(ids[reference]) for reference in references],
     }
@@ -129,9 +129,9 @@ def test_after_purge_no_byte_offset_tells_the_order_of_arrival(make_portal, port
     needles = _needles(references)
 
     before = _order_in_file(path, needles)
-    # The control: the file as the portal wrote it orders references, lookup tokens and the
+    # The control: the file as the portal wrote it orders references, lookup hashes and the
     # attachments' overflow pages almost perfectly, so this test can see the leak.
-    for label in ("reference", "lookup token", "attachment ciphertext"):
+    for label in ("reference", "lookup hash", "attachment ciphertext"):
         strongest = max(abs(tau) for name, (tau, _, _) in before.items() if name.startswith(label))
         assert strongest > STRONG, f"the control did not see the order of {label}s: {before}"
 

@@ -3,6 +3,7 @@ report is stored whole with its mailbox or not at all, an upload joins one repor
 body cut off in a file releases everything it took."""
 
 import http.client
+import os
 import threading
 
 import pytest
@@ -58,16 +59,12 @@ def test_a_busy_portal_stores_nothing_and_gives_the_form_back(portal, client, bu
     assert _rows() == (1, 1, 3)  # the report and both attachments from the first try
 
 
-def test_a_busy_portal_leaves_browser_uploads_for_the_next_try(portal, client, team_key, busy):
-    from .test_sealed_uploads import submit, upload
+def test_a_busy_portal_still_takes_a_browser_sealed_report(portal, client, team_key, busy):
+    """The browser derived the reporter's identity: the server needs no derivation slot."""
+    from .test_sealed_uploads import sealed_to, submit, upload
 
     token = csrf_token(client.get("/report").data)
-    handle = upload(client, token, seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report")))
-    refused = submit(client, token, handle)
-    assert refused.status_code == 503
-    assert "your report was not sent yet" in refused.data.decode()
-    assert _rows() == (0, 0, 0)
-    busy.undo()
+    handle = upload(client, token, seal_bytes(b'{"title": "t"}', sealed_to(team_key), Meta("report")))
     assert submit(client, token, handle).status_code == 200
     assert _rows() == (1, 1, 1)
 
@@ -79,11 +76,11 @@ def test_an_upload_joins_one_report_even_when_sent_twice_at_once(portal, client,
     from app.domain.models import Item
     from app.domain.reports import store_browser_sealed_report
 
-    from .test_sealed_uploads import upload
+    from .test_sealed_uploads import REPORTER, sealed_to, upload
 
     token = csrf_token(client.get("/report").data)
-    report_handle = upload(client, token, seal_bytes(b"{}", [team_key.public], Meta("report")))
-    attachment_handle = upload(client, token, seal_bytes(b"x", [team_key.public], Meta("attachment")))
+    report_handle = upload(client, token, seal_bytes(b"{}", sealed_to(team_key), Meta("report")))
+    attachment_handle = upload(client, token, seal_bytes(b"x", sealed_to(team_key), Meta("attachment")))
     settings = settings_of(portal)
     with database.connection_context():
         sealed = Item.get(Item.handle == report_handle)
@@ -95,7 +92,7 @@ def test_an_upload_joins_one_report_even_when_sent_twice_at_once(portal, client,
         with database.connection_context():
             start.wait()
             try:
-                store_browser_sealed_report(settings, sealed, [attachment])
+                store_browser_sealed_report(settings, sealed, [attachment], (os.urandom(32), REPORTER.public))
                 outcomes.append("stored")
             except AlreadyAdopted:
                 outcomes.append("refused")

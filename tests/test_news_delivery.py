@@ -268,13 +268,13 @@ def test_a_failed_address_write_stores_no_report(news_portal, monkeypatch):
 def test_a_failed_address_write_stores_no_browser_sealed_report(news_portal, monkeypatch, team_key):
     from crypto import Meta, seal_bytes
 
-    from .test_sealed_uploads import upload
+    from .test_sealed_uploads import identity_fields, sealed_to, upload
 
     client = news_portal.test_client()
     token = csrf_token(client.get("/report").data)
-    handle = upload(client, token, seal_bytes(b'{"title": "x"}', [team_key.public], Meta("report")))
+    handle = upload(client, token, seal_bytes(b'{"title": "x"}', sealed_to(team_key), Meta("report")))
     _failing_address_write(monkeypatch)
-    data = {"csrf_token": token, "accept_policy": "y", "sealed": handle, "news_address": ADDRESS}
+    data = {"csrf_token": token, "accept_policy": "y", "sealed": handle, "news_address": ADDRESS} | identity_fields()
     response = client.post("/report/sealed", data=data)
     assert response.status_code == 503
     assert _nothing_stored()
@@ -288,12 +288,13 @@ def test_a_refused_sealed_post_releases_its_uploads(news_portal, team_key):
     from app.domain.models import Item
     from crypto import Meta, seal_bytes
 
-    from .test_sealed_uploads import upload
+    from .test_sealed_uploads import identity_fields, sealed_to, upload
 
     client = news_portal.test_client()
     token = csrf_token(client.get("/report").data)
-    handle = upload(client, token, seal_bytes(b'{"title": "x"}', [team_key.public], Meta("report")))
+    handle = upload(client, token, seal_bytes(b'{"title": "x"}', sealed_to(team_key), Meta("report")))
     data = {"csrf_token": token, "accept_policy": "y", "sealed": handle, "news_address": "not an address"}
+    data |= identity_fields()
     refused = client.post("/report/sealed?lang=en", data=data)
     assert refused.status_code == 400
     assert "This is not an e-mail address we can send to" in refused.data.decode()
@@ -315,13 +316,13 @@ def test_a_refused_post_never_deletes_uploads_a_report_has_adopted(news_portal, 
     from app.domain.uploads import delete_unadopted
     from crypto import Meta, seal_bytes
 
-    from .test_sealed_uploads import upload
+    from .test_sealed_uploads import identity_fields, sealed_to, upload
 
     client = news_portal.test_client()
     token = csrf_token(client.get("/report").data)
-    handle = upload(client, token, seal_bytes(b'{"title": "x"}', [team_key.public], Meta("report")))
-    spare = upload(client, token, seal_bytes(b"left over", [team_key.public], Meta("attachment")))
-    data = {"csrf_token": token, "accept_policy": "y", "sealed": handle}
+    handle = upload(client, token, seal_bytes(b'{"title": "x"}', sealed_to(team_key), Meta("report")))
+    spare = upload(client, token, seal_bytes(b"left over", sealed_to(team_key), Meta("attachment")))
+    data = {"csrf_token": token, "accept_policy": "y", "sealed": handle} | identity_fields()
     assert client.post("/report/sealed?lang=en", data=data).status_code == 200
     with database.connection_context():
         claimed = list(Item.select())  # the first request's items and the spare one

@@ -263,13 +263,13 @@ def test_a_report_sealed_in_the_browser_is_announced_even_if_notify_ran_mid_uplo
     from crypto import Meta, seal_bytes
 
     from .conftest import csrf_token
-    from .test_sealed_uploads import submit, upload
+    from .test_sealed_uploads import sealed_to, submit, upload
 
     port, inbox = smtp
     portal = make_portal()
     browser = portal.test_client()
     token = csrf_token(browser.get("/report").data)
-    envelope = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    envelope = seal_bytes(b'{"title": "t"}', sealed_to(team_key), Meta("report"))
     handle = upload(browser, token, envelope)  # uploaded, not yet sent as a report
     submit_report(portal.test_client(), files=[])  # meanwhile, a report without JavaScript
     instance = _instance(portal_config)

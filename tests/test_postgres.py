@@ -42,7 +42,7 @@ def test_after_purge_the_heap_order_tells_nothing_of_arrival(portal, portal_conf
     assert "Rewrote the reporters' tables in the order of their keys (CLUSTER)" in purge.stdout
     for table, key, arrived in (
         ("report", "reference", arrival),
-        ("mailbox", "lookup_token", None),
+        ("mailbox", "lookup_hash", None),
         ("item", "id", None),
     ):
         after = _heap_order(instance, table, key)

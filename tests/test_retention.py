@@ -36,7 +36,7 @@ def _thread(report, day: datetime.date, data: bytes = b"ciphertext", used: datet
     Chunk.create(item=message, seq=0, data=data)
     follow_up_file = Item.create(report=report, kind="attachment", parent=message, day=day, position=4, complete=True)
     Chunk.create(item=follow_up_file, seq=0, data=data)
-    Mailbox.create(report=report, lookup_token=secrets.token_hex(32), public_key="mpk1-test", last_used=used or day)
+    Mailbox.create(report=report, lookup_hash=secrets.token_hex(32), public_key="mpk1-test", last_used=used or day)
 
 
 def _plan(portal):
@@ -574,7 +574,7 @@ def _plant_marker(instance: Path) -> tuple[str, list[bytes]]:
                 item = Item.create(report=spam, kind="report", day=day, position=1, complete=True)
                 for seq, size in enumerate((1024 * 1024, 300_000, 5_000)):
                     Chunk.create(item=item, seq=seq, data=(marker * (size // len(marker) + 1))[:size])
-                Mailbox.create(report=spam, lookup_token=token, public_key="mpk1-test", last_used=day)
+                Mailbox.create(report=spam, lookup_hash=token, public_key="mpk1-test", last_used=day)
     return reference, [marker, token.encode()]
 
 

@@ -1,13 +1,23 @@
 """The JavaScript path on the server: envelopes in parts, checked and stored unchanged."""
 
+import secrets
+
 import pytest
 
-from crypto import Meta, seal_bytes
+from crypto import Meta, PrivateKey, seal_bytes
+from crypto.passphrase import lookup_hash
 
 from .conftest import csrf_token
-from .portal_helpers import passphrase_from, sign_in
 
 PART = 4 * 1024 * 1024
+# The reporter's key a browser derived, as these tests' reports are sealed to it: the report
+# uploads of a session name it (`start`), and `/report/sealed` must name the same.
+REPORTER = PrivateKey(bytes(range(1, 33)))
+
+
+def sealed_to(team_key) -> list:
+    """A report's recipients on the JavaScript path: the team, then the reporter."""
+    return [team_key.public, REPORTER.public]
 
 
 @pytest.fixture
@@ -33,10 +43,11 @@ def solve(client) -> tuple[str, str]:
     return str(counter), signed
 
 
-def start(client, token, size, purpose="report", proof=None):
+def start(client, token, size, purpose="report", proof=None, reporter=REPORTER):
     data = {"purpose": purpose, "size": size}
     if purpose == "report":
         data["pow"], data["pow_challenge"] = solve(client) if proof is None else proof
+        data["reporter_key"] = reporter.public.raw.hex()
     return client.post("/uploads", data=data, headers={"X-CSRFToken": token})
 
 
@@ -48,17 +59,31 @@ def put(client, token, handle, number, data):
     )
 
 
-def upload(client, token, envelope, purpose="report"):
-    handle = start(client, token, len(envelope), purpose).get_json()["id"]
+def upload(client, token, envelope, purpose="report", reporter=REPORTER):
+    handle = start(client, token, len(envelope), purpose, reporter=reporter).get_json()["id"]
     for number, offset in enumerate(range(0, len(envelope), PART)):
         answer = put(client, token, handle, number, envelope[offset : offset + PART])
         assert answer.status_code == 200, answer.get_json()
     return handle
 
 
-def submit(client, token, report, attachments=()):
+def identity_fields(lookup_token=None, reporter=REPORTER) -> dict:
+    """What the browser sends of the identity it derived: the reporter's public key and the hash
+    of `lookup_token` (a new random one by default: each mailbox needs its own)."""
+    token = lookup_token or secrets.token_bytes(32)
+    return {"reporter_key": reporter.public.raw.hex(), "lookup_hash": lookup_hash(token).hex()}
+
+
+def submit(client, token, report, attachments=(), lookup_token=None, reporter=REPORTER):
+    """Claim the uploads as the browser does, with the identity it derived."""
     data = {"csrf_token": token, "accept_policy": "y", "sealed": report, "sealed_attachments": list(attachments)}
-    return client.post("/report/sealed", data=data)
+    return client.post("/report/sealed", data=data | identity_fields(lookup_token, reporter))
+
+
+def sign_in_by_token(client, lookup_token: bytes):
+    """Sign in as the browser does: the lookup token it derived, never the passphrase."""
+    page = client.get("/replies")
+    return client.post("/replies", data={"csrf_token": csrf_token(page.data), "token": lookup_token.hex()})
 
 
 def stored_envelopes():
@@ -71,11 +96,13 @@ def stored_envelopes():
 
 
 def test_envelopes_are_stored_unchanged(client, token, team_key):
-    report = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
-    attachment = seal_bytes(bytes(9 * 1024 * 1024), [team_key.public], Meta("attachment", name="a.bin"))
+    report = seal_bytes(b'{"title": "t"}', sealed_to(team_key), Meta("report"))
+    attachment = seal_bytes(bytes(9 * 1024 * 1024), sealed_to(team_key), Meta("attachment", name="a.bin"))
     response = submit(client, token, upload(client, token, report), [upload(client, token, attachment)])
     assert response.status_code == 200
-    assert len(passphrase_from(response.data).split()) == 7
+    # The browser made the passphrase: the page has an empty place for it, and no words.
+    assert '<p class="passphrase" data-passphrase lang="en"></p>' in response.data.decode()
+    assert "<span>" not in response.data.decode().split('data-passphrase lang="en">')[1].split("</p>")[0]
     assert stored_envelopes() == [("report", report), ("attachment", attachment)]
 
 
@@ -96,7 +123,7 @@ def test_foreign_recipients_are_refused(client, token, team_key, other_key):
 
 
 def test_malformed_header_is_refused(client, token, team_key):
-    envelope = bytearray(seal_bytes(b"x", [team_key.public], Meta("report")))
+    envelope = bytearray(seal_bytes(b"x", sealed_to(team_key), Meta("report")))
     envelope[9] = 40  # a recipient count the header length does not match
     handle = start(client, token, len(envelope)).get_json()["id"]
     assert put(client, token, handle, 0, bytes(envelope)).get_json()["error"] == "not-an-envelope"
@@ -112,7 +139,7 @@ def test_declared_size_must_fit_the_limit(make_portal):
 
 
 def test_parts_must_come_in_order_with_the_declared_sizes(client, token, team_key):
-    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), sealed_to(team_key), Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     assert put(client, token, handle, 1, envelope[PART:]).status_code == 409
     assert put(client, token, handle, 0, envelope[: PART - 1]).get_json()["error"] == "wrong-part-size"
@@ -123,7 +150,7 @@ def test_parts_must_come_in_order_with_the_declared_sizes(client, token, team_ke
 
 
 def test_uploads_belong_to_their_session(client, token, portal, team_key):
-    envelope = seal_bytes(b"x", [team_key.public], Meta("report"))
+    envelope = seal_bytes(b"x", sealed_to(team_key), Meta("report"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     stranger = portal.test_client()
     other_token = csrf_token(stranger.get("/report").data)
@@ -134,7 +161,7 @@ def test_uploads_belong_to_their_session(client, token, portal, team_key):
 
 
 def test_incomplete_or_unknown_uploads_are_not_adopted(client, token, team_key):
-    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("report"))
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), sealed_to(team_key), Meta("report"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     put(client, token, handle, 0, envelope[:PART])
     assert submit(client, token, handle).status_code == 400
@@ -150,12 +177,14 @@ def test_follow_up_envelopes_must_include_the_reporter(client, token, team_key):
     from app.domain.models import Mailbox
     from crypto import PublicKey
 
-    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
-    passphrase = passphrase_from(submit(client, token, upload(client, token, report)).data)
-    sign_in(client, passphrase)
+    report = seal_bytes(b"{}", sealed_to(team_key), Meta("report"))
+    lookup_token = secrets.token_bytes(32)
+    assert submit(client, token, upload(client, token, report), lookup_token=lookup_token).status_code == 200
+    assert sign_in_by_token(client, lookup_token).status_code == 302
     token = csrf_token(client.get("/mailbox").data)
     with database.connection_context():
         reporter = PublicKey.parse(Mailbox.get().public_key)
+    assert reporter == REPORTER.public
     team_only = seal_bytes(b"hi", [team_key.public], Meta("message"))
     handle = start(client, token, len(team_only), "message").get_json()["id"]
     assert put(client, token, handle, 0, team_only).get_json()["error"] == "wrong-recipients"
@@ -201,7 +230,7 @@ def test_the_challenge_is_the_servers_own_and_used_once(client, token, team_key)
     value, rest = signed.split(".", 1)
     forged = start(client, token, 5000, proof=(answer, value[:-2] + "AA." + rest))
     assert forged.status_code == 403  # a challenge the server did not sign
-    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    report = seal_bytes(b"{}", sealed_to(team_key), Meta("report"))
     handle = start(client, token, len(report), proof=(answer, signed)).get_json()["id"]
     assert put(client, token, handle, 0, report).status_code == 200
     assert submit(client, token, handle).status_code == 200
@@ -210,7 +239,7 @@ def test_the_challenge_is_the_servers_own_and_used_once(client, token, team_key)
 
 
 def test_the_work_is_spent_by_a_stored_report(client, token, team_key):
-    report = seal_bytes(b"{}", [team_key.public], Meta("report"))
+    report = seal_bytes(b"{}", sealed_to(team_key), Meta("report"))
     assert submit(client, token, upload(client, token, report)).status_code == 200
     assert start(client, token, 5000, proof=("", "")).status_code == 403  # the next report works again
 
@@ -224,7 +253,7 @@ def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
     from app.domain.models import Chunk, Item
     from app.domain.uploads import UploadRefused, store_part
 
-    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), sealed_to(team_key), Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     with database.connection_context():
         item = Item.get(Item.handle == handle)
@@ -236,13 +265,13 @@ def test_the_same_part_twice_at_once_is_not_a_500(client, token, team_key):
     with database.connection_context():
         assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
         with pytest.raises(UploadRefused) as refused:
-            store_part(stale, 0, envelope[:PART], [team_key.public])
+            store_part(stale, 0, envelope[:PART], sealed_to(team_key))
         assert (refused.value.status, refused.value.received) == (409, 1)
         assert BlobReader(Item.get_by_id(item.id)).read() == envelope[:PART]
 
 
 def test_a_part_larger_than_a_part_is_refused_before_it_is_read(client, token, team_key):
-    envelope = seal_bytes(bytes(6 * 1024 * 1024), [team_key.public], Meta("attachment"))
+    envelope = seal_bytes(bytes(6 * 1024 * 1024), sealed_to(team_key), Meta("attachment"))
     handle = start(client, token, len(envelope)).get_json()["id"]
     answer = put(client, token, handle, 0, envelope[: PART + 1])
     assert answer.status_code == 413
@@ -257,7 +286,9 @@ def _reported_twice(client, token, team_key) -> list[tuple[str, object]]:
     from crypto import PublicKey
 
     for _ in range(2):
-        submit(client, token, upload(client, token, seal_bytes(b"{}", [team_key.public], Meta("report"))))
+        reporter = PrivateKey.generate()
+        envelope = seal_bytes(b"{}", [team_key.public, reporter.public], Meta("report"))
+        submit(client, token, upload(client, token, envelope, reporter=reporter), reporter=reporter)
     with database.connection_context():
         return [(box.report.reference, PublicKey.parse(box.public_key)) for box in Mailbox.select()]
 
@@ -345,7 +376,7 @@ def test_a_late_copy_of_a_part_leaves_an_adopted_upload_alone(client, token, tea
     from app.domain.models import Item
     from app.domain.uploads import UploadRefused, store_part
 
-    report = seal_bytes(b'{"title": "t"}', [team_key.public], Meta("report"))
+    report = seal_bytes(b'{"title": "t"}', sealed_to(team_key), Meta("report"))
     handle = start(client, token, len(report)).get_json()["id"]
     with database.connection_context():
         stale = Item.get(Item.handle == handle)  # as the late request read it
@@ -353,7 +384,7 @@ def test_a_late_copy_of_a_part_leaves_an_adopted_upload_alone(client, token, tea
     assert submit(client, token, handle).status_code == 200
     with database.connection_context():
         with pytest.raises(UploadRefused) as refused:
-            store_part(stale, 0, report, [team_key.public])
+            store_part(stale, 0, report, sealed_to(team_key))
         assert refused.value.status == 409
         adopted = Item.get_by_id(stale.id)
         assert adopted.complete

@@ -20,7 +20,7 @@ from crypto import Meta, seal_bytes
 from .conftest import csrf_token, upload_address
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
 from .team_helpers import team_client
-from .test_sealed_uploads import submit, upload
+from .test_sealed_uploads import sealed_to, submit, upload
 
 TABLES = ("report", "mailbox", "item", "chunk", "signedin", "spentchallenge")
 SIGMAS = 4.5  # how far from 0 a tau may stray by chance (a counter gives 1)
@@ -75,12 +75,12 @@ def test_no_column_of_a_reporter_table_tells_the_order_of_arrival(make_portal, t
         client = portal.test_client()
         token = csrf_token(client.get("/report").data)
         body = rng.randbytes(rng.randrange(100, 90_000))
-        handle = upload(client, token, seal_bytes(body, [team_key.public], Meta("report")))
+        handle = upload(client, token, seal_bytes(body, sealed_to(team_key), Meta("report")))
         attachments = [
             upload(
                 client,
                 token,
-                seal_bytes(rng.randbytes(rng.randrange(1, 300_000)), [team_key.public], Meta("attachment")),
+                seal_bytes(rng.randbytes(rng.randrange(1, 300_000)), sealed_to(team_key), Meta("attachment")),
             )
             for _ in range(rng.randrange(0, 2))
         ]

@@ -9,9 +9,20 @@ import pytest
 from crypto import Meta, seal_bytes, spec
 
 from .conftest import csrf_token, upload_address
-from .test_sealed_uploads import PART, put, start, stored_envelopes, submit, upload
+from .test_sealed_uploads import (
+    PART,
+    REPORTER,
+    put,
+    sealed_to,
+    sign_in_by_token,
+    start,
+    stored_envelopes,
+    submit,
+    upload,
+)
 
-HEADER = spec.header_length(1)  # one recipient: the team key, as a report is sealed
+HEADER = spec.header_length(1)  # one recipient: the team key
+REPORT_HEADER = spec.header_length(2)  # a report in the browser: the team key and the reporter's
 CHUNK = spec.SEALED_CHUNK_BYTES
 # Where a stanza's sealed file key begins, and with it the sealed box's ephemeral public key.
 EPHEMERAL = spec.FIXED_HEADER_BYTES + spec.KEY_ID_BYTES
@@ -42,6 +53,11 @@ UNOPENABLE = "This upload is sealed so that nobody could open it. Reload the pag
 
 def sealed(team_key, body_length: int = 2, recipients=None, kind: str = "report") -> bytes:
     return seal_bytes(bytes(body_length), recipients or [team_key.public], Meta(kind))
+
+
+def as_report(team_key, body_length: int = 2, kind: str = "report") -> bytes:
+    """Sealed as the browser seals a report and its attachments: to the team and the reporter."""
+    return sealed(team_key, body_length, sealed_to(team_key), kind)
 
 
 def body_for_padded(padded: int, kind: str = "attachment") -> int:
@@ -161,16 +177,16 @@ def test_a_small_order_ephemeral_key_opens_for_no_one(team_key):
 
 
 def test_reports_of_sizes_no_envelope_has_are_refused_at_the_first_part(client, token, team_key):
-    one = sealed(team_key)
-    full = sealed(team_key, body_for_padded(65536))
-    large = sealed(team_key, 5 * 1024 * 1024, kind="attachment")  # more than one part
+    one = as_report(team_key)
+    full = as_report(team_key, body_for_padded(65536))
+    large = as_report(team_key, 5 * 1024 * 1024, kind="attachment")  # more than one part
     cases = {
         "one byte more": one + b"\0",
         "one byte less": one[:-1],
         "a last chunk of 17 bytes": full + bytes(spec.CHUNK_OVERHEAD),
         "a last chunk of 1 byte": full + b"\0",
         "a padded length PADMÉ never gives": one + bytes(4),
-        "less than 4 KiB padded": one[: HEADER + 2048 + spec.CHUNK_OVERHEAD],
+        "less than 4 KiB padded": one[: REPORT_HEADER + 2048 + spec.CHUNK_OVERHEAD],
         "several parts, one byte more": large + b"\0",
     }
     for name, envelope in cases.items():
@@ -182,15 +198,16 @@ def test_reports_of_sizes_no_envelope_has_are_refused_at_the_first_part(client, 
 
 
 def test_reports_with_bad_headers_are_refused(client, token, team_key, other_key):
-    one = sealed(team_key)
+    one = as_report(team_key)
     count = len(spec.MAGIC) + 1
     cases = {
-        "count and length disagree": (changed(one, count, bytes([2])), NOT_AN_ENVELOPE),
+        "count and length disagree": (changed(one, count, bytes([1])), NOT_AN_ENVELOPE),
         "no recipients": (changed(one, count, bytes([0])), NOT_AN_ENVELOPE),
-        "a wrong length": (changed(one, count + 1, (HEADER - 1).to_bytes(2, "big")), NOT_AN_ENVELOPE),
+        "a wrong length": (changed(one, count + 1, (REPORT_HEADER - 1).to_bytes(2, "big")), NOT_AN_ENVELOPE),
         "another version": (changed(one, len(spec.MAGIC), bytes([2])), VERSION),
-        "an extra recipient": (sealed(team_key, recipients=[team_key.public, other_key.public]), RECIPIENTS),
-        "no team key": (sealed(team_key, recipients=[other_key.public]), RECIPIENTS),
+        "an extra recipient": (sealed(team_key, recipients=[*sealed_to(team_key), other_key.public]), RECIPIENTS),
+        "no team key": (sealed(team_key, recipients=[REPORTER.public]), RECIPIENTS),
+        "no reporter key": (sealed(team_key, recipients=[team_key.public]), RECIPIENTS),
         "an unopenable entry": (changed(one, EPHEMERAL, SMALL_ORDER[0]), UNOPENABLE),
         "an unopenable entry, top bit set": (changed(one, EPHEMERAL, SMALL_ORDER[-1]), UNOPENABLE),
     }
@@ -204,7 +221,7 @@ def test_reports_with_bad_headers_are_refused(client, token, team_key, other_key
 
 
 def test_the_refusal_is_translated(client, token, team_key):
-    envelope = sealed(team_key) + b"\0"
+    envelope = as_report(team_key) + b"\0"
     handle = start(client, token, len(envelope)).get_json()["id"]
     dutch = client.put(
         f"/uploads/{handle}/0?lang=nl",
@@ -217,9 +234,9 @@ def test_the_refusal_is_translated(client, token, team_key):
 
 @pytest.mark.parametrize("padded", [65536, 131072, 65536 + 4096])
 def test_envelopes_at_a_chunk_edge_are_accepted(client, token, team_key, padded):
-    report = sealed(team_key, body_for_padded(padded, "report"))
-    attachment = sealed(team_key, body_for_padded(padded), kind="attachment")
-    assert len(attachment) == HEADER + -(-padded // spec.CHUNK_BYTES) * spec.CHUNK_OVERHEAD + padded
+    report = as_report(team_key, body_for_padded(padded, "report"))
+    attachment = as_report(team_key, body_for_padded(padded), kind="attachment")
+    assert len(attachment) == REPORT_HEADER + -(-padded // spec.CHUNK_BYTES) * spec.CHUNK_OVERHEAD + padded
     response = submit(client, token, upload(client, token, report), [upload(client, token, attachment)])
     assert response.status_code == 200
     assert stored_envelopes() == [("report", report), ("attachment", attachment)]
@@ -230,10 +247,9 @@ def test_follow_ups_are_judged_for_two_recipients(client, token, team_key):
     from app.domain.models import Mailbox
     from crypto import PublicKey
 
-    from .portal_helpers import passphrase_from, sign_in
-
-    answer = submit(client, token, upload(client, token, sealed(team_key)))
-    sign_in(client, passphrase_from(answer.data))
+    lookup_token = bytes(range(32))
+    submit(client, token, upload(client, token, as_report(team_key)), lookup_token=lookup_token)
+    sign_in_by_token(client, lookup_token)
     token = csrf_token(client.get("/mailbox").data)
     with database.connection_context():
         reporter = PublicKey.parse(Mailbox.get().public_key)
@@ -260,7 +276,7 @@ def reported(portal, client, token, team_key):
 
     from .team_helpers import team_client
 
-    submit(client, token, upload(client, token, sealed(team_key)))
+    submit(client, token, upload(client, token, as_report(team_key)))
     with database.connection_context():
         box = Mailbox.get()
         reference, reporter = box.report.reference, PublicKey.parse(box.public_key)

@@ -153,10 +153,12 @@ Report.add_index(Report.index(Report.received, Report.id, name="report_unanswere
 
 
 class Mailbox(ReporterRow):
-    """A reporter's way back: found by the token derived from their passphrase."""
+    """A reporter's way back: found by the hash of the token derived from their passphrase."""
 
     report = ForeignKeyField(Report, backref="mailboxes", on_delete="CASCADE")
-    lookup_token = CharField(unique=True)  # hex of crypto.passphrase.ReporterIdentity.lookup_token
+    # Hex of crypto.passphrase.lookup_hash(lookup token): the token itself, which signs in, is
+    # never stored (docs/format.md, "Reporter identity").
+    lookup_hash = CharField(unique=True)
     public_key = CharField()
     last_used = DateField()  # the day it was made or last signed in to (retention), nothing finer
     # Something the reporter can see changed since the last fixed notification time (a reply, a
@@ -293,14 +295,23 @@ class Credit(BaseModel):
 class SignedIn(BaseModel):
     """A signed-in session, kept on the server so that it can end: sign-out, an account disabled or
     reset. The cookie holds a random token; the row holds only its hash, so the database alone
-    signs no one in. A reporter's row has the day (nothing finer), and no mailbox: which mailbox
-    stays in the sealed cookie. A team member's row has the account and an exact end (team time)."""
+    signs no one in. A team member's row has the account and an exact end (team time).
+
+    A reporter's row has the day (nothing finer) and `mailbox_check`, a keyed hash of the cookie's
+    token under the mailbox's lookup hash (app/domain/sessions.py): which mailbox stays in the
+    sealed cookie, and the row counts only for that one, so a cookie resealed with another
+    mailbox's number opens nothing. The check is no mailbox id, but it is not blind either: whoever
+    has the database and a cookie's token (the cookie and SECRET_KEY, which name the mailbox
+    anyway) can link the row to its mailbox by trying each; the database alone cannot, without the
+    token. What a reporter row tells on its own is what the mailbox's last-use day tells already:
+    that some reporter signed in that day."""
 
     token_hash = CharField(primary_key=True)
     kind = CharField()  # "reporter" or "team"
     user = ForeignKeyField(User, null=True, on_delete="CASCADE")
     day = DateField()
     ends = DateTimeField(null=True)  # team sessions: the absolute end
+    mailbox_check = CharField(null=True)  # reporter sessions: binds the row to its mailbox (above)
 
 
 class SpentChallenge(BaseModel):

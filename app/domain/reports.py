@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from peewee import IntegrityError, fn
 
-from crypto import Meta, Opener, PrivateKey, PublicKey, Sealer, report
+from crypto import CryptoError, Meta, NotForThisKey, Opener, PrivateKey, PublicKey, Sealer, report
 from crypto import passphrase as passphrases
 
 from . import schema
@@ -110,19 +110,24 @@ TEXT = "text/plain; charset=utf-8"
 def store_report(
     settings: Settings, fields: dict, attachments: list[Item], news_address: tuple[bytes, str] | None = None
 ) -> tuple[Report, passphrases.Passphrase]:
-    """Server-seal the report's fields to the team, adopt its attachments, and create a mailbox.
+    """Server-seal the report's fields to the team and the reporter, adopt its attachments, and
+    create a mailbox (the JavaScript-free path: the server makes the passphrase and derives).
 
     The reporter's key is derived first: if no derivation slot is free (Busy), nothing has been
-    stored. Then the report, its items, its mailbox and its news address (sealed already:
+    stored. Its public half is a recipient of the report, so the reporter reads what they sent;
+    the attachments, streamed in before the passphrase existed, stay sealed to the team only.
+    Then the report, its items, its mailbox and its news address (sealed already:
     app/domain/news.py `sealed_address`) are one transaction: all or nothing."""
     phrase, identity = _new_identity(settings)
     day = today(settings.zone)
     body = report.encode(fields)
-    with _staging("report", body, [settings.team_key], "application/json", day) as staged, database.atomic():
+    recipients = [settings.team_key, identity.key.public]
+    with _staging("report", body, recipients, "application/json", day) as staged, database.atomic():
         report_row = _new_report(settings)
         item = _adopt_envelope(staged, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _keep_news_address(_create_mailbox(report_row, identity, day), news_address)
+        mailbox = _create_mailbox(report_row, passphrases.lookup_hash(identity.lookup_token), identity.key.public, day)
+        _keep_news_address(mailbox, news_address)
     return report_row, phrase
 
 
@@ -130,20 +135,23 @@ def store_browser_sealed_report(
     settings: Settings,
     sealed: Item,
     attachments: list[Item],
+    reporter: tuple[bytes, PublicKey],
     challenge: str | None = None,
     news_address: tuple[bytes, str] | None = None,
-) -> tuple[Report, passphrases.Passphrase]:
-    """The same for a report the browser sealed: its envelopes are stored unchanged. `challenge`,
-    the proof of work it was filed with, is used up in the same transaction."""
-    phrase, identity = _new_identity(settings)
+) -> Report:
+    """The same for a report the browser sealed: its envelopes are stored unchanged, and the
+    mailbox gets the lookup hash and public key the browser derived (`reporter`); the server
+    makes no passphrase and derives nothing. `challenge`, the proof of work it was filed with, is
+    used up in the same transaction."""
+    lookup_hash, public_key = reporter
     with database.atomic():
         if challenge:
             spend_challenge(settings, challenge)
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _keep_news_address(_create_mailbox(report_row, identity, report_row.received), news_address)
-    return report_row, phrase
+        _keep_news_address(_create_mailbox(report_row, lookup_hash, public_key, report_row.received), news_address)
+    return report_row
 
 
 def _keep_news_address(mailbox: Mailbox, news_address: tuple[bytes, str] | None) -> None:
@@ -160,31 +168,34 @@ def _new_identity(settings: Settings) -> tuple[passphrases.Passphrase, passphras
     return phrase, derive_identity(settings, phrase)
 
 
-def _create_mailbox(report_row: Report, identity: passphrases.ReporterIdentity, day: datetime.date) -> Mailbox:
-    return Mailbox.create(
-        report=report_row,
-        lookup_token=identity.lookup_token.hex(),
-        public_key=str(identity.key.public),
-        last_used=day,
-    )
+def _create_mailbox(report_row: Report, lookup_hash: bytes, public_key: PublicKey, day: datetime.date) -> Mailbox:
+    return Mailbox.create(report=report_row, lookup_hash=lookup_hash.hex(), public_key=str(public_key), last_used=day)
 
 
 def find_mailbox(settings: Settings, phrase: passphrases.Passphrase) -> tuple[Mailbox, PrivateKey] | None:
-    """The mailbox this passphrase opens, with the reporter's key; None if it opens none. Opening it
-    is a use: today becomes its last-use day (the day only), from which retention counts."""
+    """The mailbox this passphrase opens, with the reporter's key; None if it opens none (the
+    JavaScript-free sign-in: the server derives). Opening it is a use: today becomes its last-use
+    day (the day only), from which retention counts."""
     identity = derive_identity(settings, phrase)
-    mailbox = Mailbox.get_or_none(Mailbox.lookup_token == identity.lookup_token.hex())
+    mailbox = find_mailbox_by_token(settings, identity.lookup_token)
+    return None if mailbox is None else (mailbox, identity.key)
+
+
+def find_mailbox_by_token(settings: Settings, token: bytes) -> Mailbox | None:
+    """The mailbox a lookup token opens, the browser having derived it; None if it opens none.
+    No derivation here: the token is only hashed, as the database stores it. A use, as above."""
+    mailbox = Mailbox.get_or_none(Mailbox.lookup_hash == passphrases.lookup_hash(token).hex())
     if mailbox is None:
         return None
     day = today(settings.zone)
     if mailbox.last_used != day:
         Mailbox.update(last_used=day).where(Mailbox.id == mailbox.id).execute()
         mailbox.last_used = day
-    return mailbox, identity.key
+    return mailbox
 
 
 def close_mailbox(mailbox: Mailbox) -> None:
-    """The reporter needs no replies any more: the lookup token and public key go (the row), so no
+    """The reporter needs no replies any more: the lookup hash and public key go (the row), so no
     passphrase opens anything and no reply can be sealed to them; the report stays with the team.
     Nothing records when: the team sees only that the mailbox is gone (no event, no day)."""
     Mailbox.delete().where(Mailbox.id == mailbox.id).execute()
@@ -254,6 +265,7 @@ class Attachment:
     number: int  # 1, 2, … in this mailbox's thread: its address, not the row's id
     name: str
     size: int
+    readable: bool = True  # False: sealed to the team only (a report's attachment sent without JavaScript)
 
 
 @dataclass
@@ -263,32 +275,65 @@ class Entry:
     text: str
     attachments: list[Attachment] = field(default_factory=list)
     assessment: bool = False  # the team's assessment, sent with the acknowledgment
+    kind: str = "message"  # "report", "message" or "reply"
+    fields: dict[str, str | None] | None = None  # a report's fields (crypto/report.py), when it opens
+    team_only: bool = False  # sealed to the security team only: the reporter's key does not open it
+    broken: bool = False  # not an envelope that opens (damaged): said so, never an error page
+
+
+THREAD_KINDS = ("report", "message", "reply")
 
 
 def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
-    """The follow-ups and replies the reporter can read, decrypted in memory for this request."""
+    """The report, follow-ups and replies the reporter can read, decrypted in memory for this
+    request. The report comes first; one sealed to the team only (sent before reports were
+    sealed to their reporter) is an entry that says so."""
     entries = []
     # Lists, not open queries, while chunks are read: see app/domain/export.py.
     items = list(
         Item.select()
-        .where((Item.report == mailbox.report) & Item.kind.in_(["message", "reply"]) & Item.complete)
+        .where((Item.report == mailbox.report) & Item.kind.in_(THREAD_KINDS) & Item.complete)
         .order_by(Item.position, Item.id)
     )
     numbers = {attachment.id: number for number, attachment in enumerate(_thread_attachments(mailbox), start=1)}
     for item in items:
-        opener = Opener(BlobReader(item), key)
-        body = b"".join(_bounded(opener))
-        author = "team" if item.kind == "reply" else "reporter"
-        entry = Entry(author, item.day, body.decode("utf-8", "replace"), assessment=bool(item.assessment))
+        entry = _entry(item, key)
         for attachment in list(item.attachments.where(Item.complete).order_by(Item.position)):
-            meta = Opener(BlobReader(attachment), key).meta
-            entry.attachments.append(Attachment(numbers[attachment.id], meta.name or "attachment", attachment.size))
+            entry.attachments.append(_attachment(attachment, numbers[attachment.id], key))
         entries.append(entry)
     return entries
 
 
+def _entry(item: Item, key: PrivateKey) -> Entry:
+    author = "team" if item.kind == "reply" else "reporter"
+    entry = Entry(author, item.day, "", assessment=bool(item.assessment), kind=item.kind)
+    try:
+        body = b"".join(_bounded(Opener(BlobReader(item), key)))
+    except NotForThisKey:
+        entry.team_only = True
+        return entry
+    except CryptoError:
+        entry.broken = True
+        return entry
+    if item.kind == "report":
+        try:
+            entry.fields = report.decode(body)
+        except CryptoError:  # not the JSON this version writes: shown as text
+            pass
+    entry.text = body.decode("utf-8", "replace")
+    return entry
+
+
+def _attachment(item: Item, number: int, key: PrivateKey) -> Attachment:
+    try:
+        meta = Opener(BlobReader(item), key).meta
+    except CryptoError:  # sealed to the team only, or damaged: listed, not offered
+        return Attachment(number, "", item.size, readable=False)
+    return Attachment(number, meta.name or "attachment", item.size)
+
+
 def _thread_attachments(mailbox: Mailbox) -> list[Item]:
-    """The attachments of the messages and replies in this mailbox's thread, in thread order."""
+    """The attachments of the report, messages and replies in this mailbox's thread, in thread order."""
     Parent = Item.alias()
     return list(
         Item.select()
@@ -297,7 +342,7 @@ def _thread_attachments(mailbox: Mailbox) -> list[Item]:
             (Item.report == mailbox.report)
             & (Item.kind == "attachment")
             & Item.complete
-            & Parent.kind.in_(["message", "reply"])
+            & Parent.kind.in_(THREAD_KINDS)
             & Parent.complete
         )
         .order_by(Parent.position, Item.position)
@@ -318,3 +363,46 @@ def readable_attachment(mailbox: Mailbox, number: int) -> Item | None:
     address says nothing about other reports or how many items the portal holds."""
     attachments = _thread_attachments(mailbox)
     return attachments[number - 1] if 1 <= number <= len(attachments) else None
+
+
+# --- The browser path: the thread as the envelopes stored, for the browser to open -------------
+
+
+def mailbox_items(mailbox: Mailbox) -> list[Item]:
+    """Every complete item of the mailbox's report in thread order: what the reporter sent and
+    received. Item n of this list (from 1) is `/mailbox/sealed/<n>`."""
+    return list(
+        Item.select(Item.id, Item.kind, Item.size, Item.day, Item.parent, Item.assessment, Item.position)
+        .where((Item.report == mailbox.report) & Item.complete)
+        .order_by(Item.position, Item.id)
+    )
+
+
+def sealed_item(mailbox: Mailbox, number: int) -> Item | None:
+    """Item `number` (from 1) of `mailbox_items`, or None: numbered per mailbox, as attachments are."""
+    items = mailbox_items(mailbox)
+    return items[number - 1] if 1 <= number <= len(items) else None
+
+
+@dataclass
+class SealedEntry:
+    """An entry of the thread the server does not open (the browser path): its address and what
+    the server knows without the key."""
+
+    number: int
+    author: str
+    kind: str
+    day: datetime.date
+    assessment: bool = False
+    attachments: list[tuple[int, int]] = field(default_factory=list)  # (number, ciphertext bytes)
+
+
+def sealed_thread(mailbox: Mailbox) -> list[SealedEntry]:
+    entries: dict[int, SealedEntry] = {}
+    for number, item in enumerate(mailbox_items(mailbox), start=1):
+        if item.kind in THREAD_KINDS:
+            author = "team" if item.kind == "reply" else "reporter"
+            entries[item.id] = SealedEntry(number, author, item.kind, item.day, bool(item.assessment))
+        elif item.parent_id in entries:
+            entries[item.parent_id].attachments.append((number, item.size))
+    return list(entries.values())

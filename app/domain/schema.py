@@ -33,6 +33,8 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator, migrate
 
+from crypto import passphrase
+
 from . import chain, models
 from .db import CHUNK_SCHEMA, database
 from .models import MODELS, Setting
@@ -665,6 +667,23 @@ def _news_stop() -> None:
     database.execute_sql('CREATE UNIQUE INDEX "newsaddress_stop" ON "newsaddress" ("stop")')
 
 
+def _lookup_hashes() -> None:
+    """Version 15: a mailbox keeps the hash of its lookup token, not the token (crypto.passphrase
+    `lookup_hash`), so a stolen database signs no one in; the same passphrase still finds the
+    same mailbox, on either path. A reporter's signed-in row is bound to its mailbox
+    (`mailbox_check`, app/domain/sessions.py); reporters signed in before have no binding and sign
+    in again."""
+    database.execute_sql('ALTER TABLE "mailbox" RENAME COLUMN "lookup_token" TO "lookup_hash"')
+    database.execute_sql('DROP INDEX IF EXISTS "mailbox_lookup_token"')
+    rows = database.execute_sql('SELECT id, lookup_hash FROM "mailbox"').fetchall()
+    for mailbox_id, token in rows:
+        hashed = passphrase.lookup_hash(bytes.fromhex(token)).hex()
+        database.execute_sql(_sql('UPDATE "mailbox" SET lookup_hash = ? WHERE id = ?'), (hashed, mailbox_id))
+    database.execute_sql('CREATE UNIQUE INDEX "mailbox_lookup_hash" ON "mailbox" ("lookup_hash")')
+    database.execute_sql('ALTER TABLE "signedin" ADD COLUMN "mailbox_check" VARCHAR(255)')
+    database.execute_sql("DELETE FROM signedin WHERE kind = 'reporter'")
+
+
 MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     2: ("CRA steps recorded as sent on the report", _cra_steps_sent),
     3: ("notify remembers counts, not item ids", _notify_counts),
@@ -688,6 +707,11 @@ MIGRATIONS: dict[int, tuple[str, Callable[[], None]]] = {
     ),
     13: ("news for reporters: sealed news addresses, a news flag per mailbox, the team's assessment", _news),
     14: ("news for reporters: a stop link's token (as a hash) and permanent refusals per address", _news_stop),
+    15: (
+        "reporter identity: mailboxes keep a hash of the lookup token, not the token; reporters' sessions bound to "
+        "their mailbox (reporters signed in now sign in again)",
+        _lookup_hashes,
+    ),
 }
 MOVING = 12  # the migration whose rows move afterwards (`_move_chunks`)
 LATEST = max(MIGRATIONS, default=BASELINE)

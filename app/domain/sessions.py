@@ -14,10 +14,12 @@ import secrets
 
 from peewee import IntegrityError
 
+from crypto import primitives
+
 from .clock import now, today
 from .db import database
 from .errors import AlreadyAdopted
-from .models import SignedIn, SpentChallenge, User
+from .models import Mailbox, SignedIn, SpentChallenge, User
 from .settings import Settings
 
 TEAM_HOURS = 12  # a team session ends after a working day, however active
@@ -36,14 +38,25 @@ def start_team(settings: Settings, user: User) -> str:
     return token
 
 
-def start_reporter(settings: Settings) -> str:
+def _mailbox_check(token: str, mailbox: Mailbox) -> str:
+    """Binds a reporter's session to its mailbox: a keyed hash of the cookie's token under the
+    mailbox's lookup hash. Without the token (in the cookie only) it names no mailbox."""
+    return primitives.keyed_hash(bytes.fromhex(mailbox.lookup_hash), token.encode()).hex()
+
+
+def start_reporter(settings: Settings, mailbox: Mailbox) -> str:
     token = secrets.token_urlsafe(32)
-    SignedIn.create(token_hash=_hash(token), kind="reporter", day=today(settings.zone))
+    SignedIn.create(
+        token_hash=_hash(token), kind="reporter", day=today(settings.zone), mailbox_check=_mailbox_check(token, mailbox)
+    )
     return token
 
 
-def valid(settings: Settings, token: str | None, kind: str, user_id: int | None = None) -> bool:
-    """The token stands for a live session of this kind (and this account, for the team)."""
+def valid(
+    settings: Settings, token: str | None, kind: str, user_id: int | None = None, mailbox: Mailbox | None = None
+) -> bool:
+    """The token stands for a live session of this kind: for the team, of this account; for a
+    reporter, of this mailbox (the one the cookie names)."""
     if not token or not isinstance(token, str):
         return False
     row = SignedIn.get_or_none(SignedIn.token_hash == _hash(token), SignedIn.kind == kind)
@@ -51,7 +64,10 @@ def valid(settings: Settings, token: str | None, kind: str, user_id: int | None 
         return False
     if kind == "team":
         return row.user_id == user_id and row.ends is not None and row.ends > now()
-    return row.day >= today(settings.zone) - datetime.timedelta(days=REPORTER_DAYS)
+    if mailbox is None or not row.mailbox_check:
+        return False
+    bound = primitives.equal(row.mailbox_check.encode(), _mailbox_check(token, mailbox).encode())
+    return bound and row.day >= today(settings.zone) - datetime.timedelta(days=REPORTER_DAYS)
 
 
 def end(token: str | None) -> None:

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, MultipleFileField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, StopValidation, ValidationError
 
 from ..web.anonymous import FormCSRF
 from ..web.context import settings
@@ -89,8 +89,13 @@ class ReportForm(_TextLimit, FlaskForm):
         }
 
 
+HEX_32 = Regexp(r"^[0-9a-f]{64}\Z", message=_l("This is not what this page sends. Reload the page and try again."))
+
+
 class SealedReportForm(FlaskForm):
-    """What the JavaScript path posts besides upload handles: nothing of the report's content."""
+    """What the JavaScript path posts besides upload handles: nothing of the report's content, and
+    of the reporter's identity only what the browser derived to be stored: the lookup token's hash
+    and the public key (hex), never the passphrase or a secret."""
 
     class Meta:
         csrf_class = FormCSRF
@@ -98,6 +103,8 @@ class SealedReportForm(FlaskForm):
     accept_policy = ReportForm.accept_policy
     website = StringField()
     news_address = ReportForm.news_address
+    reporter_key = StringField(validators=[DataRequired(), HEX_32])
+    lookup_hash = StringField(validators=[DataRequired(), HEX_32])
 
 
 class FollowUpForm(_TextLimit, FlaskForm):
@@ -107,10 +114,22 @@ class FollowUpForm(_TextLimit, FlaskForm):
     attachments = MultipleFileField(_l("Attachments"))
 
 
+class _UnlessToken:
+    """The passphrase is required, unless the browser sent the token derived from it instead."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        if not form.token.data and not (field.data or "").strip():
+            raise StopValidation(REQUIRED)
+
+
 class LoginForm(FlaskForm):
-    passphrase = PasswordField(
-        _l("Your passphrase"), validators=[DataRequired(REQUIRED), Length(max=500, message=TOO_LONG)]
-    )
+    """The passphrase (the JavaScript-free path: the server derives), or the lookup token the
+    browser derived from it (hex; the passphrase field then stays in the browser)."""
+
+    passphrase = PasswordField(_l("Your passphrase"), validators=[_UnlessToken(), Length(max=500, message=TOO_LONG)])
+    token = StringField(validators=[Optional(), HEX_32])
 
 
 class LogoutForm(FlaskForm):

@@ -1,8 +1,10 @@
-"""Checking replies: the passphrase opens the mailbox; the thread is decrypted per request.
+"""Checking replies: the passphrase opens the mailbox. With JavaScript the browser derives the
+lookup token and key from it, signs in with the token and decrypts the thread itself; without, the
+server derives and decrypts the thread per request.
 
-The session (an encrypted cookie, see app/web/sessions.py) holds the mailbox id and the reporter's
-key while they are signed in, never the passphrase; the server keeps only a token's hash, so that
-signing out ends it.
+The session (an encrypted cookie, see app/web/sessions.py) holds the mailbox id, and on the
+JavaScript-free path the reporter's key, while they are signed in, never the passphrase; the
+server keeps only a token's hash, so that signing out ends it.
 """
 
 import datetime
@@ -14,18 +16,22 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from crypto import InvalidPassphrase, Opener, PrivateKey, PublicKey
+from crypto import InvalidPassphrase, NotForThisKey, Opener, PrivateKey, PublicKey
 from crypto import passphrase as passphrases
 from crypto.names import safe_name
 
 from ..domain import deadlines, news
 from ..domain.blobs import BlobReader
-from ..domain.models import Item, Mailbox
+from ..domain.models import Mailbox
 from ..domain.reports import (
     close_mailbox,
     find_mailbox,
+    find_mailbox_by_token,
     follow_up_recipients,
+    mailbox_items,
     readable_attachment,
+    sealed_item,
+    sealed_thread,
     store_browser_sealed_follow_up,
     store_follow_up,
     thread,
@@ -38,7 +44,7 @@ from . import kept
 from .blueprint import bp
 from .forms import CloseMailboxForm, FollowUpForm, LoginForm, LogoutForm
 from .news_forms import NewsAddressForm
-from .submit import refused_attachments
+from .submit import deriving, refused_attachments
 
 KEPT = "kept_follow_up_uploads"
 
@@ -46,9 +52,21 @@ KEPT = "kept_follow_up_uploads"
 @bp.route("/replies", methods=["GET", "POST"])
 @login_limits
 def login():
+    """Sign-in. With JavaScript the browser derives and sends the lookup token (`token`), never the
+    passphrase, and keeps the key; without, the passphrase comes and the server derives."""
+    deriving()
     form = LoginForm()
     if not form.validate_on_submit():
+        if form.token.errors:  # not something a person typed: the sign-in failed, said at the field they see
+            form.passphrase.errors, form.token.errors = [*form.passphrase.errors, _no_mailbox()], []
         return render_template("reporter/login.html", form=form), 400 if request.method == "POST" else 200
+    if form.token.data:
+        mailbox = find_mailbox_by_token(settings(), bytes.fromhex(form.token.data))
+        if mailbox is None:
+            form.passphrase.errors = [_no_mailbox()]
+            return render_template("reporter/login.html", form=form), 400
+        sessions.begin_reporter(mailbox, None)
+        return redirect(url_for("reporter.mailbox"))
     try:
         phrase = passphrases.parse(form.passphrase.data)
     except InvalidPassphrase as problem:
@@ -56,11 +74,15 @@ def login():
         return render_template("reporter/login.html", form=form), 400
     found = find_mailbox(settings(), phrase)
     if found is None:
-        form.passphrase.errors = [_("No mailbox opens with this passphrase. Check the seven words and try again.")]
+        form.passphrase.errors = [_no_mailbox()]
         return render_template("reporter/login.html", form=form), 400
     mailbox, key = found
     sessions.begin_reporter(mailbox, key)
     return redirect(url_for("reporter.mailbox"))
+
+
+def _no_mailbox() -> str:
+    return _("No mailbox opens with this passphrase. Check the seven words and try again.")
 
 
 def _passphrase_problem(problem: InvalidPassphrase) -> str:
@@ -70,7 +92,9 @@ def _passphrase_problem(problem: InvalidPassphrase) -> str:
     return _("A passphrase has seven words; you typed %(count)s.", count=problem.words)
 
 
-def _signed_in() -> tuple[Mailbox, PrivateKey]:
+def _signed_in() -> tuple[Mailbox, PrivateKey | None]:
+    """The signed-in reporter's mailbox, and their key on the server path (None when the browser
+    keeps it)."""
     found = sessions.reporter()
     if found is None:
         abort(redirect(url_for("reporter.login")))
@@ -108,16 +132,20 @@ def mailbox():
     return _page(box, key, form, NewsAddressForm(formdata=None)), status
 
 
-def _page(box: Mailbox, key: PrivateKey, form: FollowUpForm, news_form: NewsAddressForm) -> str:
+def _page(box: Mailbox, key: PrivateKey | None, form: FollowUpForm, news_form: NewsAddressForm) -> str:
+    """The mailbox: decrypted here on the server path; on the browser path (no key) the entries
+    as stored, each with its address, for the browser to fetch and open."""
     report = box.report
-    entries = thread(box, key)
+    entries = thread(box, key) if key is not None else sealed_thread(box)
     assessment = next((entry for entry in entries if entry.assessment), None)
     return render_template(
         "reporter/mailbox.html",
         report=report,
+        browser=key is None,
         # The assessment has a place of its own, above the other messages.
         entries=[entry for entry in entries if entry is not assessment],
         assessment=assessment,
+        answered=any(entry.author == "team" for entry in entries),
         items=listed_items(box),
         form=form,
         news_form=news_form,
@@ -171,11 +199,16 @@ def mailbox_sealed():
 
 @bp.get("/mailbox/files/<int:number>")
 def download(number: int):
+    """An attachment decrypted on the server path; on the browser path the server holds no key,
+    and the browser opens `/mailbox/sealed/<n>` itself."""
     box, key = _signed_in()
-    item = readable_attachment(box, number)
+    item = readable_attachment(box, number) if key is not None else None
     if item is None:
         abort(404)
-    opener = Opener(BlobReader(item), key)
+    try:
+        opener = Opener(BlobReader(item), key)
+    except NotForThisKey:  # sealed to the team only (a report's attachment sent without JavaScript)
+        abort(404)
     name = safe_name(opener.meta.name)
     # Always a download, never shown inline: the file came from someone else.
     return Response(
@@ -183,6 +216,26 @@ def download(number: int):
         mimetype="application/octet-stream",
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
     )
+
+
+@bp.get("/mailbox/sealed/<int:number>")
+def sealed_envelope(number: int):
+    """Item `number` of this mailbox (the list of items sent and received, from 1) as stored: the
+    envelope, for the browser to open with the key it keeps. Either path may fetch it; it is
+    ciphertext the reporter's key opens, or the team's only."""
+    box, _key = _signed_in()
+    item = sealed_item(box, number)
+    if item is None:
+        abort(404)
+    reader = BlobReader(item)
+    return Response(
+        iter(lambda: reader.read(PIECE_BYTES), b""),
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename=item-{number}.mpe", "Content-Length": str(item.size)},
+    )
+
+
+PIECE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -194,13 +247,9 @@ class Listed:
 
 def listed_items(box: Mailbox) -> list[Listed]:
     """What the reporter sent and received, as the portal holds it: kind, size and day, in the
-    thread's order, so they can see their report and its attachments arrived."""
-    rows = (
-        Item.select(Item.kind, Item.size, Item.day)
-        .where((Item.report == box.report) & Item.complete)
-        .order_by(Item.position, Item.id)
-    )
-    return [Listed(row.kind, row.size, row.day) for row in rows]
+    thread's order, so they can see their report and its attachments arrived. Item n of this list
+    is `/mailbox/sealed/<n>`."""
+    return [Listed(item.kind, item.size, item.day) for item in mailbox_items(box)]
 
 
 @bp.route("/mailbox/close", methods=["GET", "POST"])
@@ -212,6 +261,7 @@ def close():
     form = CloseMailboxForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
+        g.encrypting = True  # the bundle forgets the key this tab keeps when the form is sent (mailbox.mjs)
         return render_template("reporter/close_mailbox.html", form=form, report=box.report), status
     news.remove_address(box)  # goes with the row anyway (ON DELETE CASCADE); said here, too
     close_mailbox(box)

@@ -1,11 +1,13 @@
 """Public pages: home, policy, the team key, security.txt, robots.txt."""
 
 import datetime
+from pathlib import Path
 
 from flask import Response, abort, current_app, render_template, url_for
 from flask_babel import get_locale
 from markdown_it import MarkdownIt
 
+from ..domain.bundle import published_sums
 from ..domain.clock import today
 from ..domain.models import Credit
 from ..domain.settings import ROOT
@@ -52,7 +54,9 @@ def _policy_text() -> str:
 
 @bp.get("/key")
 def team_key_page():
-    return render_template("reporter/key.html", key=settings().team_key)
+    # The bundles' SHA-256 beside the key: what reporters compare with the README and verify-site.
+    sums = published_sums(Path(current_app.static_folder))
+    return render_template("reporter/key.html", key=settings().team_key, bundle_sums=sums)
 
 
 @bp.get("/.well-known/security.txt")

@@ -1,6 +1,6 @@
 """The report form, on either upload path, then the passphrase, shown once."""
 
-from flask import g, render_template, request
+from flask import g, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -9,7 +9,7 @@ from crypto import passphrase as passphrases
 from ..domain import news
 from ..domain.errors import Busy
 from ..domain.models import Report
-from ..domain.reports import store_browser_sealed_report, store_report
+from ..domain.reports import installation_salt, store_browser_sealed_report, store_report
 from ..domain.uploads import delete_unadopted
 from ..web import pow as proof_of_work
 from ..web import uploads
@@ -21,13 +21,32 @@ from ..web.page_cache import same_for_everyone
 from . import kept
 from .blueprint import bp
 from .forms import ReportForm, SealedReportForm
+from .uploads import REPORT_KEY, report_key
 
 KEPT = "kept_uploads"
 
 
 @bp.context_processor
 def _proof_of_work():
-    return {"pow_challenge": proof_of_work.challenge, "pow_bits": proof_of_work.bits, "news_offered": _news_offered}
+    return {
+        "pow_challenge": proof_of_work.challenge,
+        "pow_bits": proof_of_work.bits,
+        "news_offered": _news_offered,
+        "installation_salt": _installation_salt,
+    }
+
+
+def _installation_salt() -> str:
+    """The salt a deriving page gives the browser (hex): not secret, the same for every reporter
+    (docs/format.md, "Reporter identity")."""
+    return installation_salt().hex()
+
+
+def deriving() -> None:
+    """This page derives a reporter's identity in the browser: it loads the bundle that can
+    (base.html), which also encrypts."""
+    g.encrypting = True
+    g.deriving = True
 
 
 def _news_offered() -> bool:
@@ -49,7 +68,7 @@ def sealed_news_address(address: str | None) -> tuple[bytes, str] | None:
 @submit_limits
 @uploads.accepts_uploads
 def report_form():
-    g.encrypting = True
+    deriving()
     if request.method == "GET":
         return _empty_form()
     earlier = kept.recall(KEPT)
@@ -96,14 +115,18 @@ def _busy() -> str:
 def report_sealed():
     """The JavaScript path: the envelopes are already uploaded; check and adopt them unchanged.
     A small url-encoded request of its own, so a proxy can buffer it (the streamed `/report` it
-    cannot), and the one way a view tells the two paths apart is its address."""
-    g.encrypting = True
+    cannot), and the one way a view tells the two paths apart is its address. The browser made
+    the passphrase and derived the identity: it sends the lookup token's hash and the public key
+    the uploads were sealed to, and this view derives nothing."""
+    deriving()  # a form that comes back is the report form again
     form = SealedReportForm()
     items = uploads.claim("report")
     if form.website.data:
         delete_unadopted(items or [])
-        return _passphrase_page(passphrases.generate(), reference=None)
-    if not (form.validate() and proof_of_work.solved()) or items is None:
+        return _passphrase_page(None, reference=None)
+    reporter_key = report_key()
+    sealed_to = reporter_key is not None and form.reporter_key.data == reporter_key.raw.hex()
+    if not (form.validate() and proof_of_work.solved()) or items is None or not sealed_to:
         # The text was encrypted in the browser and is still in its form; this page only says why.
         # The uploads are let go: the browser seals and uploads anew when it sends again, and the
         # first ones must not count against this session's upload budget meanwhile.
@@ -114,23 +137,24 @@ def report_sealed():
         page.news_address.errors = list(form.news_address.errors)
         if form.csrf_token.errors:  # a line of the form's own, as errors_summary says it (macros.html)
             page.csrf_token.errors = [_("The form had expired. Check it and send it again.")]
-        if items is None:
+        if items is None or not sealed_to or form.reporter_key.errors or form.lookup_hash.errors:
             page.form_errors.append(_("The encrypted upload is incomplete. Send again."))
         return render_template("reporter/report.html", form=page, kept=[]), 400
-    try:
-        report, phrase = store_browser_sealed_report(
-            settings(), items[0], items[1:], proof_of_work.current(), sealed_news_address(form.news_address.data)
-        )
-    except Busy:  # nothing was stored; the form and its uploads are still in the browser
-        page = ReportForm(formdata=None)
-        page.accept_policy.errors = [_busy()]
-        return render_template("reporter/report.html", form=page, kept=[]), 503, {"Retry-After": RETRY_AFTER}
+    reporter = (bytes.fromhex(form.lookup_hash.data), reporter_key)
+    news_address = sealed_news_address(form.news_address.data)
+    challenge = proof_of_work.current()
+    report = store_browser_sealed_report(settings(), items[0], items[1:], reporter, challenge, news_address)
     uploads.forget(uploads.sealed_handles())
+    session.pop(REPORT_KEY, None)
     proof_of_work.forget()
-    return _passphrase_page(phrase, reference=report.reference)
+    return _passphrase_page(None, reference=report.reference)
 
 
-def _passphrase_page(phrase: passphrases.Passphrase, reference: str | None):
+def _passphrase_page(phrase: passphrases.Passphrase | None, reference: str | None):
+    """The passphrase, shown once; without `phrase` (the browser made it) the page has an empty
+    place the browser fills with the words."""
     return render_template(
-        "reporter/passphrase.html", words=phrase.reveal().split(" "), reference=reference or Report.new_reference()
+        "reporter/passphrase.html",
+        words=phrase.reveal().split(" ") if phrase else None,
+        reference=reference or Report.new_reference(),
     )

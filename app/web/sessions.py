@@ -1,8 +1,9 @@
 """An encrypted session cookie, and signed-in sessions the server can end.
 
 Flask's default cookie is signed but readable; ours carries a reporter's mailbox key while they are
-signed in, so it is sealed under a key only the server has, and the reporter's key never goes into
-the database. The idle timeout lives inside the sealed cookie. Being signed in (as a reporter or
+signed in without JavaScript, so it is sealed under a key only the server has, and the reporter's
+key never goes into the database. With JavaScript the browser keeps the key, and the cookie holds
+none. The idle timeout lives inside the sealed cookie. Being signed in (as a reporter or
 a team member) takes more: a random token in the cookie whose hash the server keeps
 (app/domain/sessions.py), checked before every request; sign-out and account changes delete it.
 """
@@ -28,6 +29,7 @@ TOKEN = "_sid"  # noqa: S105  (the session key holding the token, not a secret)
 TEAM_USER = "team_user"
 MAILBOX = "mailbox"
 REPORTER_KEY = "reporter_key"
+BROWSER_KEY = "browser_key"  # a reporter whose browser keeps their key: the cookie holds none
 TEAM_IDLE_MINUTES = 30
 REPORTER_HOURS = 4  # a reporter's visit, however active, ends after this
 
@@ -85,11 +87,16 @@ def init_app(app: Flask) -> None:
             and not signed_in.valid(settings(), session.get(TOKEN), "team", session.get(TEAM_USER))
             or MAILBOX in session
             and not (
-                signed_in.valid(settings(), session.get(TOKEN), "reporter")
+                signed_in.valid(settings(), session.get(TOKEN), "reporter", mailbox=_cookie_mailbox())
                 and _now() - int(session.get(_BORN, 0)) <= REPORTER_HOURS * 60
             )
         ):
             session.clear()
+
+
+def _cookie_mailbox() -> Mailbox | None:
+    mailbox_id = session.get(MAILBOX)
+    return Mailbox.get_or_none(Mailbox.id == mailbox_id) if isinstance(mailbox_id, int) else None
 
 
 def begin_team(user: User) -> None:
@@ -102,20 +109,31 @@ def begin_team(user: User) -> None:
     session["_idle"] = TEAM_IDLE_MINUTES
 
 
-def begin_reporter(mailbox: Mailbox, key: PrivateKey) -> None:
+def begin_reporter(mailbox: Mailbox, key: PrivateKey | None) -> None:
+    """A fresh reporter session for `mailbox`. With `key` (the JavaScript-free path, the server
+    derived it) the cookie carries it for the visit; without (the browser derived it and keeps
+    it), the cookie says so and holds no key at all."""
     signed_in.end(session.get(TOKEN))
     session.clear()
-    session[TOKEN] = signed_in.start_reporter(settings())
+    session[TOKEN] = signed_in.start_reporter(settings(), mailbox)
     session[MAILBOX] = mailbox.id
-    session[REPORTER_KEY] = key.secret_bytes().hex()
+    if key is None:
+        session[BROWSER_KEY] = True
+    else:
+        session[REPORTER_KEY] = key.secret_bytes().hex()
     session[_BORN] = _now()
 
 
-def reporter() -> tuple[Mailbox, PrivateKey] | None:
-    """The signed-in reporter's mailbox and key, when the key in the cookie is that mailbox's own.
-    Whoever holds SECRET_KEY can reseal their own cookie with another mailbox's number; without
-    that mailbox's key it opens nothing (and the session ends)."""
+def reporter() -> tuple[Mailbox, PrivateKey | None] | None:
+    """The signed-in reporter's mailbox and key; the key is None when the browser keeps it.
+
+    The server's session row is bound to the mailbox the cookie names (checked before every
+    request, `_only_live_sessions`): whoever holds SECRET_KEY can reseal their own cookie with
+    another mailbox's number, and it opens nothing. On the server path the key in the cookie must
+    also be that mailbox's own."""
     mailbox = Mailbox.get_or_none(Mailbox.id == session.get(MAILBOX, -1))
+    if mailbox is not None and session.get(BROWSER_KEY) is True and REPORTER_KEY not in session:
+        return mailbox, None
     try:
         key = PrivateKey(bytes.fromhex(session.get(REPORTER_KEY, "")))
     except (TypeError, ValueError, CryptoError):
