@@ -6,9 +6,11 @@ INSTANCE := instance
 CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-BUNDLE := static/vendor/meldpunt.js
+# meldpunt.js for every page that encrypts; meldpunt-derive.js (with argon2id and the word list)
+# for the report form and the sign-in page, which make or derive the reporter's identity.
+BUNDLES := static/vendor/meldpunt.js static/vendor/meldpunt-derive.js
 
-.PHONY: run test coverage lint layers install translations messages bundle bench clean
+.PHONY: run test coverage lint layers install translations messages bundle bundle-sums bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,15 +40,23 @@ messages: $(VENV)/.installed-test
 		--ignore-obsolete --no-fuzzy-matching
 
 # Browser-side encryption: libsodium.js and our encoder, from npm, bundled by esbuild. Without npm
-# the portal still works on the server-side path (and `meldpunt check` says so).
-$(BUNDLE): package.json package-lock.json deploy/precompress.mjs $(wildcard static/js/*.mjs)
+# the portal still works on the server-side path (and `meldpunt check` says so). One build makes
+# both bundles (a grouped target), each the same bytes on every machine for the same lock file.
+$(BUNDLES) &: package.json package-lock.json deploy/precompress.mjs $(wildcard static/js/*.mjs)
 	@if command -v npm >/dev/null; then \
 		npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
 	else \
 		echo "npm is missing: the portal will only seal on the server (no browser-side encryption)"; \
 	fi
 
-bundle: $(BUNDLE)
+bundle: $(BUNDLES)
+
+# Each built bundle's SHA-256 in sha256sum format: the block README.md publishes for a release
+# (tests/test_verify_site.py fails until it matches) and `meldpunt-team verify-site --expect` reads.
+# The build's own output goes to stderr, so that stdout is the block alone.
+bundle-sums:
+	@$(MAKE) --no-print-directory bundle >&2
+	@for file in static/vendor/*.js; do echo "$$(cat "$$file.sha256")  $$file"; done
 
 install: $(VENV)/.installed-test translations
 

@@ -129,14 +129,16 @@ def check() -> None:
         line(False, str(exc))
     translations = config.ROOT / "app" / "translations" / "nl" / "LC_MESSAGES" / "messages.mo"
     line(translations.exists(), "Dutch translations compiled (make translations)")
-    bundle = config.ROOT / "static" / "vendor" / "meldpunt.js"
-    if bundle.exists():
-        from .domain.bundle import copies_current
+    from .domain.bundle import BUNDLES, copies_current
 
-        click.echo("[ok] browser-side encryption bundle (static/vendor/meldpunt.js)")
+    static = config.ROOT / "static"
+    built = [bundle for bundle in BUNDLES if (static / bundle).exists()]
+    if built:
+        # Both or neither: without the derive bundle the report form and sign-in use the server path.
+        line(len(built) == len(BUNDLES), f"browser-side encryption bundles (static/{', static/'.join(BUNDLES)})")
         line(
-            copies_current(bundle.parent.parent),
-            "its gzip and brotli copies made from it (otherwise it is sent uncompressed: run make bundle)",
+            all(copies_current(static, bundle) for bundle in built),
+            "their gzip and brotli copies made from them (otherwise they are sent uncompressed: run make bundle)",
         )
     else:
         click.echo("[--] no browser bundle: reports are sealed on the server only (install npm, run make bundle)")

@@ -1,4 +1,4 @@
-// The browser bundle precompressed, next to it: name.gz (gzip, level 9) and name.br (brotli, best
+// Each browser bundle precompressed, next to it: name.gz (gzip, level 9) and name.br (brotli, best
 // quality), built with Node's own zlib so that `make bundle` needs nothing more than npm. Both are
 // the same bytes on every run (gzip's header carries no time or name), so a reproducible bundle
 // stays reproducible. nginx serves them with gzip_static (deploy/nginx/portal.conf), Flask with

@@ -21,7 +21,7 @@ def test_headers_on_every_response(client, path):
     assert "base-uri 'none'" in csp
     assert "unsafe-inline" not in csp
     assert " 'unsafe-eval'" not in csp
-    if path == "/report":  # a page that encrypts: its own bundle and WebAssembly, nothing else
+    if path in ("/report", "/replies"):  # pages that encrypt or derive: a bundle and WebAssembly, nothing else
         assert "script-src 'self' 'wasm-unsafe-eval'" in csp
         assert "connect-src 'self'" in csp
     else:
@@ -44,9 +44,10 @@ def test_pages_load_nothing_from_elsewhere(client):
         assert "https://" not in html
         assert " style=" not in html
         scripts = re.findall(r"<script[^>]*>", html)
-        if path == "/report":  # one same-origin bundle with an integrity hash; never inline code
+        if path in ("/report", "/replies"):  # one same-origin bundle with an integrity hash; never inline code
             assert len(scripts) == 1
-            assert 'src="/static/vendor/meldpunt.js?v=' in scripts[0]
+            # Both make or derive the reporter's identity: the bundle with argon2id, instead of the other.
+            assert 'src="/static/vendor/meldpunt-derive.js?v=' in scripts[0]
             assert 'integrity="sha384-' in scripts[0]
             assert "</script>" in html
             assert html.count("<script") == 1
@@ -223,9 +224,21 @@ def test_concurrent_derivations_are_capped(make_portal, monkeypatch):
 
 def test_without_the_browser_bundle_pages_fall_back_to_the_server_path(portal):
     portal.config["SCRIPT_INTEGRITY"] = None  # what a machine without npm gets
+    portal.config["DERIVE_SCRIPT_INTEGRITY"] = None
     page = portal.test_client().get("/report").data.decode()
     assert "<script" not in page
     assert 'enctype="multipart/form-data"' in page
+
+
+def test_a_deriving_page_never_falls_back_to_the_small_bundle(portal):
+    """Without the derive bundle the report form and sign-in load no script at all: meldpunt.js
+    cannot make a reporter identity, and a report sealed to the team alone would be refused."""
+    if not portal.config["SCRIPT_INTEGRITY"]:
+        pytest.skip("no bundle built (npm missing)")
+    portal.config["DERIVE_SCRIPT_INTEGRITY"] = None
+    client = portal.test_client()
+    for path in ("/report", "/replies"):
+        assert "<script" not in client.get(path).data.decode()
 
 
 def test_an_upload_cut_off_midway_leaves_no_writer_thread_behind(make_portal):
@@ -256,10 +269,13 @@ def test_tampered_form_values_get_translated_errors(client):
     assert "Not a valid choice" not in page
 
 
-def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_for_good(portal):
+@pytest.mark.parametrize(
+    ("bundle", "prefix"), [("vendor/meldpunt.js", "SCRIPT"), ("vendor/meldpunt-derive.js", "DERIVE_SCRIPT")]
+)
+def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_for_good(portal, bundle, prefix):
     """Issue 12, point 4: the 485 KiB bundle was sent uncompressed, with no caching. It now comes
     as brotli or gzip when the browser takes it, the same bytes once decoded (the SRI hash holds),
-    and at its versioned address it may be kept forever."""
+    and at its versioned address it may be kept forever. Both bundles (issue 14) alike."""
     import base64
     import gzip
     import hashlib
@@ -267,10 +283,12 @@ def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_f
 
     import brotli
 
-    if not portal.config["SCRIPT_INTEGRITY"]:
+    if not portal.config[f"{prefix}_INTEGRITY"]:
         pytest.skip("no bundle built (npm missing)")
     client = portal.test_client()
-    address = re.search(r'src="([^"]+)"', client.get("/report").data.decode()).group(1)
+    address = f"/static/{bundle}?v={portal.config[f'{prefix}_VERSION']}"
+    if bundle.endswith("derive.js"):  # the address the report form links, exactly
+        assert address == re.search(r'src="([^"]+)"', client.get("/report").data.decode()).group(1)
     plain = client.get(address, headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
     decoders = {"br": brotli.decompress, "gzip": gzip.decompress}
@@ -284,30 +302,36 @@ def test_the_bundle_is_served_precompressed_with_the_same_integrity_and_cached_f
         sizes[expected] = len(answer.data)
     assert sizes["br"] < sizes["gzip"] < len(plain.data) / 2
     digest = "sha384-" + base64.b64encode(hashlib.sha384(plain.data).digest()).decode()
-    assert digest == portal.config["SCRIPT_INTEGRITY"]
+    assert digest == portal.config[f"{prefix}_INTEGRITY"]
     assert sorted(plain.headers["Cache-Control"].split(", ")) == ["immutable", "max-age=31536000", "public"]
-    unversioned = client.get("/static/vendor/meldpunt.js")
+    unversioned = client.get(f"/static/{bundle}")
     assert "immutable" not in unversioned.headers.get("Cache-Control", "")
+    # Another bundle's version is not this one's: no caching for good under it.
+    other = "DERIVE_SCRIPT" if prefix == "SCRIPT" else "SCRIPT"
+    crossed = client.get(f"/static/{bundle}?v={portal.config[f'{other}_VERSION']}")
+    assert "immutable" not in crossed.headers.get("Cache-Control", "")
     # Copies of another bundle are not sent: they would fail the integrity check for a year.
-    portal.config["BUNDLE_COPIES"] = False
+    portal.config["BUNDLE_COPIES"] = frozenset()
     answer = client.get(address, headers={"Accept-Encoding": "br, gzip"})
     assert "Content-Encoding" not in answer.headers
     assert answer.data == plain.data
 
 
-def test_compressed_copies_count_only_for_the_bundle_they_were_made_from(tmp_path):
+@pytest.mark.parametrize("name", ["vendor/meldpunt.js", "vendor/meldpunt-derive.js"])
+def test_compressed_copies_count_only_for_the_bundle_they_were_made_from(tmp_path, name):
     import gzip
     import hashlib
 
-    from app.domain.bundle import BUNDLE, copies_current
+    from app.domain.bundle import BUNDLES, copies_current
 
-    bundle = tmp_path / BUNDLE
+    assert name in BUNDLES
+    bundle = tmp_path / name
     bundle.parent.mkdir()
     bundle.write_bytes(b"new bundle")
-    assert not copies_current(tmp_path)  # no copies at all
+    assert not copies_current(tmp_path, name)  # no copies at all
     for suffix in (".gz", ".br"):
         bundle.with_name(bundle.name + suffix).write_bytes(gzip.compress(b"old bundle"))
     bundle.with_name(bundle.name + ".sha256").write_text(hashlib.sha256(b"old bundle").hexdigest() + "\n")
-    assert not copies_current(tmp_path)  # made from the bundle before
+    assert not copies_current(tmp_path, name)  # made from the bundle before
     bundle.with_name(bundle.name + ".sha256").write_text(hashlib.sha256(b"new bundle").hexdigest() + "\n")
-    assert copies_current(tmp_path)
+    assert copies_current(tmp_path, name)

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from .browser import chromium, live_server
-from .portal_helpers import passphrase_from, submit_report
+from .portal_helpers import REPORT, passphrase_from, submit_report
 from .test_browser import _team_sign_in_in_browser
 from .test_pseudo_locale import PSEUDO, problems, pseudo_catalogue, pseudo_portal, unmarked  # noqa: F401
 
@@ -153,7 +153,9 @@ def test_the_mailbox_scripts_texts_pass_through_the_catalogue(served, pseudo_por
         page.fill("#passphrase", passphrase)
         page.click("button[type=submit]")
         page.wait_for_url("**/mailbox")
-        _errors_then_send(page, served, "/mailbox", "A follow-up.", [str(poc)])
+        # The report, opened in the browser, shows what the reporter wrote: data, not texts.
+        report = tuple(value for name, value in REPORT.items() if name not in ("accept_policy", "credit", "exploited"))
+        _errors_then_send(page, served, "/mailbox", "A follow-up.", [str(poc)], DATA + report)
     assert dropped
     assert any(" 1 s" in text for text in shown), shown  # the countdown
     assert any("%" in text for text in shown), shown  # the progress

@@ -53,8 +53,11 @@ export class Uploader {
   // `onProgress(bytes)`: a part of that many bytes is stored. `onSending(bytes)`: that much of the
   // part in flight has left the browser. `onRetry(seconds)`: the connection dropped and the next
   // try is that many seconds away (called each second; 0 when it tries again).
-  constructor({ csrfToken, purpose, base, report, signal, onProgress, onSending, onRetry }) {
+  // `reporterKey`: a new report's own public key (hex), made in the browser; the server keeps it
+  // with the upload session so the report's uploads and its mailbox agree on one key.
+  constructor({ csrfToken, purpose, base, report, reporterKey, signal, onProgress, onSending, onRetry }) {
     this.csrfToken = csrfToken;
+    this.reporterKey = reporterKey;
     this.base = base;
     this.purpose = purpose;
     this.report = report;
@@ -77,6 +80,7 @@ export class Uploader {
   async start(size) {
     const form = new URLSearchParams({ purpose: this.purpose, size: String(size) });
     if (this.report) form.set("report", this.report);
+    if (this.reporterKey) form.set("reporter_key", this.reporterKey);
     if (this.proof) form.set("pow", this.proof);
     if (this.challenge) form.set("pow_challenge", this.challenge);
     const response = await this.request("POST", this.base, form);
