@@ -14,7 +14,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__, advisory, envelope
+from . import __version__, advisory, envelope, verify_site
 from .advisory.texts import LANGUAGES
 from .errors import CryptoError, NothingOpened, WeakPassphrase
 from .keyfile import TeamKey, check_passphrase_strength
@@ -28,6 +28,7 @@ from .workspace import check_output
 
 EXIT_FAILURE = 1
 EXIT_OPENED_WITH_FAILURES = 3  # `open`: the rest is in the folder; 2 is argparse's usage error
+EXIT_UNVERIFIABLE = 2  # `verify-site`: nothing could be compared (no site, no bundle, no build)
 EXIT_INTERRUPTED = 130
 _ASCII_SPACE = " \t\r\n"
 OPEN_EXIT_CODES = (
@@ -144,6 +145,28 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("message", type=Path, metavar="MESSAGE.txt", help="the reply, as UTF-8 text")
     sub.add_argument("-o", "--output", required=True, type=Path, metavar="reply.mpe")
     key_options(sub)
+
+    sub = command(
+        "verify-site",
+        cmd_verify_site,
+        "Check that a portal serves exactly the JavaScript of a reproducible build of this release.",
+    )
+    sub.epilog = (
+        "Exit status: 0 when every bundle matches (one line each); 1 when a page allows inline or foreign script, "
+        "an integrity attribute is wrong or a bundle differs (named, with both hashes); 2 when the site cannot be "
+        "reached, no page loads a bundle, or the build fails."
+    )
+    sub.add_argument("url", metavar="URL", help="the portal's address, e.g. https://report.example.nl")
+    expected = sub.add_mutually_exclusive_group()
+    expected.add_argument(
+        "--source",
+        type=Path,
+        metavar="DIR",
+        help="build from this checkout of the release (default: the checkout this tool runs from); needs npm",
+    )
+    expected.add_argument(
+        "--expect", type=Path, metavar="FILE", help="compare with these sha256sum lines (the README's) instead"
+    )
 
     _advisory_commands(command("advisory", None, "Write a report's advisory offline: CSAF 2.0, CVE record, Markdown."))
     return parser
@@ -270,6 +293,29 @@ def cmd_advisory_init(args: argparse.Namespace) -> None:
 def cmd_advisory_build(args: argparse.Namespace) -> None:
     for path in advisory.build(args.folder, args.lang):
         print(path)
+
+
+def cmd_verify_site(args: argparse.Namespace) -> int:
+    try:
+        if args.expect is not None:
+            expected = verify_site.read_sums(args.expect)
+        else:
+            source = args.source or verify_site.default_source()
+            if source is None:
+                raise verify_site.SiteError(
+                    "This install has no source checkout to build from: give --source DIR or --expect FILE."
+                )
+            expected = verify_site.build_sums(source, log=lambda line: print(line, file=sys.stderr))
+        outcome = verify_site.verify(args.url, expected)
+    except verify_site.SiteError as exc:
+        return _fail(str(exc), EXIT_UNVERIFIABLE)
+    for line in outcome.matches:
+        print(safe_for_terminal(line))  # names come from the site's pages
+    for note in outcome.notes:
+        print(f"meldpunt-team: note: {note}", file=sys.stderr)
+    for problem in outcome.problems:
+        _fail(problem)
+    return EXIT_FAILURE if outcome.problems else 0
 
 
 # --- helpers ------------------------------------------------------------------------------
