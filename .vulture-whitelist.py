@@ -22,7 +22,7 @@ hall_of_fame  # app/reporter/pages.py
 robots_txt  # app/reporter/pages.py
 report_form  # app/reporter/submit.py
 download  # app/reporter/mailbox.py
-sealed_envelope  # app/reporter/mailbox.py: an envelope as stored, for the browser to open
+envelope  # app/reporter/mailbox.py: an envelope as stored, for the browser to open
 logout  # app/reporter/mailbox.py
 news_stop  # app/reporter/news_stop.py: the news mail's stop link
 news_stop_confirmed  # app/reporter/news_stop.py
@@ -44,6 +44,7 @@ user_action  # app/team/users.py
 # Flask hooks, registered by decorator inside init_app (before/after/teardown request, error
 # handlers, context processors, template filters).
 _proof_of_work  # app/reporter/submit.py: pow_challenge and pow_bits for the templates
+_installation_salt_for_deriving_pages  # app/reporter/submit.py: installation_salt for the templates
 _schema_current  # app/web/context.py
 _close  # app/web/context.py
 _only_live_sessions  # app/web/sessions.py

@@ -23,8 +23,8 @@ from .keys import PrivateKey
 # Separators people type between words: every code point str.isspace() calls white space (written
 # out rather than `\s`, whose meaning differs between regex engines: the browser's normalise in
 # static/js/identity.mjs uses exactly this class), hyphens and dashes of every kind, the minus sign,
-# underscores, dots, commas, semicolons, colons and slashes. tests/test_passphrase.py checks the
-# set against str.isspace() over every code point.
+# underscores, dots, commas, semicolons, colons and slashes. tests/test_identity_vectors.py checks
+# the set and this class against str.isspace() over every code point.
 WHITE_SPACE = (
     "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
     "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"

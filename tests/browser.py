@@ -28,10 +28,9 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def live_server(app):
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def running(server):
+    """SERVER (werkzeug's or http.server's, bound to a loopback port) answering on a thread of its
+    own while the block runs, its address given; afterwards its port is closed: nothing listens."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -39,6 +38,15 @@ def live_server(app):
     finally:
         server.shutdown()
         thread.join()
+        server.server_close()
+
+
+@contextmanager
+def live_server(app):
+    from werkzeug.serving import make_server
+
+    with running(make_server("127.0.0.1", 0, app, threaded=True)) as base:
+        yield base
 
 
 @contextmanager

@@ -368,7 +368,7 @@ class Stub:
 
     PATTERN = b"0123456789abcdef"
 
-    def __init__(self, downloads=("/files/", "/export"), download_bytes: int = 64 << 20):
+    def __init__(self, downloads=("/files/", "/envelopes/", "/export"), download_bytes: int = 64 << 20):
         import http.server
 
         stub = self

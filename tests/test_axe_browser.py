@@ -33,7 +33,7 @@ NOT_PAGES = {
     "reporter.security_txt": "text/plain",
     "reporter.robots_txt": "text/plain",
     "reporter.download": "a decrypted attachment",
-    "reporter.sealed": "an envelope, opened by the script in the mailbox page",
+    "reporter.envelope": "an envelope, opened by the script in the mailbox page",
     "reporter.upload_status": "JSON for the upload script",
     "team.upload_status": "JSON for the upload script",
     "team.enrol_qr": "an SVG image, with its alt text on the enrolment page",

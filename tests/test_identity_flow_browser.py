@@ -188,6 +188,21 @@ def test_a_mailbox_without_the_key_in_this_tab_asks_to_sign_in_again(served):
         page.wait_for_selector("text=Sign in again to read your messages in this browser.")
 
 
+def test_a_session_the_server_ended_leaves_no_key_in_the_tab(served):
+    """Idle or past its 4 hours, the server ends the session and the mailbox sends the reporter to
+    the sign-in page: the key goes there, not only when the tab closes."""
+    portal, base = served
+    with chromium() as context:
+        page = context.new_page()
+        _report_and_sign_in(page, base)
+        assert page.evaluate("sessionStorage.getItem('meldpunt-reporter-key')")
+        context.clear_cookies()  # as good as the server ending the session
+        page.goto(base + "/mailbox")
+        page.wait_for_url("**/replies")
+        page.wait_for_selector("form[data-enhanced=yes]")
+        assert page.evaluate("sessionStorage.getItem('meldpunt-reporter-key')") is None
+
+
 def test_closing_the_mailbox_forgets_the_key_in_this_tab(served):
     portal, base = served
     with chromium() as context:

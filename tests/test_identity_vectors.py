@@ -6,6 +6,7 @@ tests/test_identity_browser.py asks the browser the same questions; the helpers 
 
 import functools
 import json
+import re
 import unicodedata
 
 import nacl.pwhash
@@ -18,6 +19,7 @@ from crypto import passphrase as pp
 from crypto.kdf import argon2id
 
 from .conftest import VECTORS
+from .vectors.make_identity_vectors import parse_answer  # the same answers the vectors hold
 
 IDENTITY = json.loads((VECTORS / "identity" / "vectors.json").read_text())
 DERIVE = IDENTITY["derive"]
@@ -31,16 +33,6 @@ CONTRACT_SEPARATORS = frozenset(
 # no-break space are among what people paste.
 TYPED_SEPARATORS = sorted(CONTRACT_SEPARATORS) + ["\uff0d", "\uff3f", "\uff0e", "\uff0c", "\ufe58", "\ufe63", "\uff0f"]
 CODE_POINTS = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
-
-
-def parse_answer(typed: str) -> dict:
-    """Python's parse() in the shape of the browser's identity.parse()."""
-    try:
-        return {"ok": True, "words": pp.parse(typed).reveal()}
-    except InvalidPassphrase as error:
-        if error.unknown:
-            return {"ok": False, "unknown": list(error.unknown)}
-        return {"ok": False, "count": error.words}
 
 
 @functools.cache
@@ -112,6 +104,10 @@ def test_word_list_matches_the_vectors():
 
 def test_separator_set_is_the_contracts():
     assert pp.SEPARATORS == CONTRACT_SEPARATORS
+    # The class as written matches exactly that set, too, and is usable as is in JavaScript.
+    pattern = re.compile(pp.SEPARATOR_CLASS)
+    assert {chr(c) for c in range(0x110000) if pattern.fullmatch(chr(c))} == CONTRACT_SEPARATORS
+    assert "\\s" not in pp.SEPARATOR_CLASS
 
 
 def test_separators_over_every_code_point():

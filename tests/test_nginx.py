@@ -372,7 +372,7 @@ COUNTERS = {
     "team reply files": (2, [f"/team/reports/{REF}/reply-file"]),
     "public parts": (32, ["/uploads/h/0"]),
     "team parts and long texts": (8, ["/team/uploads/h/0", f"/team/reports/{REF}/reply", f"/team/reports/{REF}/state"]),
-    "reporters' downloads": (4, ["/mailbox/files/1"]),
+    "reporters' downloads": (4, ["/mailbox/files/1", "/mailbox/envelopes/1"]),
     "team exports": (2, ["/team/export", f"/team/reports/{REF}/export"]),
 }
 DOWNLOADS = {"reporters' downloads", "team exports"}  # held by slow readers of the answer

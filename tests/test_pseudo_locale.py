@@ -169,7 +169,7 @@ NOT_PAGES = {
     "reporter.security_txt": "RFC 9116 fields for machines",
     "reporter.robots_txt": "for crawlers",
     "reporter.download": "an attachment, as the reporter sent it",
-    "reporter.sealed_envelope": "an envelope as stored, for the browser to open",
+    "reporter.envelope": "an envelope as stored, for the browser to open",
     "reporter.start_upload": "JSON for the script (its texts: the browser test)",
     "reporter.upload_status": "JSON for the script",
     "reporter.upload_part": "JSON for the script",

@@ -4,10 +4,10 @@ the JavaScript-free path derives on the server; both open the same mailbox."""
 
 import base64
 import datetime
+import html
 import json
 import re
 import secrets
-import sys
 
 import pytest
 
@@ -26,16 +26,6 @@ FIELDS = {"title": "Browser-sealed title", "system": "intranet", "description": 
 
 
 # --- crypto ------------------------------------------------------------------------------------
-
-
-def test_the_separators_are_exactly_white_space_and_the_listed_punctuation():
-    extra = {"-", *map(chr, range(0x2010, 0x2016)), "\u2212", "_", ".", ",", ";", ":", "/"}
-    expected = {chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()} | extra
-    assert expected == passphrases.SEPARATORS
-    # The class as written matches exactly that set, too (and is usable as is in JavaScript).
-    pattern = re.compile(passphrases.SEPARATOR_CLASS)
-    assert {chr(code) for code in range(sys.maxunicode + 1) if pattern.fullmatch(chr(code))} == expected
-    assert "\\s" not in passphrases.SEPARATOR_CLASS
 
 
 def test_the_lookup_hash_is_a_keyed_hash_of_the_token():
@@ -236,7 +226,7 @@ def test_the_browser_paths_session_holds_no_key_and_is_bound_to_its_mailbox(port
     forged = portal.test_client()
     forged.set_cookie(COOKIE, _reseal(portal, {**cookie, "mailbox": victim.id}))
     assert forged.get("/mailbox").status_code == 302
-    assert forged.get("/mailbox/sealed/1").status_code == 302
+    assert forged.get("/mailbox/envelopes/1").status_code == 302
     # A server-path cookie for the victim's key cannot be made either: no key, no mailbox.
     assert forged.get("/mailbox").status_code == 302
 
@@ -251,10 +241,17 @@ def test_the_browser_path_mailbox_lists_sealed_items_and_serves_them_as_stored(p
     assert _browser_report(client, team_key, identity, attachments=[("a.txt", b"one")]).status_code == 200
     assert sign_in_by_token(client, identity.lookup_token).status_code == 302
     page = client.get("/mailbox?lang=en").data.decode()
-    assert f'<section data-sealed-thread data-reporter-key="{identity.key.public.raw.hex()}">' in page
-    assert 'data-sealed-item="/mailbox/sealed/1"' in page
+    assert f'<section data-sealed-thread data-reporter-key="{identity.key.public.raw.hex()}"' in page
+    # The report form's labels, for the browser to show the report's fields by (forms.report_labels).
+    labels = json.loads(html.unescape(re.search(r"data-labels='([^']*)'", page).group(1)))
+    assert labels["fields"][0] == ["title", "Title"]
+    body = ["title", "system", "version", "description", "steps", "impact", "exploited", "credit"]
+    assert [key for key, _label in labels["fields"]] == body
+    assert labels["answers"] == {"yes": "Yes", "no": "No", "unknown": "Don't know"}
+    assert 'data-sign-in="/replies"' in page
+    assert 'data-sealed-item="/mailbox/envelopes/1"' in page
     assert 'data-author="reporter" data-kind="report"' in page
-    assert re.search(r'data-sealed-attachment="/mailbox/sealed/2" data-size="\d+"', page)
+    assert re.search(r'data-sealed-attachment="/mailbox/envelopes/2" data-size="\d+" data-size-label="[^"]+"', page)
     assert "Decrypting in your browser…" in page
     assert client.get("/mailbox/files/1").status_code == 404  # the server has no key to decrypt with
 
@@ -264,24 +261,24 @@ def test_the_browser_path_mailbox_lists_sealed_items_and_serves_them_as_stored(p
 
         assert [item.kind for item in mailbox_items(Mailbox.get())] == ["report", "attachment"]
     for number, envelope in stored.items():
-        answer = client.get(f"/mailbox/sealed/{number}")
+        answer = client.get(f"/mailbox/envelopes/{number}")
         assert answer.status_code == 200
         assert answer.data == envelope
         assert answer.headers["Content-Type"] == "application/octet-stream"
         assert answer.headers["Content-Disposition"].startswith("attachment")
-    meta, body = open_bytes(client.get("/mailbox/sealed/1").data, identity.key)
+    meta, body = open_bytes(client.get("/mailbox/envelopes/1").data, identity.key)
     assert json.loads(body)["title"] == FIELDS["title"]
     for number in (0, 3, 2**40):
-        assert client.get(f"/mailbox/sealed/{number}").status_code == 404
+        assert client.get(f"/mailbox/envelopes/{number}").status_code == 404
     # Not signed in: nothing.
-    assert portal.test_client().get("/mailbox/sealed/1").status_code == 302
+    assert portal.test_client().get("/mailbox/envelopes/1").status_code == 302
 
     # Another reporter's item numbers are their own: this mailbox's 1 is not theirs.
     other = portal.test_client()
     sign_in(other, passphrase_from(submit_report(other, files=[]).data))
-    theirs = other.get("/mailbox/sealed/1").data
+    theirs = other.get("/mailbox/envelopes/1").data
     assert theirs != stored[1]
-    assert other.get("/mailbox/sealed/2").status_code == 404
+    assert other.get("/mailbox/envelopes/2").status_code == 404
     with database.connection_context():
         assert Report.select().count() == 2
         assert Item.select().where(Item.kind == "report").count() == 2
@@ -326,6 +323,26 @@ def test_a_report_upload_must_name_the_reporters_key(client, team_key):
     assert start(client, token, 5000).status_code == 200
 
 
+# Points of small order on Curve25519 (0, 1 and one of order 8): sealing to one fails in libsodium.
+SMALL_ORDER = [
+    "00" * 32,
+    "01" + "00" * 31,
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+]
+
+
+def test_a_report_upload_may_not_name_a_key_nobody_can_seal_to(portal, client, team_key):
+    """The browser names the reporter's key; a key of small order would be stored with the mailbox
+    and every reply the team seals to it would fail (a 500 on the team's reply and acknowledge).
+    Nor may the reporter's key be the team's own."""
+    token = csrf_token(client.get("/report").data)
+    for key in [*SMALL_ORDER, team_key.public.raw.hex()]:
+        assert primitives.small_order(bytes.fromhex(key)) or key == team_key.public.raw.hex()
+        data = {"purpose": "report", "size": 5000, "reporter_key": key}
+        data["pow"], data["pow_challenge"] = solve(client)
+        assert client.post("/uploads", data=data, headers={"X-CSRFToken": token}).status_code == 400, key
+
+
 def test_report_uploads_must_be_sealed_to_the_named_key(client, team_key, other_key):
     token = csrf_token(client.get("/report").data)
     team_only = seal_bytes(b"{}", [team_key.public], Meta("report"))
@@ -358,6 +375,31 @@ def test_the_sealed_report_must_name_the_key_its_uploads_were_sealed_to(portal, 
         assert Item.select().where(Item.report.is_null(False)).count() == 0
 
 
+def test_a_lookup_hash_a_mailbox_has_already_stores_nothing(portal, client, team_key):
+    """The lookup hash is the browser's choice: one that a mailbox has already is refused with the
+    translated "already sent" page, and nothing of the second report is kept, not its uploads."""
+    from app.domain.db import database
+    from app.domain.models import Item, Mailbox, Report
+
+    from .test_sealed_uploads import identity_fields, sealed_to
+
+    token = csrf_token(client.get("/report").data)
+    lookup_token = secrets.token_bytes(32)
+    first = upload(client, token, seal_bytes(b"{}", sealed_to(team_key), Meta("report")))
+    assert submit(client, token, first, lookup_token=lookup_token).status_code == 200
+    token = csrf_token(client.get("/report").data)
+    second = upload(client, token, seal_bytes(b"{}", sealed_to(team_key), Meta("report")))
+    attachment = upload(client, token, seal_bytes(b"a", sealed_to(team_key), Meta("attachment", name="a.txt")))
+    data = {"csrf_token": token, "accept_policy": "y", "sealed": second, "sealed_attachments": [attachment]}
+    refused = client.post("/report/sealed?lang=nl", data=data | identity_fields(lookup_token))
+    assert refused.status_code == 409
+    assert "Al verstuurd" in refused.get_data(as_text=True)  # "Already sent", in the page's language
+    with database.connection_context():
+        assert Report.select().count() == 1
+        assert Mailbox.select().count() == 1
+        assert Item.select().count() == 1  # the first report's; the second's uploads are gone
+
+
 def test_a_new_key_lets_go_of_the_uploads_started_with_the_one_before(client, team_key):
     from .test_sealed_uploads import REPORTER, sealed_to
 
@@ -376,7 +418,7 @@ def test_no_derivation_on_the_browser_path(portal, client, team_key, derivations
     assert sign_in_by_token(client, identity.lookup_token).status_code == 302
     page = client.get("/mailbox")
     assert page.status_code == 200
-    assert client.get("/mailbox/sealed/1").status_code == 200
+    assert client.get("/mailbox/envelopes/1").status_code == 200
     token = csrf_token(page.data)
     message = seal_bytes(b"hi", [team_key.public, identity.key.public], Meta("message"))
     handle = upload(client, token, message, "message")

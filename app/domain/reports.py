@@ -142,7 +142,8 @@ def store_browser_sealed_report(
     """The same for a report the browser sealed: its envelopes are stored unchanged, and the
     mailbox gets the lookup hash and public key the browser derived (`reporter`); the server
     makes no passphrase and derives nothing. `challenge`, the proof of work it was filed with, is
-    used up in the same transaction."""
+    used up in the same transaction. A lookup hash that opens a mailbox already is AlreadyAdopted,
+    and nothing is stored."""
     lookup_hash, public_key = reporter
     with database.atomic():
         if challenge:
@@ -150,7 +151,13 @@ def store_browser_sealed_report(
         report_row = _new_report(settings)
         item = _adopt_envelope(sealed, report_row, "report", thread_start())
         _adopt_attachments(attachments, report_row, item)
-        _keep_news_address(_create_mailbox(report_row, lookup_hash, public_key, report_row.received), news_address)
+        try:
+            mailbox = _create_mailbox(report_row, lookup_hash, public_key, report_row.received)
+        except IntegrityError:
+            # The lookup hash is the browser's choice, and a mailbox has it already (that report
+            # was sent before, or the browser is not ours): the transaction rolls back whole.
+            raise AlreadyAdopted("a mailbox has this lookup hash already") from None
+        _keep_news_address(mailbox, news_address)
     return report_row
 
 
@@ -304,9 +311,13 @@ def thread(mailbox: Mailbox, key: PrivateKey) -> list[Entry]:
     return entries
 
 
+def author_of(item: Item) -> str:
+    """Who wrote a thread item: the team its replies, the reporter the report and follow-ups."""
+    return "team" if item.kind == "reply" else "reporter"
+
+
 def _entry(item: Item, key: PrivateKey) -> Entry:
-    author = "team" if item.kind == "reply" else "reporter"
-    entry = Entry(author, item.day, "", assessment=bool(item.assessment), kind=item.kind)
+    entry = Entry(author_of(item), item.day, "", assessment=bool(item.assessment), kind=item.kind)
     try:
         body = b"".join(_bounded(Opener(BlobReader(item), key)))
     except NotForThisKey:
@@ -370,7 +381,7 @@ def readable_attachment(mailbox: Mailbox, number: int) -> Item | None:
 
 def mailbox_items(mailbox: Mailbox) -> list[Item]:
     """Every complete item of the mailbox's report in thread order: what the reporter sent and
-    received. Item n of this list (from 1) is `/mailbox/sealed/<n>`."""
+    received. Item n of this list (from 1) is `/mailbox/envelopes/<n>`."""
     return list(
         Item.select(Item.id, Item.kind, Item.size, Item.day, Item.parent, Item.assessment, Item.position)
         .where((Item.report == mailbox.report) & Item.complete)
@@ -401,8 +412,7 @@ def sealed_thread(mailbox: Mailbox) -> list[SealedEntry]:
     entries: dict[int, SealedEntry] = {}
     for number, item in enumerate(mailbox_items(mailbox), start=1):
         if item.kind in THREAD_KINDS:
-            author = "team" if item.kind == "reply" else "reporter"
-            entries[item.id] = SealedEntry(number, author, item.kind, item.day, bool(item.assessment))
+            entries[item.id] = SealedEntry(number, author_of(item), item.kind, item.day, bool(item.assessment))
         elif item.parent_id in entries:
             entries[item.parent_id].attachments.append((number, item.size))
     return list(entries.values())

@@ -89,7 +89,32 @@ class ReportForm(_TextLimit, FlaskForm):
         }
 
 
-HEX_32 = Regexp(r"^[0-9a-f]{64}\Z", message=_l("This is not what this page sends. Reload the page and try again."))
+# The report's body (ReportForm.fields_for_envelope), key by key in its order, and the field of the
+# form whose label names each.
+REPORT_BODY = {
+    "title": "title",
+    "system": "system",
+    "version": "version",
+    "description": "description",
+    "steps": "steps",
+    "impact": "impact",
+    "exploited": "exploited",
+    "credit": "credit_name",
+}
+
+
+def report_labels() -> dict[str, list[list[str]] | dict[str, str]]:
+    """What a report's fields are shown by, on the server's mailbox page and in the browser alike:
+    the report form's own labels, in the order of the body, and the answers to `exploited`."""
+    fields = [[key, str(getattr(ReportForm, name).args[0])] for key, name in REPORT_BODY.items()]
+    answers = {choice.value: str(choice.label) for choice in ReportForm.exploited.kwargs["choices"]}
+    return {"fields": fields, "answers": answers}
+
+
+# 32 bytes as lower-case hex, as the browser sends a key, a token or a hash: the one definition,
+# for these forms and for app/reporter/uploads.py. No message: no person types these, and the
+# views that check them say in their own words what went wrong.
+HEX_32 = Regexp(r"[0-9a-f]{64}\Z")
 
 
 class SealedReportForm(FlaskForm):

@@ -42,11 +42,12 @@ from ..web.csrf import csrf
 from ..web.limits import login_limits, per_report
 from . import kept
 from .blueprint import bp
-from .forms import CloseMailboxForm, FollowUpForm, LoginForm, LogoutForm
+from .forms import CloseMailboxForm, FollowUpForm, LoginForm, LogoutForm, report_labels
 from .news_forms import NewsAddressForm
 from .submit import deriving, refused_attachments
 
 KEPT = "kept_follow_up_uploads"
+PIECE_BYTES = 1024 * 1024  # a stored envelope goes out in pieces of this size, never read whole
 
 
 @bp.route("/replies", methods=["GET", "POST"])
@@ -152,6 +153,7 @@ def _page(box: Mailbox, key: PrivateKey | None, form: FollowUpForm, news_form: N
         has_news_address=news.has_address(box),
         logout=LogoutForm(),
         reporter_key=PublicKey.parse(box.public_key).raw.hex(),
+        report_labels=report_labels(),
         kept=kept.recall(KEPT),
         disclosure=deadlines.disclosure_day(settings(), report),
     )
@@ -200,7 +202,7 @@ def mailbox_sealed():
 @bp.get("/mailbox/files/<int:number>")
 def download(number: int):
     """An attachment decrypted on the server path; on the browser path the server holds no key,
-    and the browser opens `/mailbox/sealed/<n>` itself."""
+    and the browser opens `/mailbox/envelopes/<n>` itself."""
     box, key = _signed_in()
     item = readable_attachment(box, number) if key is not None else None
     if item is None:
@@ -218,8 +220,8 @@ def download(number: int):
     )
 
 
-@bp.get("/mailbox/sealed/<int:number>")
-def sealed_envelope(number: int):
+@bp.get("/mailbox/envelopes/<int:number>")
+def envelope(number: int):
     """Item `number` of this mailbox (the list of items sent and received, from 1) as stored: the
     envelope, for the browser to open with the key it keeps. Either path may fetch it; it is
     ciphertext the reporter's key opens, or the team's only."""
@@ -235,9 +237,6 @@ def sealed_envelope(number: int):
     )
 
 
-PIECE_BYTES = 1024 * 1024
-
-
 @dataclass(frozen=True)
 class Listed:
     kind: str  # "report", "message", "attachment", "reply"
@@ -248,7 +247,7 @@ class Listed:
 def listed_items(box: Mailbox) -> list[Listed]:
     """What the reporter sent and received, as the portal holds it: kind, size and day, in the
     thread's order, so they can see their report and its attachments arrived. Item n of this list
-    is `/mailbox/sealed/<n>`."""
+    is `/mailbox/envelopes/<n>`."""
     return [Listed(item.kind, item.size, item.day) for item in mailbox_items(box)]
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from crypto import passphrase as passphrases
 
 from ..domain import news
-from ..domain.errors import Busy
+from ..domain.errors import AlreadyAdopted, Busy
 from ..domain.models import Report
 from ..domain.reports import installation_salt, store_browser_sealed_report, store_report
 from ..domain.uploads import delete_unadopted
@@ -32,21 +32,21 @@ def _proof_of_work():
         "pow_challenge": proof_of_work.challenge,
         "pow_bits": proof_of_work.bits,
         "news_offered": _news_offered,
-        "installation_salt": _installation_salt,
     }
-
-
-def _installation_salt() -> str:
-    """The salt a deriving page gives the browser (hex): not secret, the same for every reporter
-    (docs/format.md, "Reporter identity")."""
-    return installation_salt().hex()
 
 
 def deriving() -> None:
     """This page derives a reporter's identity in the browser: it loads the bundle that can
-    (base.html), which also encrypts."""
+    (base.html), which also encrypts, and its form carries the installation salt (below)."""
     g.encrypting = True
     g.deriving = True
+
+
+@bp.context_processor
+def _installation_salt_for_deriving_pages():
+    """`installation_salt()` for the pages that derive (the report form, sign-in): the salt as
+    hex, not secret, the same for every reporter (docs/format.md, "Reporter identity")."""
+    return {"installation_salt": lambda: installation_salt().hex()}
 
 
 def _news_offered() -> bool:
@@ -143,7 +143,12 @@ def report_sealed():
     reporter = (bytes.fromhex(form.lookup_hash.data), reporter_key)
     news_address = sealed_news_address(form.news_address.data)
     challenge = proof_of_work.current()
-    report = store_browser_sealed_report(settings(), items[0], items[1:], reporter, challenge, news_address)
+    try:
+        report = store_browser_sealed_report(settings(), items[0], items[1:], reporter, challenge, news_address)
+    except AlreadyAdopted:  # sent twice, or a lookup hash a mailbox has: none of this request was stored
+        delete_unadopted(items)  # what another request adopted meanwhile stays with its report
+        uploads.forget(uploads.sealed_handles())
+        raise  # the "already sent" page (app/web/errors.py), 409
     uploads.forget(uploads.sealed_handles())
     session.pop(REPORT_KEY, None)
     proof_of_work.forget()

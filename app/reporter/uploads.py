@@ -3,12 +3,10 @@ reporter's public key, which the browser derived and names when the upload start
 (sealed to the team and the signed-in reporter). The team's replies have their own endpoints
 behind the team blueprint's access rules (app/team/uploads.py)."""
 
-import re
-
 from flask import request, session
 from werkzeug.exceptions import BadRequest
 
-from crypto import InvalidPublicKey, PublicKey
+from crypto import InvalidPublicKey, PublicKey, primitives
 
 from ..domain.reports import follow_up_recipients
 from ..web import pow as proof_of_work
@@ -16,10 +14,10 @@ from ..web import sessions, uploads
 from ..web.context import settings
 from ..web.limits import limited
 from .blueprint import bp
+from .forms import HEX_32
 
 PURPOSES = ("report", "message")
 REPORT_KEY = "report_key"  # session key: the reporter's public key (hex) this session's report is sealed to
-_HEX_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 def report_key() -> PublicKey | None:
@@ -29,12 +27,18 @@ def report_key() -> PublicKey | None:
 
 
 def parse_key(value: str) -> PublicKey | None:
-    if not _HEX_KEY.fullmatch(value):
+    """The reporter's public key as the browser names it, or None. A key of small order is refused
+    (nothing sealed to it could be opened, and libsodium refuses to seal to it: every reply the team
+    sends would fail), and so is the team's own key."""
+    if not HEX_32.regex.match(value):
         return None
     try:
-        return PublicKey(bytes.fromhex(value))
+        key = PublicKey(bytes.fromhex(value))
     except InvalidPublicKey:
         return None
+    if primitives.small_order(key.raw) or key.raw == settings().team_key.raw:
+        return None
+    return key
 
 
 def recipients_for(purpose: str) -> list[PublicKey]:

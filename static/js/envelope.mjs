@@ -1,29 +1,14 @@
 // Envelope format v1 in the browser: an encoder that follows docs/format.md byte for byte,
 // using only the standard libsodium.js build. Python's crypto/ opens everything it writes.
 import sodium from "libsodium-wrappers";
+import { ABYTES, CHUNK, LABEL_HEADER_MAC, LABEL_PAYLOAD, MAX_RECIPIENTS, concat, headerLength } from "./format.mjs";
 
-export const CHUNK = 65536;
-const ABYTES = 17;
 const MIN_PADDED = 4096;
-const MAX_RECIPIENTS = 16;
 const utf8 = new TextEncoder();
-const LABEL_HEADER_MAC = utf8.encode("meldpunt/v1/header-mac");
-const LABEL_PAYLOAD = utf8.encode("meldpunt/v1/payload");
 
 export async function ready() {
   await sodium.ready;
   return sodium;
-}
-
-export function concat(parts) {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function bitLength(n) {
@@ -54,7 +39,7 @@ export function metaBytes(meta) {
 // The size of the finished envelope, known before encrypting: the upload declares it up front.
 export function sealedLength(metaLength, bodyLength, recipients) {
   const padded = paddedLength(metaLength + bodyLength + 1);
-  return 84 + 88 * recipients + padded + ABYTES * Math.ceil(padded / CHUNK);
+  return headerLength(recipients) + padded + ABYTES * Math.ceil(padded / CHUNK);
 }
 
 export function today() {
@@ -64,7 +49,7 @@ export function today() {
 export class EnvelopeWriter {
   // recipients: raw 32-byte X25519 public keys; meta: {kind, name, type, day}
   constructor(recipients, meta) {
-    if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) throw new Error("1 to 16 recipients");
+    if (recipients.length < 1 || recipients.length > MAX_RECIPIENTS) throw new Error(`1 to ${MAX_RECIPIENTS} recipients`);
     const fileKey = sodium.randombytes_buf(32);
     const salt = sodium.randombytes_buf(16);
     const macKey = sodium.crypto_generichash(32, LABEL_HEADER_MAC, fileKey);
@@ -75,7 +60,7 @@ export class EnvelopeWriter {
     preamble.set(utf8.encode("meldpunt"), 0);
     preamble[8] = 1;
     preamble[9] = count;
-    new DataView(preamble.buffer).setUint16(10, 84 + 88 * count);
+    new DataView(preamble.buffer).setUint16(10, headerLength(count));
     const stanzas = recipients.map((pk) =>
       concat([sodium.crypto_generichash(8, pk, salt), sodium.crypto_box_seal(fileKey, pk)]),
     );

@@ -3,13 +3,14 @@
 // `data-sealed-item`); here each one is fetched, opened with the key this tab keeps
 // (reporter-key.mjs) and shown. Decrypted text goes into the page as text nodes only, never as
 // markup: it came from someone else. Attachments become downloads, never shown inline.
+import sodium from "libsodium-wrappers";
 import { BrokenEnvelope, NotARecipient, open, parseObject } from "./opener.mjs";
 import { t } from "./i18n.mjs";
 import { forget, recall } from "./reporter-key.mjs";
 
 // Small attachments are opened with the page, so their names show; larger ones on request.
 const OPEN_AT_ONCE_BYTES = 4 * 1024 * 1024;
-const text = new TextDecoder();
+const decoder = new TextDecoder();
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -24,25 +25,15 @@ async function fetchOpened(address, keys) {
   return open(new Uint8Array(await response.arrayBuffer()), keys.publicKey, keys.secretKey);
 }
 
-// The report's fields with the labels of the report form (the same texts as the server-side page).
-function reportFields(body) {
+// The report's fields with the labels of the report form, which the server writes into the thread
+// (`data-labels`, app/reporter/forms.py `report_labels`): the same texts as its own page.
+function reportFields(body, labels) {
   const fields = parseObject(body, "MalformedEnvelope", "The report body");
-  const labels = [
-    ["title", t("Title")],
-    ["system", t("Affected system or product")],
-    ["version", t("Version")],
-    ["description", t("Description of the vulnerability")],
-    ["steps", t("Steps to reproduce")],
-    ["impact", t("Impact")],
-    ["exploited", t("Is this being actively exploited?")],
-    ["credit", t("Name to credit")],
-  ];
-  const answers = { yes: t("Yes"), no: t("No"), unknown: t("Don't know") };
   const list = element("dl", { class: "report-fields" });
-  for (const [key, label] of labels) {
+  for (const [key, label] of labels.fields) {
     const value = fields[key];
     if (typeof value !== "string" || !value) continue;
-    const shown = key === "exploited" ? answers[value] || value : element("pre", {}, value);
+    const shown = key === "exploited" ? labels.answers[value] || value : element("pre", {}, value);
     list.append(element("dt", {}, label), element("dd", {}, shown));
   }
   return list;
@@ -52,16 +43,16 @@ function failure(error) {
   if (error instanceof NotARecipient) {
     return t("Sealed to the security team only: your key does not open it, so it cannot be shown here.");
   }
-  if (error instanceof BrokenEnvelope) return t("This message is damaged and cannot be opened.");
+  if (error instanceof BrokenEnvelope) return t("This item is damaged and cannot be shown.");
   return t("This message could not be loaded. Reload the page to try again.");
 }
 
-async function showItem(item, keys) {
+async function showItem(item, keys, labels) {
   const place = item.querySelector("[data-body]");
   if (!place) return;
   try {
     const { body } = await fetchOpened(item.dataset.sealedItem, keys);
-    const shown = item.dataset.kind === "report" ? reportFields(body) : element("pre", {}, text.decode(body));
+    const shown = item.dataset.kind === "report" ? reportFields(body, labels) : element("pre", {}, decoder.decode(body));
     place.classList.remove("hint");
     place.replaceChildren(shown);
   } catch (error) {
@@ -69,17 +60,47 @@ async function showItem(item, keys) {
   }
 }
 
-// A harmless file name for the download (crypto/names.py `safe_name`, what a browser needs of it):
-// the last part of a path, without control or format characters, nothing Windows refuses.
-export function safeName(name) {
-  let result = String(name || "").split(/[\\\/]/).pop();
+// A harmless file name for the download: crypto/names.py `safe_name`, rule for rule, so a file
+// saved here is named as the server would name it (tests/test_names_browser.py compares the two;
+// only a code point newer than Python's Unicode database can be judged otherwise).
+const MAX_NAME_BYTES = 200;
+const MAX_EXTENSION_BYTES = 16;
+const DEVICES = new Set(["con", "prn", "aux", "nul", "conin$", "conout$", "clock$"]);
+for (const port of ["com", "lpt"]) for (const n of "0123456789¹²³") DEVICES.add(port + n);
+const utf8 = new TextEncoder();
+const byteLength = (part) => utf8.encode(part).length;
+
+export function safeName(name, fallback = "attachment") {
+  let result = (name || "").split(/[\\/]/).pop();
+  // Control and format characters, surrogates, private use, unassigned code points and line and
+  // paragraph separators go (crypto/terminal.py `is_unsafe`); only then NFC.
   result = result.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu, "").normalize("NFC");
-  result = result.replace(/[<>:"|?*\\\/]/g, "_").replace(/^[ .]+|[ .]+$/g, "");
+  result = result.replace(/[<>:"|?*\\/]/g, "_").replace(/^[ .]+|[ .]+$/g, "");
   if (result.startsWith("-")) result = `_${result.slice(1)}`;
-  if (/^(con|prn|aux|nul|conin\$|conout\$|clock\$|com[0-9¹²³]|lpt[0-9¹²³])$/i.test(result.split(".")[0].trim())) {
-    result = `_${result}`;
+  if (DEVICES.has(result.split(".")[0].trim().toLowerCase())) result = `_${result}`;
+  return shorten(result) || fallback;
+}
+
+// At most MAX_NAME_BYTES of UTF-8, keeping a short extension (names.py `_shorten`).
+function shorten(text) {
+  if (byteLength(text) <= MAX_NAME_BYTES) return text;
+  const dot = text.lastIndexOf(".");
+  let stem = dot < 0 ? text : text.slice(0, dot);
+  let extension = dot < 0 ? "" : text.slice(dot + 1);
+  if (dot < 0 || byteLength(extension) > MAX_EXTENSION_BYTES) [stem, extension] = [text, ""];
+  const budget = MAX_NAME_BYTES - byteLength(extension) - (extension ? 1 : 0);
+  // Cut at the byte budget, less the pieces of a character the cut went through.
+  const bytes = utf8.encode(stem);
+  let cut = Math.min(budget, bytes.length);
+  while (cut > 0 && cut < bytes.length && (bytes[cut] & 0xc0) === 0x80) cut--;
+  stem = decoder.decode(bytes.subarray(0, cut));
+  // A cut can leave a sequence that NFC writes otherwise; normalised, it must still fit.
+  for (;;) {
+    stem = stem.normalize("NFC").replace(/[ .]+$/, "");
+    if (byteLength(stem) <= budget) break;
+    stem = Array.from(stem).slice(0, -1).join("");
   }
-  return Array.from(result).slice(0, 150).join("") || "attachment";
+  return extension ? `${stem}.${extension}` : stem;
 }
 
 function downloadLink(meta, body) {
@@ -91,8 +112,8 @@ function downloadLink(meta, body) {
 
 function enhanceAttachment(line, keys) {
   const label = line.textContent.trim();
-  // The server wrote "Attachment (12 KB)": the size, in the page's language, is worth keeping.
-  const size = label.match(/\(([^()]*)\)$/)?.[1];
+  // The size as the server wrote it, in the page's language, is worth keeping.
+  const size = line.dataset.sizeLabel;
   const sized = (text) => (size ? `${text} (${size})` : text);
   const openIt = async () => {
     try {
@@ -119,14 +140,14 @@ function enhanceAttachment(line, keys) {
 }
 
 function signInAgain(thread) {
-  const link = element("a", { href: thread.dataset.signIn || "/replies" }, t("Sign in again to read your messages in this browser."));
+  const link = element("a", { href: thread.dataset.signIn }, t("Sign in again to read your messages in this browser."));
   thread.prepend(element("p", { class: "notice", "data-sign-in-again": "" }, link));
   for (const place of thread.querySelectorAll("[data-sealed-item] [data-body]")) place.replaceChildren();
 }
 
 // Signing out and closing the mailbox end the visit: the key goes with it.
 function forgetOnLeaving() {
-  for (const form of document.querySelectorAll("form[data-forget-key], form[action$='/logout'], form[action$='/mailbox/close']")) {
+  for (const form of document.querySelectorAll("form[data-forget-key]")) {
     form.addEventListener("submit", () => forget());
   }
 }
@@ -137,14 +158,15 @@ export async function enhanceMailbox() {
   if (!thread) return;
   const keys = recall();
   const expected = thread.dataset.reporterKey;
-  const matches = keys && Array.from(keys.publicKey, (byte) => byte.toString(16).padStart(2, "0")).join("") === expected;
-  if (!matches) {
+  const labels = JSON.parse(thread.dataset.labels);
+  if (!keys || sodium.to_hex(keys.publicKey) !== expected) {
+    forget(); // another mailbox's key, or nothing: of no use here
     signInAgain(thread);
     thread.dataset.opened = "no";
     return;
   }
   // One at a time, in thread order: a mailbox holds few items, and the server counts requests.
-  for (const item of thread.querySelectorAll("[data-sealed-item]")) await showItem(item, keys);
+  for (const item of thread.querySelectorAll("[data-sealed-item]")) await showItem(item, keys, labels);
   for (const line of thread.querySelectorAll("[data-sealed-attachment]")) await enhanceAttachment(line, keys);
   thread.dataset.opened = "yes"; // for the tests: everything that opens at once is shown
 }

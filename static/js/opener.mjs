@@ -3,24 +3,28 @@
 // same order as crypto/envelope.py's Opener, so both refuse the same envelopes). The whole envelope
 // is in memory: a mailbox's items are fetched whole anyway.
 import sodium from "libsodium-wrappers";
+import {
+  ABYTES,
+  CHUNK,
+  LABEL_HEADER_MAC,
+  LABEL_PAYLOAD,
+  MAX_RECIPIENTS,
+  STANZA,
+  concat,
+  headerLength,
+} from "./format.mjs";
 
 const MAGIC = new TextEncoder().encode("meldpunt");
 const VERSION = 1;
-const MAX_RECIPIENTS = 16;
 const PREAMBLE = 12;
 const SALT = 16;
 const STREAM_HEADER = 24;
 const KEY_ID = 8;
-const STANZA = 88;
-const CHUNK = 65536;
-const SEALED_CHUNK = CHUNK + 17;
-const MIN_SEALED_CHUNK = 1 + 17;
+const SEALED_CHUNK = CHUNK + ABYTES;
+const MIN_SEALED_CHUNK = 1 + ABYTES;
 const MAX_META = 8192;
 const MARKER = 0x80;
 const KINDS = ["report", "message", "attachment", "reply"];
-const utf8 = new TextEncoder();
-const LABEL_HEADER_MAC = utf8.encode("meldpunt/v1/header-mac");
-const LABEL_PAYLOAD = utf8.encode("meldpunt/v1/payload");
 
 // No stanza opens with this key: sealed to others only (e.g. to the team, from before the
 // reporter had a key of their own). Not damage: the page says so calmly.
@@ -42,10 +46,6 @@ export class BrokenEnvelope extends Error {
 }
 
 const broken = (reason, message) => new BrokenEnvelope(reason, message);
-
-export function headerLength(count) {
-  return 84 + STANZA * count;
-}
 
 function readHeader(bytes) {
   if (bytes.length < MAGIC.length || MAGIC.some((byte, i) => bytes[i] !== byte)) {
@@ -127,16 +127,6 @@ function unpad(data) {
   while (end > 0 && data[end - 1] === 0) end--;
   if (end === 0 || data[end - 1] !== MARKER) throw broken("MalformedEnvelope", "The envelope's padding marker is missing.");
   return data.subarray(0, end - 1);
-}
-
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function splitMeta(data) {

@@ -7,26 +7,23 @@ import sodium from "libsodium-wrappers";
 import * as envelope from "./envelope.mjs";
 import { followLinks, problemsIn, problemsOf, showErrors } from "./form-errors.mjs";
 import { t } from "./i18n.mjs";
+import { guardSubmit, painted } from "./page.mjs";
 import { Progress } from "./progress.mjs";
 import { Uploader, UploadError } from "./upload.mjs";
 
 const READ_BYTES = 1024 * 1024;
 const utf8 = new TextEncoder();
 
-// Lets the browser paint (a status message) before the page blocks for a while (argon2id).
-export function painted() {
-  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-}
-
 // The anti-spam work the server asks for before a report's first upload (app/web/pow.py): a counter
 // whose BLAKE2b-256 with the challenge starts with `bits` zero bits. It yields now and then so the
 // page stays responsive.
 async function proofOfWork(challengeHex, bits) {
   if (!challengeHex || !bits) return "";
-  const input = new Uint8Array(challengeHex.length / 2 + 8);
-  input.set(hexToBytes(challengeHex));
+  const challenge = sodium.from_hex(challengeHex);
+  const input = new Uint8Array(challenge.length + 8);
+  input.set(challenge);
   const view = new DataView(input.buffer);
-  const offset = challengeHex.length / 2;
+  const offset = challenge.length;
   for (let counter = 0; ; counter++) {
     view.setUint32(offset, counter >>> 0, true);
     view.setUint32(offset + 4, Math.floor(counter / 2 ** 32), true);
@@ -45,10 +42,6 @@ function leadingZeroBits(digest) {
     return count + Math.clz32(byte) - 24;
   }
   return count;
-}
-
-export function hexToBytes(hex) {
-  return Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16));
 }
 
 async function* sealFile(file, recipients) {
@@ -113,7 +106,7 @@ async function newIdentity(identity, form, status) {
   status.textContent = t("Preparing your passphrase in your browser…");
   await painted();
   const words = identity.generate();
-  const keys = await identity.derive(words, hexToBytes(form.dataset.installationSalt));
+  const keys = await identity.derive(words, sodium.from_hex(form.dataset.installationSalt));
   return { words, keys };
 }
 
@@ -140,10 +133,10 @@ async function sealAndSend(form, status, progressBox, cancel, identity) {
   const purpose = form.dataset.seal;
   // The same order as the server-side path: report team, reporter (its key made below); follow-up
   // team, reporter; reply reporter, team. The server checks the set, not the order.
-  const recipients = [hexToBytes(form.dataset.teamKey)];
-  if (form.dataset.reporterKey) recipients.push(hexToBytes(form.dataset.reporterKey));
+  const recipients = [sodium.from_hex(form.dataset.teamKey)];
+  if (form.dataset.reporterKey) recipients.push(sodium.from_hex(form.dataset.reporterKey));
   let made = null;
-  if (purpose === "report" && identity) {
+  if (purpose === "report") {
     try {
       made = await newIdentity(identity, form, status);
     } catch {
@@ -243,31 +236,16 @@ async function sealAndSend(form, status, progressBox, cancel, identity) {
 export async function enhanceSealing(identity) {
   const form = document.querySelector("form[data-seal]");
   if (!form) return;
-  // A report form that asks for a reporter identity without the means to make one (the small
-  // bundle on a deriving page) is left to the server: sealed to the team alone it would be refused.
-  if (form.dataset.seal === "report" && form.dataset.installationSalt && !identity) return;
-  const deriving = form.dataset.seal === "report" && form.dataset.installationSalt ? identity : null;
+  // base.html gives the report form the derive bundle: without identity.mjs the report could not
+  // get its reporter's key, so the form is left to the server, and the cause is said plainly.
+  if (form.dataset.seal === "report" && !identity) {
+    throw new Error("The report form needs meldpunt-derive.js; it posts to the server instead.");
+  }
   for (const summary of document.querySelectorAll("[data-error-summary]:not([hidden])")) followLinks(summary);
   await sodium.ready;
   const status = document.querySelector("[data-seal-status]");
   const progressBox = document.querySelector("[data-progress]");
   const cancel = document.querySelector("[data-cancel]");
   form.dataset.enhanced = "yes";
-  const buttons = form.querySelectorAll("button[type=submit]");
-  let sending = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    // One sending at a time: a second click while the first is encrypting or uploading would
-    // upload everything again and store a second report behind the reporter's back.
-    if (sending) return;
-    sending = true;
-    for (const button of buttons) button.disabled = true;
-    try {
-      await sealAndSend(form, status, progressBox, cancel, deriving);
-    } finally {
-      sending = false;
-      for (const button of buttons) button.disabled = false;
-    }
-  });
+  guardSubmit(form, () => sealAndSend(form, status, progressBox, cancel, identity));
 }
-

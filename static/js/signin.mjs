@@ -5,8 +5,8 @@
 import sodium from "libsodium-wrappers";
 import { problemsIn, showErrors } from "./form-errors.mjs";
 import { t } from "./i18n.mjs";
-import { keep } from "./reporter-key.mjs";
-import { hexToBytes, painted } from "./seal.mjs";
+import { guardSubmit, painted } from "./page.mjs";
+import { forget, keep } from "./reporter-key.mjs";
 
 // The server's own two messages (app/reporter/mailbox.py), in the page's language.
 function parseProblem(parsed) {
@@ -40,7 +40,7 @@ async function signIn(form, identity, status) {
   showErrors(form, []);
   status.textContent = t("Opening your mailbox: your browser works out your key from the passphrase…");
   await painted();
-  const keys = await identity.derive(parsed.words, hexToBytes(form.dataset.installationSalt));
+  const keys = await identity.derive(parsed.words, sodium.from_hex(form.dataset.installationSalt));
   // Never the passphrase field: the token only, and the form's own CSRF token.
   const fields = new URLSearchParams({ csrf_token: form.elements.csrf_token.value, token: sodium.to_hex(keys.lookupToken) });
   const response = await fetch(form.action, { method: "POST", body: fields, credentials: "same-origin", redirect: "manual" });
@@ -49,7 +49,7 @@ async function signIn(form, identity, status) {
       status.textContent = t("This browser does not let the page keep your key for this visit, so it cannot decrypt your messages. Allow site data, or sign in with JavaScript turned off.");
       return;
     }
-    window.location.assign(form.dataset.mailbox || "/mailbox");
+    window.location.assign(form.dataset.mailbox);
     return;
   }
   const problems = problemsIn(new DOMParser().parseFromString(await response.text(), "text/html"));
@@ -59,23 +59,19 @@ async function signIn(form, identity, status) {
 
 export function enhanceSignIn(identity) {
   const form = document.querySelector("form[data-derive=login]");
-  if (!form || !identity || !form.dataset.installationSalt) return;
+  if (!form) return;
+  // Whoever reaches the sign-in page has no visit to keep: signed out, or sent here because the
+  // server ended the session (idle, or after 4 hours). The key this tab held goes now, not only
+  // when the tab closes.
+  forget();
+  if (!identity || !form.dataset.installationSalt) return;
   const status = statusOf(form);
-  const buttons = form.querySelectorAll("button[type=submit]");
-  let busy = false;
   form.dataset.enhanced = "yes";
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (busy) return;
-    busy = true;
-    for (const button of buttons) button.disabled = true;
+  guardSubmit(form, async () => {
     try {
       await signIn(form, identity, status);
     } catch {
       status.textContent = t("Signing in failed. Check your connection and try again.");
-    } finally {
-      busy = false;
-      for (const button of buttons) button.disabled = false;
     }
   });
 }

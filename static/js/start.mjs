@@ -4,7 +4,7 @@
 // server, which does the same work there.
 import sodium from "libsodium-wrappers";
 import * as envelope from "./envelope.mjs";
-import { enhanceMailbox } from "./mailbox.mjs";
+import { enhanceMailbox, safeName } from "./mailbox.mjs";
 import * as opener from "./opener.mjs";
 import { enhanceSealing } from "./seal.mjs";
 import { enhanceSignIn } from "./signin.mjs";
@@ -12,7 +12,8 @@ import { enhanceSignIn } from "./signin.mjs";
 // `identity`: identity.mjs in the derive bundle, null in the other.
 export async function start(identity = null) {
   // For the known-answer tests and the benchmark, which drive the page through Playwright.
-  globalThis.Meldpunt = identity ? { sodium, envelope, opener, identity } : { sodium, envelope, opener };
+  const hook = { sodium, envelope, opener, safeName };
+  globalThis.Meldpunt = identity ? { ...hook, identity } : hook;
   await sodium.ready;
   await Promise.all([enhanceSealing(identity), enhanceSignIn(identity), enhanceMailbox()]);
 }

@@ -1,6 +1,6 @@
 // Resumable uploads of envelopes in parts. Only one part is held in memory at a time, and kept
 // until the server has it: a dropped connection resends that part, never the whole file.
-import { concat } from "./envelope.mjs";
+import { concat } from "./format.mjs";
 import { t } from "./i18n.mjs";
 
 const RETRIES = 12;

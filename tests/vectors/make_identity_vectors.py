@@ -67,7 +67,8 @@ PARSE_ERRORS = [
 
 
 def parse_answer(typed: str) -> dict:
-    """parse() as the browser's identity.parse() reports it."""
+    """parse() as the browser's identity.parse() reports it: what the vectors hold, and what the
+    tests compare both sides with (tests/test_identity_vectors.py imports it from here)."""
     try:
         return {"ok": True, "words": pp.parse(typed).reveal()}
     except InvalidPassphrase as error:
