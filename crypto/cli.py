@@ -28,7 +28,7 @@ from .workspace import check_output
 
 EXIT_FAILURE = 1
 EXIT_OPENED_WITH_FAILURES = 3  # `open`: the rest is in the folder; 2 is argparse's usage error
-EXIT_UNVERIFIABLE = 2  # `verify-site`: nothing could be compared (no site, no bundle, no build)
+EXIT_UNVERIFIABLE = 2  # `verify-site`: nothing could be compared (no site, no build)
 EXIT_INTERRUPTED = 130
 _ASCII_SPACE = " \t\r\n"
 OPEN_EXIT_CODES = (
@@ -152,9 +152,11 @@ def _parser() -> argparse.ArgumentParser:
         "Check that a portal serves exactly the JavaScript of a reproducible build of this release.",
     )
     sub.epilog = (
-        "Exit status: 0 when every bundle matches (one line each); 1 when a page allows inline or foreign script, "
-        "an integrity attribute is wrong or a bundle differs (named, with both hashes); 2 when the site cannot be "
-        "reached, no page loads a bundle, or the build fails."
+        "Exit status: 0 when every bundle matches (one line each); 1 when a page could run other code than the "
+        "release's bundles (its policy, its markup, a page that derives without its bundle, a redirect elsewhere), "
+        "an integrity attribute is wrong or a bundle differs (each named, with both hashes); 2 when the site cannot "
+        "be reached or the build fails. It checks what the site sends this tool now: not signed-in pages, service "
+        "workers, or what other visitors are sent."
     )
     sub.add_argument("url", metavar="URL", help="the portal's address, e.g. https://report.example.nl")
     expected = sub.add_mutually_exclusive_group()

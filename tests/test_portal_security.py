@@ -24,6 +24,7 @@ def test_headers_on_every_response(client, path):
     if path in ("/report", "/replies"):  # pages that encrypt or derive: a bundle and WebAssembly, nothing else
         assert "script-src 'self' 'wasm-unsafe-eval'" in csp
         assert "connect-src 'self'" in csp
+        assert "worker-src 'none'" in csp
     else:
         assert "script-src" not in csp
     assert response.headers["Referrer-Policy"] == "no-referrer"

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from crypto import verify_site
 
+from .browser import running
 from .conftest import run_cli
 
 ROOT = Path(__file__).parent.parent
@@ -43,12 +45,21 @@ def require_npm() -> None:
         pytest.skip("npm is not installed (apt-get install nodejs npm)")
 
 
+MISSING = "*"  # the key of the page served for every other address (the portal's 404 page)
+
+
 class Site:
-    """Copies of the portal's pages (headers and bodies) and of static/vendor/, to change at will."""
+    """Copies of the portal's pages (status, headers and bodies) and of static/vendor/, to change
+    at will; and the requests the tool made, to look at."""
 
     def __init__(self, pages: dict, folder: Path):
-        self.pages = pages  # path -> [headers dict, body str]
+        self.pages = pages  # path -> [headers dict, body str, status]
         self.folder = folder
+        self.requests: list[tuple[str, dict]] = []  # (path with query, headers)
+        self.exact: dict[str, bytes] = {}  # path with query -> a script served there alone
+
+    def script_tag(self, path: str) -> str:
+        return re.search(r"<script\b[^>]*>", self.pages[path][1]).group(0)
 
     def edit_page(self, path: str, change) -> None:
         self.pages[path][1] = change(self.pages[path][1])
@@ -79,12 +90,12 @@ def site(portal, tmp_path):
     built_sums()
     client = portal.test_client()
     pages = {}
-    for path in PAGES:
-        response = client.get(path)
-        assert response.status_code == 200, path
-        headers = {"Content-Type": response.headers["Content-Type"]}
-        headers["Content-Security-Policy"] = response.headers["Content-Security-Policy"]
-        pages[path] = [headers, response.get_data(as_text=True)]
+    for path in (*PAGES, MISSING):
+        response = client.get("/no-such-page" if path == MISSING else path)
+        assert response.status_code == {"/mailbox": 302, MISSING: 404}.get(path, 200), path
+        headers = {name: response.headers.get(name) for name in ("Content-Type", "Content-Security-Policy", "Location")}
+        pages[path] = [{name: value for name, value in headers.items() if value}, response.get_data(as_text=True)]
+        pages[path].append(response.status_code)
     folder = tmp_path / "vendor"
     shutil.copytree(VENDOR, folder)
     return Site(pages, folder)
@@ -94,13 +105,17 @@ def site(portal, tmp_path):
 def serving(site: Site):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # http.server's name for it
-            path = urlsplit(self.path).path
-            if path in site.pages:
-                headers, body = site.pages[path]
-                self.answer(200, headers, body.encode())
+            site.requests.append((self.path, dict(self.headers)))
+            if self.path in site.exact:
+                self.answer(200, {"Content-Type": "text/javascript"}, site.exact[self.path])
                 return
+            path = urlsplit(self.path).path
             name = path.removeprefix("/static/vendor/")
             file = site.folder / name
+            if not path.startswith("/static/vendor/") and (path in site.pages or MISSING in site.pages):
+                headers, body, status = site.pages.get(path, site.pages.get(MISSING))
+                self.answer(status, headers, body if isinstance(body, bytes) else body.encode())
+                return
             if "/" in name or not name.endswith(".js") or not file.is_file():
                 self.answer(404, {"Content-Type": "text/plain"}, b"not found")
                 return
@@ -123,15 +138,8 @@ def serving(site: Site):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url
 
 
 def verify(site: Site, tmp_path: Path, *extra):
@@ -146,13 +154,72 @@ def verify(site: Site, tmp_path: Path, *extra):
 def test_the_served_bundles_match_the_release(site, tmp_path):
     code, out, err = verify(site, tmp_path)
     assert code == 0, err
-    assert not err
     lines = out.splitlines()
     for name, digest in built_sums().items():
         assert f"static/vendor/{name}  matches  {digest}" in out
     assert len(lines) == len(built_sums())
-    # The bundle the portal's pages load is checked through them, with its integrity attribute.
-    assert any("matches" in line and "fetched at its address" not in line for line in lines)
+    # The derive bundle is checked through the pages that load it, with its integrity attribute;
+    # meldpunt.js, the signed-in mailbox's, is fetched at its addresses and not matched silently.
+    assert f"static/vendor/meldpunt-derive.js  matches  {built_sums()['meldpunt-derive.js']}\n" in out
+    assert "static/vendor/meldpunt.js  matches" in out
+    assert "(NOT loaded by any page checked" in out
+    assert err == (
+        "meldpunt-team: note: static/vendor/meldpunt.js is loaded by no page this tool can fetch (the "
+        "signed-in mailbox loads it): it was fetched at its addresses as a script, but a signed-in reporter "
+        "may be sent another.\n"
+    )
+    fetched = [path for path, _headers in site.requests]
+    for path in ("/", "/policy", "/report", "/replies", "/key", "/hall-of-fame", "/mailbox"):
+        assert path in fetched
+    assert sum(1 for path in fetched if path.count("/") == 1 and path.strip("/") not in {p.strip("/") for p in PAGES})
+    version = built_sums()["meldpunt.js"][:16]
+    assert {"/static/vendor/meldpunt.js", f"/static/vendor/meldpunt.js?v={version}"} <= set(fetched)
+    derive = next(path for path in fetched if path.startswith("/static/vendor/meldpunt-derive.js"))
+    assert derive == f"/static/vendor/meldpunt-derive.js?v={built_sums()['meldpunt-derive.js'][:16]}"
+
+
+def test_it_asks_as_tor_browser_asks(site, tmp_path):
+    """Headers a server cannot tell from Tor Browser's: a navigation for pages, a script request
+    for bundles, and the cookie the site set sent back."""
+    site.pages["/"][0]["Set-Cookie"] = "visitor=1; Path=/"
+    code, _out, err = verify(site, tmp_path)
+    assert code == 0, err
+    page = next(headers for path, headers in site.requests if path == "/report")
+    assert page["User-Agent"] == verify_site.USER_AGENT
+    assert re.fullmatch(
+        r"Mozilla/5\.0 \(Windows NT 10\.0; Win64; x64; rv:(\d+)\.0\) Gecko/20100101 Firefox/\1\.0", page["User-Agent"]
+    )
+    assert page["Accept"].startswith("text/html,")
+    assert page["Accept-Language"] == "en-US,en;q=0.5"
+    assert page["Accept-Encoding"] == "gzip, deflate, br"
+    assert page["Upgrade-Insecure-Requests"] == "1"
+    assert (page["Sec-Fetch-Dest"], page["Sec-Fetch-Mode"], page["Sec-Fetch-User"]) == ("document", "navigate", "?1")
+    assert page["Cookie"] == "visitor=1"
+    script = next(headers for path, headers in site.requests if path.startswith("/static/vendor/meldpunt-derive.js"))
+    assert (script["Sec-Fetch-Dest"], script["Sec-Fetch-Mode"], script["Sec-Fetch-Site"]) == (
+        "script",
+        "no-cors",
+        "same-origin",
+    )
+    assert script["Accept"] == "*/*"
+    assert script["Accept-Encoding"] == "gzip, deflate, br"
+    assert "Upgrade-Insecure-Requests" not in script
+    # Each bundle is also asked for uncompressed and with each compression alone, and compared.
+    encodings = {h["Accept-Encoding"] for path, h in site.requests if path.startswith("/static/vendor/meldpunt-derive")}
+    assert encodings == {"gzip, deflate, br", "identity", "gzip", "br"}
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_compressed_pages_are_read_as_a_browser_reads_them(site, tmp_path, encoding):
+    import brotli
+
+    compress = {"gzip": gzip.compress, "br": brotli.compress}[encoding]
+    site.pages["/report"][0]["Content-Encoding"] = encoding
+    body = site.pages["/report"][1].replace("</main>", "<script>steal()</script></main>", 1)
+    site.pages["/report"][1] = compress(body.encode())
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /report has an inline <script>." in err
 
 
 @pytest.mark.parametrize("careful", [False, True], ids=["integrity-unchanged", "integrity-follows"])
@@ -165,7 +232,7 @@ def test_a_bundle_changed_by_one_byte_is_named_with_both_hashes(site, tmp_path, 
         code, out, err = verify(site, tmp_path)
         assert code == 1, (out, err)
         assert f"static/vendor/{name}: served SHA-256 {after}, the release's {release}." in err
-        on_a_page = any(f"/static/vendor/{name}?" in body for _headers, body in site.pages.values())
+        on_a_page = any(f"/static/vendor/{name}?" in body for _headers, body, _status in site.pages.values())
         assert ("integrity attribute" in err) is (on_a_page and not careful)
         assert f"static/vendor/{name}  matches" not in out
         shutil.copy2(VENDOR / name, site.folder / name)  # the next bundle on its own
@@ -183,7 +250,94 @@ def test_a_compressed_copy_that_differs_is_named(site, tmp_path):
     (site.folder / f"{name}.br").unlink()
     code, _out, err = verify(site, tmp_path)
     assert code == 1
-    assert f"static/vendor/{name}: the copy served with gzip differs from the uncompressed one." in err
+    # A browser gets the gzip copy (no brotli one): the uncompressed one, asked for too, differs.
+    assert f"static/vendor/{name}: the uncompressed copy differs from the one a browser gets." in err
+    assert f"static/vendor/{name}: served SHA-256 {hashlib.sha256(data).hexdigest()}, the release's" in err
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_a_compressed_copy_that_does_not_decode_is_named(site, tmp_path, encoding):
+    name = next(iter(built_sums()))
+    suffix = {"gzip": ".gz", "br": ".br"}[encoding]
+    (site.folder / f"{name}{suffix}").write_bytes(b"\x1f\x8b not what it says" * 100)
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    if encoding == "br":  # the copy a browser gets, which asks for br first
+        assert f"static/vendor/{name} cannot be decoded as a browser gets it: not valid brotli" in err
+    else:
+        assert f"static/vendor/{name}: the copy served with gzip cannot be decoded: not valid gzip" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_a_compressed_bomb_is_named_not_decoded_whole(monkeypatch, encoding):
+    import brotli
+
+    monkeypatch.setattr(verify_site, "MAX_BYTES", 1024 * 1024)
+    compress = {"gzip": lambda data: gzip.compress(data, mtime=0), "br": brotli.compress}[encoding]
+    bomb = compress(bytes(64 * 1024 * 1024))  # 64 KiB of gzip, 50 bytes of brotli
+    fetched = verify_site.Fetched("http://example.invalid/x.js", {"Content-Encoding": encoding}, bomb)
+    with pytest.raises(verify_site.Undecodable, match="decodes to more than 1 MiB"):
+        verify_site._decoded(fetched)
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """Answers that never end: a body sent as fast as the client takes it, one sent a byte at a
+    time, or headers sent a byte at a time. Each stops when the test sets `stop`."""
+
+    stop = threading.Event()
+
+    def do_GET(self):  # http.server's name for it
+        if self.path == "/slow-headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Long: ")
+            self.trickle(b"a")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript")
+        self.end_headers()  # no length: the body ends when the connection does
+        if self.path == "/endless":
+            while not self.stop.is_set():
+                try:
+                    self.wfile.write(bytes(64 * 1024))
+                except OSError:
+                    return
+        else:
+            self.trickle(b"x")
+
+    def trickle(self, byte):
+        while not self.stop.wait(0.05):
+            try:
+                self.wfile.write(byte)
+                self.wfile.flush()
+            except OSError:
+                return
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("/endless", "is larger than 1 MiB"),
+        ("/slow-body", "did not answer within 1 s"),
+        ("/slow-headers", "did not answer within 1 s"),
+    ],
+)
+def test_a_server_that_never_ends_its_answer_is_given_up_on(monkeypatch, path, said):
+    """No answer can make the check hang or fill the memory: each fetch ends after MAX_BYTES or
+    FETCH_SECONDS, whatever the server does."""
+    monkeypatch.setattr(verify_site, "MAX_BYTES", 1024 * 1024)
+    monkeypatch.setattr(verify_site, "FETCH_SECONDS", 1)
+    _Hostile.stop.clear()
+    try:
+        with running(ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)) as url:
+            began = time.monotonic()
+            with pytest.raises(verify_site.SiteError, match=said):
+                verify_site.fetch(url + path)
+            assert time.monotonic() - began < 5
+    finally:
+        _Hostile.stop.set()
 
 
 @pytest.mark.parametrize(
@@ -233,14 +387,231 @@ def test_a_bundle_that_is_not_part_of_the_release_fails(site, tmp_path):
     assert "static/vendor/extra.js is served but is not part of the build." in err
 
 
-def test_pages_without_a_bundle_are_one_line_and_exit_2(site, tmp_path):
-    for path in PAGES:
-        site.edit_page(path, lambda body: re.sub(r"<script\b[^>]*>.*?</script>", "", body, flags=re.DOTALL))
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def bare(body: str) -> str:
+    return re.sub(r"<script\b[^>]*>.*?</script>", "", body, flags=re.DOTALL)
+
+
+# --- A: the pages that derive must load the derive bundle, at the address they name -----------
+
+
+@pytest.mark.parametrize("page", ["/report", "/replies"])
+def test_a_deriving_page_without_its_bundle_fails(site, tmp_path, page):
+    """Without the script, the form posts the passphrase to the server (the JS-free path)."""
+    site.edit_page(page, bare)
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert f"page {page} loads no meldpunt-derive.js: the browser would send the passphrase to the server." in err
+
+
+def test_pages_without_any_bundle_fail(site, tmp_path):
+    for path in site.pages:
+        site.edit_page(path, bare)
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /report loads no meldpunt-derive.js" in err
+    assert "page /mailbox (redirected to /replies) loads no meldpunt-derive.js" in err
+
+
+def test_a_deriving_page_that_loads_the_other_bundle_fails(site, tmp_path):
+    """meldpunt.js, with its own matching integrity, cannot derive: the passphrase would go to the server."""
+    tag = site.script_tag("/report")
+    other = tag.replace("meldpunt-derive.js", "meldpunt.js")
+    other = re.sub(r'integrity="[^"]+"', f'integrity="{sri((VENDOR / "meldpunt.js").read_bytes())}"', other)
+    site.edit_page("/report", lambda body: body.replace(tag, other))
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /report loads meldpunt.js, where the release loads meldpunt-derive.js." in err
+
+
+def test_a_deriving_form_the_bundle_does_not_take_over_fails(site, tmp_path):
+    site.edit_page("/replies", lambda body: body.replace('data-derive="login"', "", 1))
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /replies does not have exactly one form, marked data-derive=login for the bundle" in err
+
+
+def test_another_script_at_the_exact_address_a_page_names_fails(site, tmp_path):
+    """The bare address serves the release; the one with ?v= that the pages name does not."""
+    data = bytearray((VENDOR / "meldpunt-derive.js").read_bytes())
+    data[1000] ^= 1
+    address = re.search(r'src="([^"]+)"', site.script_tag("/report")).group(1)
+    site.exact[address] = bytes(data)
+    site.integrity_follows("meldpunt-derive.js")
+    site.edit_page(
+        "/report", lambda body: re.sub(r'integrity="[^"]+"', f'integrity="{sri(bytes(data))}"', body, count=1)
+    )
+    site.edit_page(
+        "/replies", lambda body: re.sub(r'integrity="[^"]+"', f'integrity="{sri(bytes(data))}"', body, count=1)
+    )
     code, out, err = verify(site, tmp_path)
-    assert code == 2
-    assert not out
-    assert err.count("\n") == 1
-    assert "loads a bundle from /static/vendor/" in err
+    assert code == 1, err
+    assert f"static/vendor/meldpunt-derive.js: served SHA-256 {hashlib.sha256(data).hexdigest()}" in err
+    assert "meldpunt-derive.js  matches" not in out
+
+
+def test_another_mailbox_bundle_at_its_versioned_address_fails(site, tmp_path):
+    """meldpunt.js is loaded by signed-in pages only; at the address they give it, it is checked too."""
+    data = bytearray((VENDOR / "meldpunt.js").read_bytes())
+    data[1000] ^= 1
+    site.exact[f"/static/vendor/meldpunt.js?v={built_sums()['meldpunt.js'][:16]}"] = bytes(data)
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert f"static/vendor/meldpunt.js: served SHA-256 {hashlib.sha256(data).hexdigest()}" in err
+
+
+def test_a_page_that_does_not_derive_must_not_load_the_derive_bundle(site, tmp_path):
+    tag = site.script_tag("/report")
+    site.edit_page("/key", lambda body: body.replace("</head>", tag + "</script></head>", 1))
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /key loads meldpunt-derive.js, where the release loads meldpunt.js." in err
+
+
+# --- B to D: what a browser would read otherwise, or run besides the bundles ---------------
+
+
+@pytest.mark.parametrize(
+    ("injected", "said"),
+    [
+        # B. The standard keeps the first of two attributes; a dict of them keeps the last.
+        ('<img src="/favicon.svg" alt="a" alt="b">', "an element with a duplicate attribute (<img alt>)"),
+        # C. Other documents, plug-ins, module scripts, preloads, refreshes.
+        ('<iframe src="/static/x.html"></iframe>', "a <iframe> element"),
+        ('<frame src="/static/x.html">', "a <frame> element"),
+        ('<object data="/static/x.html"></object>', "a <object> element"),
+        ('<embed src="/static/x.html">', "a <embed> element"),
+        ('<div srcdoc="x"></div>', "a srcdoc attribute on <div>"),
+        ('<meta http-equiv="Refresh" content="0; url=/static/x.html">', "a <meta http-equiv=refresh>"),
+        ('<base href="https://evil.example/">', "a <base> element"),
+        ('<link rel="modulepreload" href="/static/x.js">', "a <link rel=modulepreload>"),
+        ('<link rel="preload" as="script" href="/static/x.js">', "a <link rel=preload>"),
+        ('<script type="module" src="/static/vendor/meldpunt.js"></script>', "a <script type=module>"),
+        ('<script type="importmap" src="/static/vendor/meldpunt.js"></script>', "a <script type=importmap>"),
+        ('<svg><script href="/static/x.js"></script></svg>', "a <svg> element"),
+        ('<p onclick="x()">', "an inline event handler (onclick) on <p>"),
+        # D. Where Python's parser and a browser's part ways.
+        ('<!-- --!><script src="/static/x.js"></script> -->', "a comment or other <! or <? markup"),
+        ("<!---->", "a comment or other <! or <? markup"),
+        ('<noscript><p title="</noscript><script src=/static/x.js>"></noscript>', "markup this tool reads otherwise"),
+        ("<?php x ?>", "a comment or other <! or <? markup"),
+    ],
+    ids=lambda value: re.sub(r"\W+", "-", value)[:40],
+)
+def test_markup_a_browser_reads_otherwise_or_that_runs_other_code_fails(site, tmp_path, injected, said):
+    site.edit_page("/key", lambda body: body.replace("</main>", injected + "</main>", 1))
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert f"page /key has {said}" in err
+
+
+def test_a_duplicate_src_on_the_bundles_script_is_read_as_the_browser_reads_it(site, tmp_path):
+    """The browser loads the first src; a parser that keeps the last would check the bundle."""
+    site.edit_page(
+        "/replies", lambda body: body.replace("<script defer src=", '<script defer src="/static/x.js" src=', 1)
+    )
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /replies has an element with a duplicate attribute (<script src>)." in err
+    assert "page /replies loads a script from /static/x.js" in err
+
+
+def test_the_title_end_trick_is_caught(site, tmp_path):
+    """`</title foo>` ends a title in a browser; a parser that reads title as raw text until
+    `</title>` (newer Pythons) would hide the script after it: either way it is named."""
+    site.edit_page(
+        "/key", lambda body: body.replace("</main>", '<title>x</title foo><script src="/static/x.js"></script></main>')
+    )
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert (
+        "page /key loads a script from /static/x.js" in err or "page /key has markup this tool reads otherwise" in err
+    )
+
+
+def test_the_script_end_trick_is_caught(site, tmp_path):
+    """`</script x>` ends a script in a browser, not in Python's parser: what follows would be hidden."""
+    site.edit_page(
+        "/report", lambda body: body.replace("></script>", '></script x><script src="/static/x.js"></script>', 1)
+    )
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /report has markup this tool reads otherwise than a browser may" in err
+
+
+def test_a_page_in_another_encoding_fails(site, tmp_path):
+    headers, body, _status = site.pages["/key"]
+    headers["Content-Type"] = "text/html; charset=utf-16"
+    site.pages["/key"][1] = body.replace("</main>", "<script>steal()</script></main>").encode("utf-16")
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /key is not sent as text/html; charset=utf-8" in err
+    assert "page /key is not UTF-8" in err
+
+
+@pytest.mark.parametrize(
+    ("policy", "said"),
+    [
+        ("default-src 'none'; frame-src https://evil.example", "does not block frame-src ("),
+        ("default-src 'none'; child-src 'self'", "does not block frame-src, child-src, worker-src ("),
+        ("default-src 'none'; object-src 'self'", "does not block object-src ("),
+        ("default-src 'none'; worker-src 'self'", "does not block worker-src ("),
+        ("default-src 'none'; script-src 'self'", "does not block worker-src ("),
+        ("script-src 'self'", "does not block frame-src, child-src, object-src, worker-src ("),
+    ],
+)
+def test_a_policy_that_lets_frames_objects_or_workers_load_fails(site, tmp_path, policy, said):
+    site.pages["/policy"][0]["Content-Security-Policy"] = policy
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert f"page /policy: its policy {said}" in err
+
+
+def test_a_refresh_header_fails(site, tmp_path):
+    site.pages["/hall-of-fame"][0]["Refresh"] = "0; url=/static/x.html"
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /hall-of-fame sends a Refresh header." in err
+
+
+# --- E: every public page, the missing page, and /mailbox's redirect ------------------------
+
+
+@pytest.mark.parametrize("page", ["/policy", "/hall-of-fame", MISSING])
+def test_script_on_any_public_page_fails(site, tmp_path, page):
+    site.edit_page(page, lambda body: body.replace("</main>", "<script>steal()</script></main>", 1))
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    label = "a missing page" if page == MISSING else f"page {page}"
+    assert f"{label} has an inline <script>." in err
+
+
+def test_the_mailbox_redirect_is_followed_and_checked(site, tmp_path):
+    site.pages["/elsewhere"] = [dict(site.pages["/replies"][0]), bare(site.pages["/replies"][1]), 200]
+    site.pages["/mailbox"][0]["Location"] = "/elsewhere"
+    code, _out, err = verify(site, tmp_path)
+    assert code == 0, err  # a page without script that does not derive is fine
+    site.pages["/elsewhere"][1] = site.pages["/elsewhere"][1].replace("</main>", "<script>x()</script></main>")
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert "page /mailbox (redirected to /elsewhere) has an inline <script>." in err
+
+
+@pytest.mark.parametrize(
+    ("location", "said"),
+    [
+        ("https://evil.example/replies", "page /mailbox redirects to another site (https://evil.example/replies)"),
+        ("/mailbox", "page /mailbox redirects more than 3 times."),
+    ],
+)
+def test_a_redirect_elsewhere_or_without_end_fails(site, tmp_path, location, said):
+    site.pages["/mailbox"][0]["Location"] = location
+    code, _out, err = verify(site, tmp_path)
+    assert code == 1, err
+    assert said in err
 
 
 def test_a_site_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path):

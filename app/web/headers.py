@@ -16,8 +16,10 @@ CSP = "; ".join(
     ]
 )
 # Pages that encrypt in the browser load one same-origin script (with an integrity hash) and need
-# WebAssembly for libsodium; no other page may run script at all.
-ENCRYPTING_CSP = CSP + "; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'"
+# WebAssembly for libsodium; no other page may run script at all. No worker either: worker-src
+# would fall back to script-src 'self', and a service worker outlives the page that started it
+# (`meldpunt-team verify-site` requires 'none').
+ENCRYPTING_CSP = CSP + "; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; worker-src 'none'"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=(), browsing-topics=()"
 
 
