@@ -36,26 +36,35 @@ def pytest_report_header(config) -> list[str]:
     return lines
 
 
-# Modules that never touch a database or the portal: the envelope format, keys, the offline tool.
-# The PostgreSQL run leaves them out (the SQLite run has them), which keeps CI within its time.
-DATABASE_FREE = {
+# Modules whose outcome cannot depend on the database, left out of the PostgreSQL run (the SQLite
+# run has them), which keeps CI within its time: those that never touch a database (the envelope
+# format, keys, the offline tool), and those about what the browser shows and runs (accessibility,
+# translations in scripts, form guidance, the JavaScript's crypto against Python's, verify-site
+# against copies of the pages), which store nothing of their own.
+SAME_ON_ANY_DATABASE = {
     "test_advisory_cli",
+    "test_axe_browser",
     "test_bundle_vectors",
     "test_cli",
     "test_envelope",
+    "test_forms_browser",
     "test_fuzz",
+    "test_identity_browser",
     "test_identity_vectors",
     "test_key_vectors",
     "test_keyfile",
     "test_keys",
     "test_names",
+    "test_names_browser",
     "test_open_failures",
     "test_passphrase",
+    "test_pseudo_locale_browser",
     "test_report_md",
     "test_signing",
     "test_tamper",
     "test_terminal",
     "test_vectors",
+    "test_verify_site",
 }
 
 
@@ -67,7 +76,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if "sqlite" in item.keywords:
             item.add_marker(skip)
-        (left_out if item.module.__name__.rsplit(".", 1)[-1] in DATABASE_FREE else kept).append(item)
+        (left_out if item.module.__name__.rsplit(".", 1)[-1] in SAME_ON_ANY_DATABASE else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
