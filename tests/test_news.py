@@ -339,13 +339,12 @@ def tls_files(tmp_path_factory):
     return folder / "cert.pem", folder / "key.pem"
 
 
-@pytest.fixture
-def smtp(tls_files):
-    """aiosmtpd on loopback that insists on STARTTLS and on signing in before any mail."""
-    cert, key = tls_files
+def start_relay(files, inbox) -> tuple[Controller, int]:
+    """aiosmtpd on loopback that insists on STARTTLS and on signing in before any mail, delivering
+    to `inbox`; every login it is offered is noted in `inbox.logins`."""
+    cert, key = files
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    inbox = Inbox()
 
     def authenticator(server, session, envelope, mechanism, auth_data):
         inbox.logins.append(auth_data.login if isinstance(auth_data, LoginPassword) else b"")
@@ -369,7 +368,14 @@ def smtp(tls_files):
         auth_required=True,
     )
     controller.start()
-    yield port, inbox, cert
+    return controller, port
+
+
+@pytest.fixture
+def smtp(tls_files):
+    inbox = Inbox()
+    controller, port = start_relay(tls_files, inbox)
+    yield port, inbox, tls_files[0]
     controller.stop()
 
 

@@ -3,13 +3,9 @@ mail header would read differently, a mail server that stops halfway, the databa
 while the mail server is talked to, the address stored with the report or not at all, the notice
 key's rotation beside a reporter's change, the stop link, and addresses refused for good."""
 
-import socket
-import ssl
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from .conftest import TEST_DATABASE_URL, csrf_token
 from .portal_helpers import REPORT, passphrase_from, sign_in, submit_report
@@ -18,8 +14,6 @@ from .test_news import (
     BASE_URL,
     NOTICE,
     NOTICE_HEX,
-    SMTP_PASSWORD,
-    SMTP_USER,
     Inbox,
     _instance,
     _next_fixed_time,
@@ -28,6 +22,7 @@ from .test_news import (
     _report_with_address,
     _rows,
     notify,
+    start_relay,
     tls_files,  # noqa: F401  (a fixture: the relay's STARTTLS certificate, which notify trusts)
 )
 
@@ -37,31 +32,6 @@ TEAM = "security-team@example.nl"
 @pytest.fixture
 def news_portal(make_portal):
     return make_portal(MELDPUNT_NOTICE_KEY=NOTICE_HEX, MELDPUNT_BASE_URL=BASE_URL)
-
-
-def _server(files, inbox):
-    cert, key = files
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == SMTP_USER.encode()
-        return AuthResult(success=ok and auth_data.password == SMTP_PASSWORD.encode())
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
-        require_starttls=True,
-        authenticator=authenticator,
-        auth_required=True,
-    )
-    controller.start()
-    return controller, port
 
 
 class Limited(Inbox):
@@ -83,7 +53,7 @@ def relay(tls_files):  # noqa: F811  (the fixture imported above)
     started = []
 
     def make(inbox):
-        controller, port = _server(tls_files, inbox)
+        controller, port = start_relay(tls_files, inbox)
         started.append(controller)
         return port, tls_files[0]
 

@@ -253,8 +253,8 @@ def listed_items(box: Mailbox) -> list[Listed]:
 
 @bp.route("/mailbox/close", methods=["GET", "POST"])
 def close():
-    """The reporter needs no replies any more: a page that asks to confirm, then the mailbox's row (lookup
-    token and public key) is deleted and the reporter signed out. The report stays with the team;
+    """The reporter needs no replies any more: a page that asks to confirm, then the mailbox's row
+    (lookup hash and public key) is deleted and the reporter signed out. The report stays with the team;
     nothing records when this happened."""
     box, _key = _signed_in()
     form = CloseMailboxForm()
